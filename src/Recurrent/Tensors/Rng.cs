@@ -1,0 +1,66 @@
+using System.Numerics;
+
+namespace Recurrent.Tensors;
+
+/// <summary>
+/// A seeded random source whose whole state is four numbers, so a checkpoint can save it and a resumed run draws
+/// exactly what the uninterrupted run would have drawn (System.Random's state cannot be saved).
+/// xoshiro128** seeded through splitmix64.
+/// </summary>
+public sealed class Rng
+{
+    private uint _s0, _s1, _s2, _s3;
+
+    public Rng(ulong seed)
+    {
+        ulong x = seed;
+        ulong a = SplitMix(ref x), b = SplitMix(ref x);
+        _s0 = (uint)a; _s1 = (uint)(a >> 32); _s2 = (uint)b; _s3 = (uint)(b >> 32);
+        if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1;
+    }
+
+    public uint[] State => [_s0, _s1, _s2, _s3];
+
+    public static Rng FromState(uint[] state)
+    {
+        if (state.Length != 4 || (state[0] | state[1] | state[2] | state[3]) == 0)
+            throw new ArgumentException("an Rng state is four numbers, not all zero");
+        return new Rng(0) { _s0 = state[0], _s1 = state[1], _s2 = state[2], _s3 = state[3] };
+    }
+
+    public uint NextUInt()
+    {
+        uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        uint t = _s1 << 9;
+        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 11);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 24 random bits, every value exactly representable as float.</summary>
+    public float NextFloat() => (NextUInt() >> 8) * (1.0f / (1 << 24));
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (((ulong)NextUInt() << 21) ^ (NextUInt() >> 11)) * (1.0 / (1UL << 53));
+
+    public float Uniform(float low, float high) => low + (high - low) * NextFloat();
+
+    /// <summary>Uniform integer in [0, n).</summary>
+    public int NextInt(int n) => n <= 0 ? throw new ArgumentOutOfRangeException(nameof(n)) : (int)(((ulong)NextUInt() * (uint)n) >> 32);
+
+    /// <summary>Standard normal by Box–Muller (one value per call; simplicity over speed, it is not on a hot path).</summary>
+    public float Normal()
+    {
+        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
