@@ -28,7 +28,8 @@ internal static unsafe class GemmBlocked
         int mcMax = Math.Min(MC, RoundUp(i1 - i0, mr));
         int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
         var buffers = GemmBuffers.Current;
-        float* ap = buffers.A(mcMax * kcMax), bp = buffers.B(kcMax * ncMax), tile = buffers.Tile(mr * nr);
+        // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
+        float* ap = buffers.A(mcMax * kcMax + 16), bp = buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
 
         for (int p0 = 0; p0 < g.K; p0 += kcMax)
         {

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Tensors;
 
@@ -50,16 +52,91 @@ internal static unsafe class GemmPack
         }
     }
 
-    /// <summary>dst[p·width + r] = src[r·ld + p] for r &lt; count, p &lt; kc; zeros for r in [count, width).</summary>
+    /// <summary>
+    /// dst[p·width + r] = src[r·ld + p] for r &lt; count, p &lt; kc; zeros for r in [count, width). width is at most 16
+    /// or a multiple of 16. The vector path writes 16 floats per p even when width &lt; 16, spilling past the row into
+    /// the next p's slot (rewritten by the next store) or, after the panel's last row, up to 16 floats further, into
+    /// space the next panel or the buffer's slack owns.
+    /// </summary>
     private static void Scatter(float* src, int ld, int count, int kc, int width, float* dst)
     {
-        for (int r = 0; r < count; r++)
+        int p = 0;
+        if (Avx512F.IsSupported)
+            for (; p + 16 <= kc; p += 16)
+                for (int r0 = 0; r0 < width; r0 += 16)
+                    Transpose16(src + (long)r0 * ld + p, ld, Math.Clamp(count - r0, 0, 16), dst + p * width + r0, width);
+        for (; p < kc; p++)
         {
-            float* s = src + (long)r * ld;
-            float* d = dst + r;
-            for (int p = 0; p < kc; p++) d[p * width] = s[p];
+            float* d = dst + p * width;
+            int r = 0;
+            for (; r < count; r++) d[r] = src[(long)r * ld + p];
+            for (; r < width; r++) d[r] = 0;
         }
-        for (int r = count; r < width; r++)
-            for (int p = 0; p < kc; p++) dst[p * width + r] = 0;
     }
+
+    /// <summary>
+    /// The 16×16 transpose: dst[p·stride + r] = src[r·ld + p] for p, r &lt; 16, with zeros for rows r ≥ rows.
+    /// Stores go in increasing p, 16 floats each. Four rounds of in-register shuffles: 2×2 blocks, 4×4 within each
+    /// 128-bit lane, then two rounds of 128-bit lane shuffles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(float* src, long ld, int rows, float* dst, int stride)
+    {
+        Vector512<float> r0 = Row(src, ld, rows, 0), r1 = Row(src, ld, rows, 1), r2 = Row(src, ld, rows, 2), r3 = Row(src, ld, rows, 3);
+        Vector512<float> r4 = Row(src, ld, rows, 4), r5 = Row(src, ld, rows, 5), r6 = Row(src, ld, rows, 6), r7 = Row(src, ld, rows, 7);
+        Vector512<float> r8 = Row(src, ld, rows, 8), r9 = Row(src, ld, rows, 9), r10 = Row(src, ld, rows, 10), r11 = Row(src, ld, rows, 11);
+        Vector512<float> r12 = Row(src, ld, rows, 12), r13 = Row(src, ld, rows, 13), r14 = Row(src, ld, rows, 14), r15 = Row(src, ld, rows, 15);
+
+        // t: pairs of rows interleaved, per 128-bit lane L: (a[4L], b[4L], a[4L+1], b[4L+1]) and the high half.
+        var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1);
+        var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
+        var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5);
+        var t6 = Avx512F.UnpackLow(r6, r7); var t7 = Avx512F.UnpackHigh(r6, r7);
+        var t8 = Avx512F.UnpackLow(r8, r9); var t9 = Avx512F.UnpackHigh(r8, r9);
+        var t10 = Avx512F.UnpackLow(r10, r11); var t11 = Avx512F.UnpackHigh(r10, r11);
+        var t12 = Avx512F.UnpackLow(r12, r13); var t13 = Avx512F.UnpackHigh(r12, r13);
+        var t14 = Avx512F.UnpackLow(r14, r15); var t15 = Avx512F.UnpackHigh(r14, r15);
+
+        // u: per lane L, rows 4q..4q+3 of column 4L+c (u[4q+c]).
+        var u0 = Avx512F.Shuffle(t0, t2, 0x44); var u1 = Avx512F.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx512F.Shuffle(t1, t3, 0x44); var u3 = Avx512F.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx512F.Shuffle(t4, t6, 0x44); var u5 = Avx512F.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx512F.Shuffle(t5, t7, 0x44); var u7 = Avx512F.Shuffle(t5, t7, 0xEE);
+        var u8 = Avx512F.Shuffle(t8, t10, 0x44); var u9 = Avx512F.Shuffle(t8, t10, 0xEE);
+        var u10 = Avx512F.Shuffle(t9, t11, 0x44); var u11 = Avx512F.Shuffle(t9, t11, 0xEE);
+        var u12 = Avx512F.Shuffle(t12, t14, 0x44); var u13 = Avx512F.Shuffle(t12, t14, 0xEE);
+        var u14 = Avx512F.Shuffle(t13, t15, 0x44); var u15 = Avx512F.Shuffle(t13, t15, 0xEE);
+
+        // v: rows 0..7 (or 8..15) of columns c and c+8 (0x88), or c+4 and c+12 (0xDD), as 4-row lanes.
+        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88); var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88);
+        var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88); var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD); var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+        var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD); var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88); var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88);
+        var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88); var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD); var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
+        var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD); var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+
+        // Column p = all 16 rows: lanes from v[p mod 8] (rows 0-7) and v[8 + p mod 8] (rows 8-15).
+        Avx512F.Shuffle4x128(v0, v8, 0x88).Store(dst);
+        Avx512F.Shuffle4x128(v1, v9, 0x88).Store(dst + stride);
+        Avx512F.Shuffle4x128(v2, v10, 0x88).Store(dst + 2 * stride);
+        Avx512F.Shuffle4x128(v3, v11, 0x88).Store(dst + 3 * stride);
+        Avx512F.Shuffle4x128(v4, v12, 0x88).Store(dst + 4 * stride);
+        Avx512F.Shuffle4x128(v5, v13, 0x88).Store(dst + 5 * stride);
+        Avx512F.Shuffle4x128(v6, v14, 0x88).Store(dst + 6 * stride);
+        Avx512F.Shuffle4x128(v7, v15, 0x88).Store(dst + 7 * stride);
+        Avx512F.Shuffle4x128(v0, v8, 0xDD).Store(dst + 8 * stride);
+        Avx512F.Shuffle4x128(v1, v9, 0xDD).Store(dst + 9 * stride);
+        Avx512F.Shuffle4x128(v2, v10, 0xDD).Store(dst + 10 * stride);
+        Avx512F.Shuffle4x128(v3, v11, 0xDD).Store(dst + 11 * stride);
+        Avx512F.Shuffle4x128(v4, v12, 0xDD).Store(dst + 12 * stride);
+        Avx512F.Shuffle4x128(v5, v13, 0xDD).Store(dst + 13 * stride);
+        Avx512F.Shuffle4x128(v6, v14, 0xDD).Store(dst + 14 * stride);
+        Avx512F.Shuffle4x128(v7, v15, 0xDD).Store(dst + 15 * stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* src, long ld, int rows, int r) =>
+        r < rows ? Vector512.Load(src + r * ld) : Vector512<float>.Zero;
 }
