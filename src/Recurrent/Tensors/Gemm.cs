@@ -9,7 +9,8 @@ namespace Recurrent.Tensors;
 /// Cache-blocked with packed panels and a 12×32 AVX-512 FMA microkernel (6×16 AVX2 fallback), parallel over
 /// rectangles of C on <see cref="Threads"/> threads. Deterministic: every element of C is the same chain of FMAs
 /// over k whatever the thread count, kernel width or blocking, so results are bit-identical across them.
-/// <see cref="GemmReference"/> is the definition it is tested against.
+/// <see cref="GemmReference"/> is the definition it is tested against. The hot methods are marked
+/// AggressiveOptimization: fully optimised from the first call, with no slow tier-0 GEMMs while a run warms up.
 /// </summary>
 public static class Gemm
 {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Recurrent.Tensors;
 
 /// <summary>
@@ -20,6 +21,7 @@ internal static unsafe class GemmBlocked
     /// </summary>
     public static int BlockDepth(int k) => (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem g, bool wide, int i0, int i1, int j0, int j1)
     {
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
@@ -72,6 +74,7 @@ internal static unsafe class GemmBlocked
         else GemmKernel256.Run(rows, a, b, kc, c, ldc, add);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add)
     {
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)

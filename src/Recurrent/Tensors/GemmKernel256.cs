@@ -13,6 +13,7 @@ internal static unsafe class GemmKernel256
     public const int MR = 6, NR = 16;
 
     /// <summary>C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows; a: packed [kc, MR], b: packed [kc, NR].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add)
     {
         switch (rows)

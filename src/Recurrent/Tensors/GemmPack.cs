@@ -13,6 +13,7 @@ namespace Recurrent.Tensors;
 /// </summary>
 internal static unsafe class GemmPack
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmProblem g, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         for (int r0 = 0; r0 < mc; r0 += mr, dst += mr * kc)
@@ -27,6 +28,7 @@ internal static unsafe class GemmPack
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmProblem g, int p0, int kc, int j0, int nc, int nr, float* dst)
     {
         for (int q0 = 0; q0 < nc; q0 += nr, dst += nr * kc)
@@ -41,6 +43,7 @@ internal static unsafe class GemmPack
     }
 
     /// <summary>dst[p·width + 0..count) = src[p·ld + 0..count), zeros up to width, for p &lt; kc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRows(float* src, int ld, int kc, int count, int width, float* dst)
     {
         for (int p = 0; p < kc; p++, src += ld, dst += width)
@@ -58,6 +61,7 @@ internal static unsafe class GemmPack
     /// the next p's slot (rewritten by the next store) or, after the panel's last row, up to 16 floats further, into
     /// space the next panel or the buffer's slack owns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(float* src, int ld, int count, int kc, int width, float* dst)
     {
         int p = 0;
@@ -79,7 +83,7 @@ internal static unsafe class GemmPack
     /// Stores go in increasing p, 16 floats each. Four rounds of in-register shuffles: 2×2 blocks, 4×4 within each
     /// 128-bit lane, then two rounds of 128-bit lane shuffles.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // too big to inline; a call per 256 floats is cheap
     private static void Transpose16(float* src, long ld, int rows, float* dst, int stride)
     {
         Vector512<float> r0 = Row(src, ld, rows, 0), r1 = Row(src, ld, rows, 1), r2 = Row(src, ld, rows, 2), r3 = Row(src, ld, rows, 3);

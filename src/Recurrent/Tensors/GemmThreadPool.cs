@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 
 namespace Recurrent.Tensors;
@@ -59,6 +60,7 @@ internal static unsafe class GemmThreadPool
         if (i0 < i1 && j0 < j1) GemmBlocked.Run(_problem, _wide, i0, i1, j0, j1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WaitForWorkers()
     {
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
@@ -87,6 +89,7 @@ internal static unsafe class GemmThreadPool
         _workers = grown;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WorkerLoop(int part, long seen)
     {
         while (true)
