@@ -37,6 +37,15 @@ public class GemmTests
             return c;
         }
 
+        public float[] RunPacked(bool accumulate, int threads, bool vector512 = true)
+        {
+            var packed = new GemmPackedB(K, N, vector512);
+            packed.Pack(B, Ldb, TransB);
+            var c = (float[])C0.Clone();
+            Gemm.Multiply(A, Lda, TransA, packed, c, Ldc, M, accumulate, threads);
+            return c;
+        }
+
         /// <summary>Compares to the double-precision reference, within float rounding of the Σ|a||b| terms.</summary>
         public void Check(float[] got, bool accumulate, string what)
         {
@@ -87,6 +96,37 @@ public class GemmTests
                         }
                     t.Check(t.Run(accumulate: true, threads: 1, vector512: false), accumulate: true, $"{m}x{n}x{k} Vector256");
                 }
+    }
+
+    [Theory]
+    [InlineData(7, 13, 5)]
+    [InlineData(33, 65, 129)]
+    [InlineData(40, 100, 600)]
+    public void PrepackedRightOperandGivesTheSameBits(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var t = new Case(m, n, k, transA, transB, pad: 2, seed: 5);
+                foreach (bool accumulate in new[] { false, true })
+                    foreach (int threads in new[] { 1, 2 })
+                        Assert.Equal(t.Run(accumulate, threads), t.RunPacked(accumulate, threads));
+                Assert.Equal(t.Run(true, 1, vector512: false), t.RunPacked(true, 2, vector512: false));
+            }
+    }
+
+    [Fact]
+    public void PrepackedOperandIsRepackedInPlace()
+    {
+        var first = new Case(32, 64, 48, transA: false, transB: true, pad: 0, seed: 1);
+        var second = new Case(32, 64, 48, transA: false, transB: true, pad: 0, seed: 2);
+        var packed = new GemmPackedB(48, 64);
+        var c = new float[32 * 64];
+        packed.Pack(first.B, first.Ldb, true);
+        packed.Pack(second.B, second.Ldb, true);
+        Gemm.Multiply(second.A, second.Lda, false, packed, c, 64, 32);
+        Assert.Equal(second.Run(accumulate: false, threads: 1), c);
+        Assert.Throws<ArgumentException>(() => packed.Pack(new float[10], 48, true));
     }
 
     [Fact]

@@ -42,37 +42,68 @@ public static class Gemm
         Span<float> c, int ldc, int m, int n, int k, bool accumulate, int threads, bool vector512)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Gemm.Multiply: negative size m={m}, n={n}, k={k}");
-        RequireMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
-        RequireMatrix("B", b.Length, transB ? n : k, transB ? k : n, ldb);
-        RequireMatrix("C", c.Length, m, n, ldc);
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            if (!accumulate)
-                for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-            return;
-        }
+        RequireMatrix("Gemm.Multiply", "A", a.Length, transA ? k : m, transA ? m : k, lda);
+        RequireMatrix("Gemm.Multiply", "B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        RequireMatrix("Gemm.Multiply", "C", c.Length, m, n, ldc);
+        if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
+        fixed (float* pa = a, pb = b, pc = c)
+            Run(new GemmProblem(pa, lda, transA, pb, ldb, transB, pc, ldc, m, n, k, accumulate), threads, vector512);
+    }
+
+    /// <summary>Handles the products with nothing to multiply (m, n or k zero); true when that was all.</summary>
+    private static bool PrepareTrivial(Span<float> c, int ldc, int m, int n, int k, bool accumulate)
+    {
+        if (m == 0 || n == 0) return true;
+        if (k != 0) return false;
+        if (!accumulate)
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        return true;
+    }
+
+    private static void Run(in GemmProblem problem, int threads, bool vector512)
+    {
         if (vector512 && !Vector512.IsHardwareAccelerated) vector512 = false;
         int mr = vector512 ? GemmKernel512.MR : GemmKernel256.MR, nr = vector512 ? GemmKernel512.NR : GemmKernel256.NR;
-        fixed (float* pa = a, pb = b, pc = c)
+        if (threads > 1 && (long)problem.M * problem.N * problem.K >= ParallelMinMultiplyAdds)
         {
-            var problem = new GemmProblem(pa, lda, transA, pb, ldb, transB, pc, ldc, m, n, k, accumulate);
-            if (threads > 1 && (long)m * n * k >= ParallelMinMultiplyAdds)
-            {
-                var partition = GemmPartition.Choose(threads, m, n, mr, nr);
-                if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
-            }
-            GemmBlocked.Run(problem, vector512, 0, m, 0, n);
+            var partition = GemmPartition.Choose(threads, problem.M, problem.N, mr, nr);
+            if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
         }
+        GemmBlocked.Run(problem, vector512, 0, problem.M, 0, problem.N);
+    }
+
+    /// <summary>
+    /// C[m,n] = (C +) op(A)[m,k] · B where B is an op(B) [k, n] packed beforehand (k = b.K, n = b.N); bit-identical to
+    /// the unpacked Multiply with the same operands.
+    /// </summary>
+    public static void Multiply(
+        ReadOnlySpan<float> a, int lda, bool transA, GemmPackedB b, Span<float> c, int ldc, int m, bool accumulate = false)
+        => Multiply(a, lda, transA, b, c, ldc, m, accumulate, _threads);
+
+    internal static unsafe void Multiply(
+        ReadOnlySpan<float> a, int lda, bool transA, GemmPackedB b, Span<float> c, int ldc, int m, bool accumulate, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        int n = b.N, k = b.K;
+        if (m < 0) throw new ArgumentException($"Gemm.Multiply: negative size m={m}");
+        RequireMatrix("Gemm.Multiply", "A", a.Length, transA ? k : m, transA ? m : k, lda);
+        RequireMatrix("Gemm.Multiply", "C", c.Length, m, n, ldc);
+        if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
+        fixed (float* pa = a, pc = c)
+        {
+            var problem = new GemmProblem(pa, lda, transA, null, 0, false, pc, ldc, m, n, k, accumulate, b.Data);
+            Run(problem, threads, b.Wide);
+        }
+        b.KeepAlive();
     }
 
     /// <summary>A [rows, cols] matrix with leading dimension ld must fit in the span it is read from.</summary>
-    private static void RequireMatrix(string name, int length, int rows, int cols, int ld)
+    internal static void RequireMatrix(string place, string name, int length, int rows, int cols, int ld)
     {
         if (ld < cols)
-            throw new ArgumentException($"Gemm.Multiply: {name} is [{rows}, {cols}] but its leading dimension is {ld} (< {cols})");
+            throw new ArgumentException($"{place}: {name} is [{rows}, {cols}] but its leading dimension is {ld} (< {cols})");
         long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
         if (length < need)
-            throw new ArgumentException($"Gemm.Multiply: {name} is [{rows}, {cols}] with leading dimension {ld}, needing {need} floats, but has {length}");
+            throw new ArgumentException($"{place}: {name} is [{rows}, {cols}] with leading dimension {ld}, needing {need} floats, but has {length}");
     }
 }
