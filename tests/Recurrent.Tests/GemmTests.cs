@@ -154,6 +154,31 @@ public class GemmTests
         t.Check(one, accumulate: true, "150x301x700");
     }
 
+    [Fact]
+    public void ManyBackToBackParallelCallsWithChangingThreadCountsAgree()
+    {
+        // Just above the parallel threshold, so every call goes through the worker pool; the part count changes
+        // between consecutive jobs, which is where a late worker could claim a stale ticket. Accumulating shows a
+        // part run twice or skipped.
+        var t = new Case(32, 256, 160, transA: false, transB: true, pad: 0, seed: 9);
+        var want = t.Run(accumulate: true, threads: 1);
+        for (int i = 0; i < 300; i++)
+            Assert.Equal(want, t.Run(accumulate: true, threads: 2 + i % 3));
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetCorrectResults()
+    {
+        // Callers that find the pool busy fall back to their own thread; every result must still be exact.
+        var cases = Enumerable.Range(0, 4).Select(i => new Case(40 + i, 300, 200, false, i % 2 == 0, 0, (ulong)(20 + i))).ToArray();
+        var want = cases.Select(c => c.Run(accumulate: true, threads: 1)).ToArray();
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            for (int r = 0; r < 20; r++)
+                Assert.Equal(want[i], cases[i].Run(accumulate: true, threads: 2));
+        });
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
