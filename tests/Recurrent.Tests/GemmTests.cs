@@ -180,6 +180,26 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SteadyStateCallsAllocateNothing(int threads)
+    {
+        var t = new Case(32, 512, 300, transA: false, transB: true, pad: 0, seed: 4);
+        var c = new float[t.M * t.Ldc];
+        var packed = new GemmPackedB(t.K, t.N);
+        packed.Pack(t.B, t.Ldb, true);
+        void Call()
+        {
+            Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, true, c, t.Ldc, t.M, t.N, t.K, false, threads, Gemm.Vector512Default);
+            Gemm.Multiply(t.A, t.Lda, false, packed, c, t.Ldc, t.M, true, threads);
+        }
+        for (int i = 0; i < 3; i++) Call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Call();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void ZeroDepthClearsOrKeepsC(bool accumulate)
