@@ -66,12 +66,18 @@ public class DropoutTests
         Assert.NotSame(x, drop.Forward(x));
     }
 
-    [Fact]
-    public void SameSeedSameMask()
+    [Theory]
+    [InlineData(0.5f)]
+    [InlineData(0.1f)]
+    [InlineData(0.999f)]
+    public void KeepsExactlyTheElementsWhoseDrawIsAtLeastP(float p)
     {
-        var x = new Tensor(50);
+        // The documented rule a resumed run relies on: element i is kept iff the i-th Rng.NextFloat() ≥ p.
+        var x = new Tensor(1000);
         x.Span.Fill(1f);
-        Assert.Equal(new Dropout(0.5f, new Rng(6)).Forward(x).Data, new Dropout(0.5f, new Rng(6)).Forward(x).Data);
+        var y = new Dropout(p, new Rng(6)).Forward(x);
+        var draws = new Rng(6);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(draws.NextFloat() >= p ? 1f / (1f - p) : 0f, y.Data[i]);
     }
 
     [Fact]

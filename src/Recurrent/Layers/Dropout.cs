@@ -36,11 +36,24 @@ public sealed class Dropout
             _mask = new Tensor(x.Shape);
             _y = new Tensor(x.Shape);
         }
-        float scale = 1f / (1f - P);
-        var mask = _mask.Data;
-        for (int i = 0; i < mask.Length; i++) mask[i] = _rng.NextFloat() >= P ? scale : 0f;
+        DrawMask(_mask.Data);
         Kernels.Multiply(x.Span, _mask.Span, _y!.Span);
         return _y;
+    }
+
+    /// <summary>
+    /// mask[i] = 1/(1 − p) when u ≥ p, else 0, for u = Rng.NextFloat() = (NextUInt() >> 8)·2⁻²⁴: compared as integers
+    /// (u ≥ p ⟺ NextUInt() >> 8 ≥ ⌈p·2²⁴⌉) and selected without a branch, which a random keep/drop would mispredict.
+    /// </summary>
+    private void DrawMask(float[] mask)
+    {
+        int threshold = (int)Math.Ceiling(P * (double)(1 << 24));
+        int scaleBits = BitConverter.SingleToInt32Bits(1f / (1f - P));
+        for (int i = 0; i < mask.Length; i++)
+        {
+            int keep = ~(((int)(_rng.NextUInt() >> 8) - threshold) >> 31); // all ones when kept
+            mask[i] = BitConverter.Int32BitsToSingle(scaleBits & keep);
+        }
     }
 
     /// <summary>dx = dy ⊙ mask with the mask of the last Forward (dy itself after an identity Forward).</summary>

@@ -6,7 +6,7 @@ namespace Recurrent.Losses;
 /// torch.nn.CrossEntropyLoss (mean reduction, ignore_index), fused with the softmax:
 /// loss = (1/Count) Σ_{n: t_n ≠ ignore} (log Σ_c e^{x_nc} − x_{n,t_n}).  logits: [N, C] or [..., C] read as N rows;
 /// targets: [N]. Count = rows whose target is not ignoreIndex; with none the loss is 0.
-/// Keeps for backward: the softmax of each counted row, in the buffer Backward turns into dlogits in place.
+/// Keeps for backward: e^{x−max} of each counted row and 1/Σ, in the buffer Backward turns into dlogits in place.
 /// </summary>
 public sealed class SoftmaxCrossEntropy
 {
@@ -16,7 +16,8 @@ public sealed class SoftmaxCrossEntropy
     /// <summary>The un-averaged loss of the last Forward, summed in double (for perplexity over many batches).</summary>
     public double LastLossSum { get; private set; }
 
-    private Tensor? _grad;       // softmax after Forward, dlogits after Backward
+    private Tensor? _grad;          // e^{x−max} after Forward, dlogits after Backward
+    private float[] _inverseSum = []; // per row 1/Σ e^{x−max}
     private int[] _targets = [];
     private bool _gradReady;
 
@@ -35,23 +36,24 @@ public sealed class SoftmaxCrossEntropy
                 throw new ArgumentException($"SoftmaxCrossEntropy.Forward: target {targets[n]} at position {n} is outside [0, {classes}) and is not the ignore index {IgnoreIndex}");
 
         if (_grad is null || !_grad.HasShape(logits.Shape)) _grad = new Tensor(logits.Shape);
-        if (_targets.Length != rows) _targets = new int[rows];
+        if (_targets.Length != rows) (_targets, _inverseSum) = (new int[rows], new float[rows]);
         targets.CopyTo(_targets);
 
         var x = logits.Span;
-        var p = _grad.Span;
+        var e = _grad.Span;
         double sum = 0;
         int count = 0;
         for (int n = 0; n < rows; n++)
         {
-            var row = p.Slice(n * classes, classes);
+            var row = e.Slice(n * classes, classes);
             if (targets[n] == IgnoreIndex)
             {
                 row.Clear();
                 continue;
             }
-            double logPartition = Kernels.SoftmaxRow(x.Slice(n * classes, classes), row);
-            sum += logPartition - x[n * classes + targets[n]];
+            float partition = Kernels.ExpMinusMax(x.Slice(n * classes, classes), row, out float max);
+            _inverseSum[n] = 1f / partition;
+            sum += max + Math.Log(partition) - x[n * classes + targets[n]]; // log Σ e^x − x[t]
             count++;
         }
         Count = count;
@@ -67,11 +69,13 @@ public sealed class SoftmaxCrossEntropy
         if (_gradReady) return g;
         int classes = g.Shape[^1];
         var d = g.Span;
-        if (Count > 0)
+        float inverseCount = 1f / Count;
+        for (int n = 0; n < _targets.Length; n++)
         {
-            for (int n = 0; n < _targets.Length; n++)
-                if (_targets[n] != IgnoreIndex) d[n * classes + _targets[n]] -= 1f;
-            Kernels.Scale(d, 1f / Count);
+            if (_targets[n] == IgnoreIndex) continue;
+            var row = d.Slice(n * classes, classes);
+            Kernels.Scale(row, _inverseSum[n] * inverseCount); // e^{x−max}/Σ/Count
+            row[_targets[n]] -= inverseCount;
         }
         _gradReady = true;
         return g;

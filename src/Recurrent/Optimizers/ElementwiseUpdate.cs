@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Recurrent.Tensors;
 
 namespace Recurrent.Optimizers;
 
@@ -12,14 +13,13 @@ internal interface IElementUpdate
 
 /// <summary>
 /// Runs an IElementUpdate over a parameter in one pass (p, g and the state read once, written once), 16 floats at a
-/// time; the tail goes through the same vector code on padded copies, so every element gets identical arithmetic.
-/// Unused state slots are empty spans.
+/// time; the tail goes through the same vector code as zero-padded vectors (Tail), so every element gets identical
+/// arithmetic. Unused state slots are empty spans.
 /// </summary>
 internal static class ElementwiseUpdate
 {
     private const int W = 16;
 
-    [SkipLocalsInit]
     public static void Run<TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
         Span<float> s0 = default, Span<float> s1 = default, Span<float> s2 = default) where TUpdate : struct, IElementUpdate
     {
@@ -27,6 +27,7 @@ internal static class ElementwiseUpdate
         if (g.Length != n || (!s0.IsEmpty && s0.Length != n) || (!s1.IsEmpty && s1.Length != n) || (!s2.IsEmpty && s2.Length != n))
             throw new ArgumentException("ElementwiseUpdate: parameter, gradient and state lengths differ");
         bool h0 = !s0.IsEmpty, h1 = !s1.IsEmpty, h2 = !s2.IsEmpty;
+        var u = update; // a local copy lets the JIT keep the hyperparameter vectors in registers
         ref float rp = ref MemoryMarshal.GetReference(p);
         ref float rg = ref MemoryMarshal.GetReference(g);
         ref float r0 = ref MemoryMarshal.GetReference(s0);
@@ -40,7 +41,7 @@ internal static class ElementwiseUpdate
             var v0 = h0 ? Vector512.LoadUnsafe(ref r0, at) : default;
             var v1 = h1 ? Vector512.LoadUnsafe(ref r1, at) : default;
             var v2 = h2 ? Vector512.LoadUnsafe(ref r2, at) : default;
-            update.Apply(ref vp, Vector512.LoadUnsafe(ref rg, at), ref v0, ref v1, ref v2);
+            u.Apply(ref vp, Vector512.LoadUnsafe(ref rg, at), ref v0, ref v1, ref v2);
             vp.StoreUnsafe(ref rp, at);
             if (h0) v0.StoreUnsafe(ref r0, at);
             if (h1) v1.StoreUnsafe(ref r1, at);
@@ -49,27 +50,15 @@ internal static class ElementwiseUpdate
         if (i < n)
         {
             int r = n - i;
-            Span<float> t = stackalloc float[5 * W];
-            t.Clear();
-            Span<float> tp = t[..W], tg = t.Slice(W, W), t0 = t.Slice(2 * W, W), t1 = t.Slice(3 * W, W), t2 = t.Slice(4 * W, W);
-            p[i..].CopyTo(tp);
-            g[i..].CopyTo(tg);
-            if (h0) s0[i..].CopyTo(t0);
-            if (h1) s1[i..].CopyTo(t1);
-            if (h2) s2[i..].CopyTo(t2);
-            var vp = Vector512.Create<float>(tp);
-            var v0 = Vector512.Create<float>(t0);
-            var v1 = Vector512.Create<float>(t1);
-            var v2 = Vector512.Create<float>(t2);
-            update.Apply(ref vp, Vector512.Create<float>(tg), ref v0, ref v1, ref v2);
-            vp.CopyTo(tp);
-            v0.CopyTo(t0);
-            v1.CopyTo(t1);
-            v2.CopyTo(t2);
-            tp[..r].CopyTo(p[i..]);
-            if (h0) t0[..r].CopyTo(s0[i..]);
-            if (h1) t1[..r].CopyTo(s1[i..]);
-            if (h2) t2[..r].CopyTo(s2[i..]);
+            var vp = Tail.Load(ref Unsafe.Add(ref rp, i), r);
+            var v0 = h0 ? Tail.Load(ref Unsafe.Add(ref r0, i), r) : default;
+            var v1 = h1 ? Tail.Load(ref Unsafe.Add(ref r1, i), r) : default;
+            var v2 = h2 ? Tail.Load(ref Unsafe.Add(ref r2, i), r) : default;
+            u.Apply(ref vp, Tail.Load(ref Unsafe.Add(ref rg, i), r), ref v0, ref v1, ref v2);
+            Tail.Store(ref Unsafe.Add(ref rp, i), r, vp);
+            if (h0) Tail.Store(ref Unsafe.Add(ref r0, i), r, v0);
+            if (h1) Tail.Store(ref Unsafe.Add(ref r1, i), r, v1);
+            if (h2) Tail.Store(ref Unsafe.Add(ref r2, i), r, v2);
         }
     }
 

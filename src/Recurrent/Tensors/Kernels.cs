@@ -7,7 +7,7 @@ namespace Recurrent.Tensors;
 /// <summary>
 /// Span kernels: activations and their derivatives, row-wise (log-)softmax, and the BLAS-1 operations.
 /// One vectorized driver per arity runs an operator 16 floats at a time; the tail (length mod 16) goes through the
-/// same vector operator on a zero-padded copy, so an element gets the same arithmetic wherever it sits in the span.
+/// same operator as one zero-padded vector (Tail), so an element gets the same arithmetic wherever it sits in a span.
 /// Outputs may alias inputs exactly (in place); lengths must match. Nothing allocates.
 /// </summary>
 public static partial class Kernels
@@ -126,8 +126,7 @@ public static partial class Kernels
         Vector512<float> Invoke(Vector512<float> a, Vector512<float> b);
     }
 
-    /// <summary>y = op(x) over whole vectors, then the tail through a zero-padded vector.</summary>
-    [SkipLocalsInit]
+    /// <summary>y = op(x) over whole vectors, then the tail as one zero-padded vector.</summary>
     private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y, TOp op, string name) where TOp : struct, IUnaryOp
     {
         SameLength(name, x.Length, y.Length);
@@ -137,17 +136,10 @@ public static partial class Kernels
         for (; i <= n - W; i += W)
             op.Invoke(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
         if (i < n)
-        {
-            Span<float> t = stackalloc float[W];
-            t.Clear();
-            x[i..].CopyTo(t);
-            op.Invoke(Vector512.Create<float>(t)).CopyTo(t);
-            t[..(n - i)].CopyTo(y[i..]);
-        }
+            Tail.Store(ref Unsafe.Add(ref ry, i), n - i, op.Invoke(Tail.Load(ref Unsafe.Add(ref rx, i), n - i)));
     }
 
-    /// <summary>dst = op(a, b) over whole vectors, then the tail through zero-padded vectors.</summary>
-    [SkipLocalsInit]
+    /// <summary>dst = op(a, b) over whole vectors, then the tail as zero-padded vectors.</summary>
     private static void Map<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, TOp op, string name)
         where TOp : struct, IBinaryOp
     {
@@ -160,15 +152,8 @@ public static partial class Kernels
         for (; i <= n - W; i += W)
             op.Invoke(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
         if (i < n)
-        {
-            Span<float> ta = stackalloc float[W], tb = stackalloc float[W];
-            ta.Clear();
-            tb.Clear();
-            a[i..].CopyTo(ta);
-            b[i..].CopyTo(tb);
-            op.Invoke(Vector512.Create<float>(ta), Vector512.Create<float>(tb)).CopyTo(ta);
-            ta[..(n - i)].CopyTo(dst[i..]);
-        }
+            Tail.Store(ref Unsafe.Add(ref rd, i), n - i,
+                op.Invoke(Tail.Load(ref Unsafe.Add(ref ra, i), n - i), Tail.Load(ref Unsafe.Add(ref rb, i), n - i)));
     }
 
     private static void SameLength(string name, int a, int b)

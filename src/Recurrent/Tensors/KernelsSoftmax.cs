@@ -30,11 +30,8 @@ public static partial class Kernels
     /// </summary>
     public static double SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        SameLength("SoftmaxRow", x.Length, y.Length);
-        if (x.Length == 0) return double.NegativeInfinity;
-        float max = Max(x);
-        float sum = ExpShifted(x, max, y, store: true);
-        Map(y, y, new DivideOp(Vector512.Create(sum)), "SoftmaxRow");
+        float sum = ExpMinusMax(x, y, out float max);
+        if (x.Length > 0) Map(y, y, new DivideOp(Vector512.Create(sum)), "SoftmaxRow");
         return max + Math.Log(sum);
     }
 
@@ -44,9 +41,19 @@ public static partial class Kernels
         SameLength("LogSoftmaxRow", x.Length, y.Length);
         if (x.Length == 0) return double.NegativeInfinity;
         float max = Max(x);
-        float logSum = MathF.Log(ExpShifted(x, max, default, store: false));
+        float logSum = MathF.Log(SumExp(x, max, default, store: false));
         Map(x, y, new ShiftTwiceOp(Vector512.Create(max), Vector512.Create(logSum)), "LogSoftmaxRow");
         return max + (double)logSum;
+    }
+
+    /// <summary>
+    /// One row, unnormalized: y = e^{x−max} (y may be x); returns Σ y, and the max. softmax = y / Σ, log Σ e^x = max + log Σ.
+    /// </summary>
+    public static float ExpMinusMax(ReadOnlySpan<float> x, Span<float> y, out float max)
+    {
+        SameLength("ExpMinusMax", x.Length, y.Length);
+        max = Max(x);
+        return x.Length == 0 ? 0f : SumExp(x, max, y, store: true);
     }
 
     /// <summary>The largest element (NaN if any is NaN); −∞ for an empty span.</summary>
@@ -54,17 +61,17 @@ public static partial class Kernels
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
-        var m = Vector512.Create(float.NegativeInfinity);
+        var negInf = Vector512.Create(float.NegativeInfinity);
+        var m = negInf;
         for (; i <= n - W; i += W) m = Vector512.Max(m, Vector512.LoadUnsafe(ref rx, (nuint)i));
-        float max = float.NegativeInfinity;
-        for (int lane = 0; lane < W; lane++) max = MathF.Max(max, m.GetElement(lane));
-        for (; i < n; i++) max = MathF.Max(max, x[i]);
-        return max;
+        if (i < n) m = Vector512.Max(m, Tail.Load(ref Unsafe.Add(ref rx, i), n - i, negInf));
+        var half = Vector256.Max(m.GetLower(), m.GetUpper());
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
     }
 
     /// <summary>Σ e^{x−max}, also storing each e^{x−max} into y when store is set (y may be x).</summary>
-    [SkipLocalsInit]
-    private static float ExpShifted(ReadOnlySpan<float> x, float max, Span<float> y, bool store)
+    private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store)
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
@@ -77,18 +84,14 @@ public static partial class Kernels
             if (store) e.StoreUnsafe(ref ry, (nuint)i);
             acc += e;
         }
-        float sum = Vector512.Sum(acc);
         if (i < n)
         {
-            // The tail through the same vector exp, summing only the real lanes.
-            Span<float> t = stackalloc float[W];
-            t.Clear();
-            x[i..].CopyTo(t);
-            Vector512.Exp(Vector512.Create<float>(t) - vmax).CopyTo(t);
-            for (int j = 0; j < n - i; j++) sum += t[j];
-            if (store) t[..(n - i)].CopyTo(y[i..]);
+            // Padding lanes hold −∞, whose e^{−∞−max} = 0 adds nothing (when max is ±∞ the row is NaN anyway).
+            var e = Vector512.Exp(Tail.Load(ref Unsafe.Add(ref rx, i), n - i, Vector512.Create(float.NegativeInfinity)) - vmax);
+            if (store) Tail.Store(ref Unsafe.Add(ref ry, i), n - i, e);
+            acc += e;
         }
-        return sum;
+        return Vector512.Sum(acc);
     }
 
     private static int RowCount(string name, int xLength, int yLength, int cols)
