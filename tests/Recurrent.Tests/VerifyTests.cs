@@ -47,7 +47,6 @@ public class VerifyTests : IDisposable
     {
         var paths = Directory.GetFiles(SafeTensorsTests.ReferenceDir(set), "*.safetensors");
         Assert.Equal(files, paths.Length);
-        paths = paths.Where(p => !p.EndsWith("charlm_lstm.safetensors")).ToArray(); // TEMPORARY: until the char-LM layers land
         foreach (string path in paths)
         {
             ReferenceResult r = ReferenceCase.Read(path).Run();
@@ -64,12 +63,12 @@ public class VerifyTests : IDisposable
     {
         var (exit, output, err) = Verify(Path.Combine(AppContext.BaseDirectory, "fixtures", "reference"));
         Assert.Equal("", err);
-        Assert.Equal(1, exit); // TEMPORARY: 0 once the char-LM layers land
+        Assert.Equal(0, exit);
         string[] lines = output.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-        Assert.Equal(48, lines.Count(l => l.StartsWith("PASS "))); // TEMPORARY: 49 once the char-LM layers land
+        Assert.Equal(49, lines.Count(l => l.StartsWith("PASS ")));
         Assert.Contains(lines, l => l.StartsWith("PASS ") && l.Contains("varlen") && l.Contains("lstm_l2_bi.safetensors"));
-        Assert.Contains(lines, l => l.StartsWith("FAIL ") && l.Contains("charlm_lstm.safetensors")); // TEMPORARY
-        Assert.Equal("48 passed, 1 failed", lines[^1]); // TEMPORARY
+        Assert.Contains(lines, l => l.StartsWith("PASS ") && l.Contains("charlm_lstm.safetensors"));
+        Assert.Equal("49 passed, 0 failed", lines[^1]);
     }
 
     [Fact]
@@ -175,15 +174,15 @@ public class VerifyTests : IDisposable
     {
         string bad = Path.Combine(_dir, "empty.safetensors");
         File.WriteAllBytes(bad, []);
-        var (exit, output, _) = Verify("--json", Fixture("default", "lstm_l2_bi"), bad); // TEMPORARY: charlm_lstm
+        var (exit, output, _) = Verify("--json", Fixture("default", "charlm_lstm"), bad);
         Assert.Equal(1, exit);
         using var doc = JsonDocument.Parse(output);
         JsonElement root = doc.RootElement;
         Assert.Equal(1, root.GetProperty("passed").GetInt32());
         Assert.Equal(1, root.GetProperty("failed").GetInt32());
         var files = root.GetProperty("files").EnumerateArray().ToList();
-        Assert.Equal("lstm_l2_bi", files[0].GetProperty("name").GetString());
-        Assert.Equal(23, files[0].GetProperty("tensors").GetArrayLength());
+        Assert.Equal("charlm_lstm", files[0].GetProperty("name").GetString());
+        Assert.Equal(13, files[0].GetProperty("tensors").GetArrayLength());
         Assert.False(files[1].GetProperty("passed").GetBoolean());
         Assert.Equal("file is 0 bytes, too short for the 8-byte header length", files[1].GetProperty("error").GetString());
     }

@@ -43,9 +43,7 @@ public sealed class ReferenceCase
     /// <summary>Runs the case and compares. Errors in the file (missing tensors, bad metadata) throw InvalidDataException.</summary>
     public ReferenceResult Run()
     {
-        // TEMPORARY until Embedding/Linear/SoftmaxCrossEntropy land on main: then CharLmReference.Run(this).
-        if (Mode == CharLmMode) throw Bad("the charlm_lstm case needs Embedding, Linear and SoftmaxCrossEntropy, not in this build yet");
-        IReadOnlyDictionary<string, Tensor> actual = LayerReference.Run(this);
+        IReadOnlyDictionary<string, Tensor> actual = Mode == CharLmMode ? CharLmReference.Run(this) : LayerReference.Run(this);
         var comparisons = new List<TensorComparison>();
         foreach (string name in File.Names.Where(IsChecked))
         {
