@@ -24,8 +24,8 @@ internal static class VerifyCommand
             stdout.WriteLine("  --json  print one JSON object with every file and tensor instead of text");
             return 0;
         }
+        bool json = args.Flag("json");
         var paths = new List<string>(args.Positional);
-        bool json = JsonFlag(args, paths);
         args.RejectUnknown();
         if (paths.Count == 0) throw CliArgs.Usage($"no reference files given ({Usage})");
 
@@ -158,21 +158,6 @@ internal static class VerifyCommand
     {
         if (double.IsFinite(value)) w.WriteNumber(name, value);
         else w.WriteNull(name);
-    }
-
-    /// <summary>
-    /// --json is a flag, but the argument parser gives a following word to it as a value ("--json dir");
-    /// such a word is a path.
-    /// </summary>
-    private static bool JsonFlag(CliArgs args, List<string> paths)
-    {
-        if (!args.Has("json")) return false;
-        try { return args.Flag("json"); }
-        catch (CliException)
-        {
-            paths.Insert(0, args.String("json")!);
-            return true;
-        }
     }
 
     /// <summary>"|actual - expected| <= 1e-5 + 1e-4*|expected|".</summary>
