@@ -186,6 +186,15 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void HyperparametersAreReadAsTheDecimalsTheyWereWrittenAs()
+    {
+        Assert.Equal(0.99, Optimizer.AsWritten(0.99f));
+        Assert.Equal(1e-3, Optimizer.AsWritten(1e-3f));
+        Assert.Equal(0.999, Optimizer.AsWritten(0.999f));
+        Assert.NotEqual(0.99, (double)0.99f); // the reason: 1 − 0.99f in double is not PyTorch's 1 − 0.99
+    }
+
+    [Fact]
     public void ZeroGradClearsEveryGradientAndStepLeavesThem()
     {
         var ps = RandomParameters(1);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
@@ -54,40 +56,64 @@ public static class Init
         // Factor the tall orientation A [m, k] (m ≥ k) and write Q or Qᵀ back.
         bool tall = rows >= cols;
         int m = tall ? rows : cols, k = tall ? cols : rows;
-        var q = new double[k, m]; // q[j] = column j of A, then of Q
+        var q = new double[k * m]; // row j = column j of A, then of Q
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
                 double g = rng.Normal();
-                if (tall) q[c, r] = g; else q[r, c] = g;
+                if (tall) q[c * m + r] = g; else q[r * m + c] = g;
             }
         GramSchmidt(q, k, m);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
-                block[r * cols + c] = (float)(gain * (tall ? q[c, r] : q[r, c]));
+                block[r * cols + c] = (float)(gain * (tall ? q[c * m + r] : q[r * m + c]));
     }
 
     /// <summary>
-    /// Modified Gram–Schmidt, twice per column ("twice is enough") so Q is orthonormal to double rounding. It yields
-    /// the QR factor whose R has a positive diagonal, which is exactly PyTorch's Householder Q after its sign fix.
+    /// Modified Gram–Schmidt on the k rows (length m) of q, twice per row ("twice is enough") so Q is orthonormal to
+    /// double rounding. It yields the QR factor whose R has a positive diagonal, which is exactly PyTorch's Householder
+    /// Q after its sign fix.
     /// </summary>
-    private static void GramSchmidt(double[,] q, int k, int m)
+    private static void GramSchmidt(double[] q, int k, int m)
     {
         for (int j = 0; j < k; j++)
         {
+            var v = q.AsSpan(j * m, m);
             for (int pass = 0; pass < 2; pass++)
                 for (int i = 0; i < j; i++)
                 {
-                    double dot = 0;
-                    for (int t = 0; t < m; t++) dot += q[i, t] * q[j, t];
-                    for (int t = 0; t < m; t++) q[j, t] -= dot * q[i, t];
+                    var u = q.AsSpan(i * m, m);
+                    AddScaled(v, u, -Dot(u, v));
                 }
-            double norm = 0;
-            for (int t = 0; t < m; t++) norm += q[j, t] * q[j, t];
-            norm = Math.Sqrt(norm);
+            double norm = Math.Sqrt(Dot(v, v));
             if (norm == 0) throw new InvalidOperationException("Init.Orthogonal: the Gaussian sample was rank-deficient");
-            for (int t = 0; t < m; t++) q[j, t] /= norm;
+            for (int t = 0; t < m; t++) v[t] /= norm;
         }
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        ref double ra = ref MemoryMarshal.GetReference(a);
+        ref double rb = ref MemoryMarshal.GetReference(b);
+        var acc = Vector512<double>.Zero;
+        int i = 0;
+        for (; i <= a.Length - 8; i += 8)
+            acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), acc);
+        double sum = Vector512.Sum(acc);
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>v += s·u.</summary>
+    private static void AddScaled(Span<double> v, ReadOnlySpan<double> u, double s)
+    {
+        ref double rv = ref MemoryMarshal.GetReference(v);
+        ref double ru = ref MemoryMarshal.GetReference(u);
+        var vs = Vector512.Create(s);
+        int i = 0;
+        for (; i <= v.Length - 8; i += 8)
+            Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ru, (nuint)i), vs, Vector512.LoadUnsafe(ref rv, (nuint)i)).StoreUnsafe(ref rv, (nuint)i);
+        for (; i < v.Length; i++) v[i] += s * u[i];
     }
 
     /// <summary>

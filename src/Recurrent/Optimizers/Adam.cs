@@ -71,11 +71,10 @@ internal static class AdamStep
 {
     public static void Validate(Optimizer who, float beta1, float beta2, float eps, float weightDecay)
     {
-        string name = who.GetType().Name;
-        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"{name}: beta1 must be in [0, 1), got {beta1}");
-        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentException($"{name}: beta2 must be in [0, 1), got {beta2}");
-        if (!(eps >= 0)) throw new ArgumentException($"{name}: eps must be ≥ 0, got {eps}");
-        if (!(weightDecay >= 0)) throw new ArgumentException($"{name}: weight decay must be ≥ 0, got {weightDecay}");
+        who.Require("beta1", beta1, 0, 1);
+        who.Require("beta2", beta2, 0, 1);
+        who.Require("eps", eps, 0);
+        who.Require("weight decay", weightDecay, 0);
     }
 
     public static void Run(IReadOnlyList<Parameter> parameters, Tensor[] expAvg, Tensor[] expAvgSq, double lr, double beta1,

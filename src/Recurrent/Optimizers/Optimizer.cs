@@ -1,3 +1,4 @@
+using System.Globalization;
 using Recurrent.Layers;
 using Recurrent.Tensors;
 
@@ -37,11 +38,11 @@ public abstract class Optimizer
     protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
     {
         Parameters = parameters.ToArray();
-        if (Parameters.Count == 0) throw new ArgumentException($"{GetType().Name}: got an empty parameter list");
+        if (Parameters.Count == 0) throw new ArgumentException($"{Who}: got an empty parameter list");
         var seen = new HashSet<string>();
         foreach (var p in Parameters)
             if (!seen.Add(p.Name))
-                throw new ArgumentException($"{GetType().Name}: two parameters are named '{p.Name}' (state names must be unique)");
+                throw new ArgumentException($"{Who}: two parameters are named '{p.Name}' (state names must be unique)");
         LearningRate = learningRate;
     }
 
@@ -80,7 +81,7 @@ public abstract class Optimizer
     /// </summary>
     public void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
     {
-        string who = GetType().Name;
+        string who = Who;
         if (stepCount < 0) throw new ArgumentException($"{who}.LoadState: step count must be ≥ 0, got {stepCount}");
         var expected = State().ToList();
         foreach (var (name, value) in expected)
@@ -108,16 +109,19 @@ public abstract class Optimizer
     /// rounding to float, so doing the same from 0.99 rather than from 0.99f's exact value 0.99000001 is what makes
     /// "Adam(lr=1e-3)" here and there give the same bits.
     /// </summary>
-    protected internal static double AsWritten(float x) =>
-        double.Parse(x.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Throws unless low ≤ value &lt; high (≤ high when !highOpen): hyperparameter checks with one clear line.</summary>
-    protected void Require(string name, float value, float low, float high = float.PositiveInfinity, bool highOpen = true)
+    protected internal static double AsWritten(float x)
     {
-        bool ok = value >= low && (highOpen ? value < high : value <= high); // NaN fails both
-        if (!ok)
+        Span<char> text = stackalloc char[32]; // no allocation: a schedule sets the learning rate every step
+        x.TryFormat(text, out int length, "R", CultureInfo.InvariantCulture);
+        return double.Parse(text[..length], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Throws unless low ≤ value &lt; high (NaN fails): hyperparameter checks with one clear line.</summary>
+    protected internal void Require(string name, float value, float low, float high = float.PositiveInfinity)
+    {
+        if (!(value >= low && value < high))
         {
-            string range = float.IsPositiveInfinity(high) ? $"≥ {low}" : $"in [{low}, {high}{(highOpen ? ")" : "]")}";
+            string range = float.IsPositiveInfinity(high) ? $"≥ {low}" : $"in [{low}, {high})";
             throw new ArgumentException($"{Who}: {name} must be {range}, got {value}");
         }
     }
