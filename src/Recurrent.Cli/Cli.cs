@@ -8,6 +8,7 @@ public static class Cli
 {
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Verbs = new()
     {
+        ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
         ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),
     };
 
