@@ -10,11 +10,22 @@ public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru }
 /// <param name="CN">[L·D, B, H] for LSTM, else null.</param>
 public readonly record struct RecurrentOutput(Tensor Output, Tensor HN, Tensor? CN);
 
-/// <summary>What Backward returns: gradients of the loss with respect to the inputs of Forward.</summary>
+/// <summary>What Backward returns: gradients of the loss with respect to Forward's input, h0 and c0.</summary>
 public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tensor? DC0);
 
 /// <summary>
-/// torch.nn.RNN / LSTM / GRU. API SKETCH: the implementation is in progress.
+/// torch.nn.RNN / LSTM / GRU: a stack of <c>num_layers</c> recurrent layers, each one or two directions.
+/// L = num_layers, D = 2 if bidirectional else 1, T = time, B = batch, I = input_size, H = hidden_size.
+///
+///   RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act = tanh or ReLU
+///   LSTM: i, f, g, o = σ, σ, tanh, σ of (W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); c_t = f ⊙ c_{t−1} + i ⊙ g; h_t = o ⊙ tanh(c_t)
+///   GRU:  r, z = σ(W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn));
+///         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+///
+/// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
+/// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
+/// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
+/// <see cref="RecurrentDirection"/> keeps.
 /// </summary>
 public sealed class RecurrentLayer : IModule
 {
@@ -29,19 +40,213 @@ public sealed class RecurrentLayer : IModule
     /// <summary>Dropout between layers applies only while training.</summary>
     public bool Training { get; set; } = true;
 
+    private readonly RecurrentDirection[] _directions;   // index k·D + direction
+    private readonly Rng _rng;
+
+    private int _steps = -1, _batch = -1;
+    private int[]? _lengths;
+    private float[] _input = [];                         // [T, B, I] time-major copy of the input
+    private float[][] _layerOutputs = [];                // per layer [T, B, D·H]
+    private float[][] _layerInputs = [];                 // per layer: what it read (the input, a lower output, or _dropped)
+    private float[][] _dropped = [];                     // per layer k > 0: dropout(output of k−1), when dropout > 0
+    private float[][] _masks = [];                       // per layer k > 0: dropout scale per element (0 or 1/(1−p))
+    private float[] _zeroState = [];                     // [B, H] zeros: h0 and c0 when none is given
+    private float[][] _layerInputGrads = [];             // per layer [T, B, width of its input]
+    private float[] _dOutputTimeMajor = [];
+    private Tensor _output = new(0), _hN = new(0), _cN = new(0), _dInput = new(0), _dh0 = new(0), _dc0 = new(0);
+    private bool _droppedOut;
+
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         float dropout = 0f, bool batchFirst = false, Rng? rng = null)
     {
-        Cell = cell; InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers;
-        Bidirectional = bidirectional; Dropout = dropout; BatchFirst = batchFirst;
-        throw new NotImplementedException();
+        if (inputSize <= 0) throw new ArgumentException($"{cell}: input_size must be positive (got {inputSize})");
+        if (hiddenSize <= 0) throw new ArgumentException($"{cell}: hidden_size must be positive (got {hiddenSize})");
+        if (numLayers <= 0) throw new ArgumentException($"{cell}: num_layers must be positive (got {numLayers})");
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"{cell}: dropout must be in [0, 1) (got {dropout})");
+        Cell = cell;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        NumLayers = numLayers;
+        Bidirectional = bidirectional;
+        Dropout = dropout;
+        BatchFirst = batchFirst;
+        _rng = rng ?? new Rng(0);
+
+        _directions = new RecurrentDirection[numLayers * NumDirections];
+        for (int k = 0; k < numLayers; k++)
+            for (int d = 0; d < NumDirections; d++)
+                _directions[k * NumDirections + d] = new RecurrentDirection(cell,
+                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse");
+
+        float bound = 1f / MathF.Sqrt(hiddenSize);
+        foreach (var p in Parameters())
+            for (int i = 0; i < p.Value.Length; i++) p.Value.Data[i] = _rng.Uniform(-bound, bound);
     }
 
-    public IEnumerable<Parameter> Parameters() => throw new NotImplementedException();
+    /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module.</summary>
+    public override string ToString()
+    {
+        string name = Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", _ => "RNN" };
+        string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "") + (Bidirectional ? ", bidirectional=True" : "")
+                       + (BatchFirst ? ", batch_first=True" : "");
+        return $"{name}({InputSize}, {HiddenSize}{extra})";
+    }
 
+    public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
+
+    /// <param name="input">[T, B, I], or [B, T, I] when batch_first.</param>
+    /// <param name="h0">[L·D, B, H] initial hidden state, zero when null.</param>
+    /// <param name="c0">[L·D, B, H] initial cell state (LSTM only), zero when null.</param>
+    /// <param name="lengths">[B] real length of each sequence (1 ≤ length ≤ T), or null when all are T.</param>
     public RecurrentOutput Forward(Tensor input, Tensor? h0 = null, Tensor? c0 = null, int[]? lengths = null)
-        => throw new NotImplementedException();
+    {
+        if (input.Rank != 3 || input.Dim(2) != InputSize)
+            throw new ShapeException($"{this}.Forward: expected input {(BatchFirst ? "[B, T, " : "[T, B, ")}{InputSize}], got {Tensor.Describe(input.Shape)}");
+        int T = BatchFirst ? input.Dim(1) : input.Dim(0), B = BatchFirst ? input.Dim(0) : input.Dim(1);
+        int states = NumLayers * NumDirections, H = HiddenSize, D = NumDirections;
+        if (T == 0 || B == 0) throw new ShapeException($"{this}.Forward: input {Tensor.Describe(input.Shape)} has no time steps or no sequences");
+        if (h0 != null) Tensor.RequireShape(h0, [states, B, H], $"{this}.Forward h0");
+        if (c0 != null)
+        {
+            if (Cell != CellKind.Lstm) throw new ArgumentException($"{this}.Forward: c0 is given but only an LSTM has a cell state");
+            Tensor.RequireShape(c0, [states, B, H], $"{this}.Forward c0");
+        }
+        if (lengths != null)
+        {
+            if (lengths.Length != B) throw new ShapeException($"{this}.Forward: lengths has {lengths.Length} entries for a batch of {B}");
+            for (int b = 0; b < B; b++)
+                if (lengths[b] < 1 || lengths[b] > T)
+                    throw new ArgumentException($"{this}.Forward: lengths[{b}] = {lengths[b]} is outside 1..{T}");
+        }
 
+        Allocate(T, B);
+        _lengths = lengths == null || lengths.All(l => l == T) ? null : (int[])lengths.Clone();
+        if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
+        else input.Data.CopyTo(_input, 0);
+
+        _droppedOut = Training && Dropout > 0f && NumLayers > 1;
+        int stateSize = B * H;
+        for (int k = 0; k < NumLayers; k++)
+        {
+            float[] x = k == 0 ? _input : _layerInputs[k];
+            for (int d = 0; d < D; d++)
+            {
+                int s = (k * D + d) * stateSize;
+                _directions[k * D + d].Forward(x, T, B,
+                    h0 == null ? _zeroState : h0.Data.AsSpan(s, stateSize),
+                    c0 == null ? _zeroState : c0.Data.AsSpan(s, stateSize),
+                    _lengths, _layerOutputs[k], D * H, d * H, _hN.Data.AsSpan(s, stateSize),
+                    Cell == CellKind.Lstm ? _cN.Data.AsSpan(s, stateSize) : default);
+            }
+            if (k + 1 < NumLayers)
+            {
+                _layerInputs[k + 1] = _droppedOut ? _dropped[k + 1] : _layerOutputs[k];
+                if (_droppedOut) ApplyDropout(_layerOutputs[k], _masks[k + 1], _dropped[k + 1]);
+            }
+        }
+
+        float[] top = _layerOutputs[NumLayers - 1];
+        if (BatchFirst) SwapFirstTwoAxes(top, _output.Data, T, B, D * H);
+        else top.CopyTo(_output.Data, 0);
+        return new RecurrentOutput(_output, _hN, Cell == CellKind.Lstm ? _cN : null);
+    }
+
+    /// <summary>Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0.</summary>
+    /// <param name="dOutput">shaped like Forward's output, or null for none.</param>
+    /// <param name="dhN">[L·D, B, H] gradient of the final hidden state, or null; dcN likewise (LSTM).</param>
     public RecurrentGradients Backward(Tensor? dOutput, Tensor? dhN = null, Tensor? dcN = null)
-        => throw new NotImplementedException();
+    {
+        if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
+        int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
+        if (dOutput != null) Tensor.RequireShape(dOutput, _output.Shape, $"{this}.Backward dOutput");
+        if (dhN != null) Tensor.RequireShape(dhN, _hN.Shape, $"{this}.Backward dhN");
+        if (dcN != null)
+        {
+            if (Cell != CellKind.Lstm) throw new ArgumentException($"{this}.Backward: dcN is given but only an LSTM has a cell state");
+            Tensor.RequireShape(dcN, _cN.Shape, $"{this}.Backward dcN");
+        }
+
+        float[]? dTop = null;
+        if (dOutput != null)
+        {
+            if (BatchFirst) SwapFirstTwoAxes(dOutput.Data, _dOutputTimeMajor, B, T, D * H);
+            else dOutput.Data.CopyTo(_dOutputTimeMajor, 0);
+            dTop = _dOutputTimeMajor;
+        }
+
+        for (int k = NumLayers - 1; k >= 0; k--)
+        {
+            float[] x = k == 0 ? _input : _layerInputs[k];
+            for (int d = 0; d < D; d++)
+            {
+                int s = (k * D + d) * stateSize;
+                _directions[k * D + d].Backward(x, _lengths, dTop, D * H, d * H,
+                    dhN == null ? default : dhN.Data.AsSpan(s, stateSize),
+                    dcN == null ? default : dcN.Data.AsSpan(s, stateSize),
+                    _layerInputGrads[k], accumulateDx: d > 0,
+                    _dh0.Data.AsSpan(s, stateSize), Cell == CellKind.Lstm ? _dc0.Data.AsSpan(s, stateSize) : default);
+            }
+            dTop = _layerInputGrads[k];
+            if (k > 0 && _droppedOut) Multiply(dTop, _masks[k]);
+        }
+
+        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0], _dInput.Data, T, B, InputSize);
+        else _layerInputGrads[0].CopyTo(_dInput.Data, 0);
+        return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
+    }
+
+    /// <summary>Inverted dropout: each element kept with probability 1 − p and scaled by 1/(1 − p).</summary>
+    private void ApplyDropout(float[] source, float[] mask, float[] destination)
+    {
+        float scale = 1f / (1f - Dropout);
+        for (int i = 0; i < source.Length; i++)
+        {
+            mask[i] = _rng.NextFloat() < Dropout ? 0f : scale;
+            destination[i] = source[i] * mask[i];
+        }
+    }
+
+    private static void Multiply(float[] values, float[] mask)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] *= mask[i];
+    }
+
+    /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major.</summary>
+    private static void SwapFirstTwoAxes(float[] source, float[] destination, int p, int q, int r)
+    {
+        for (int i = 0; i < p; i++)
+            for (int j = 0; j < q; j++)
+                source.AsSpan((i * q + j) * r, r).CopyTo(destination.AsSpan((j * p + i) * r, r));
+    }
+
+    private void Allocate(int steps, int batch)
+    {
+        if (steps == _steps && batch == _batch) return;
+        _steps = steps;
+        _batch = batch;
+        int L = NumLayers, D = NumDirections, H = HiddenSize, width = D * H;
+        _input = new float[steps * batch * InputSize];
+        _layerOutputs = new float[L][];
+        _layerInputs = new float[L][];
+        _dropped = new float[L][];
+        _masks = new float[L][];
+        _zeroState = new float[batch * H];
+        _layerInputGrads = new float[L][];
+        for (int k = 0; k < L; k++)
+        {
+            _layerOutputs[k] = new float[steps * batch * width];
+            _layerInputGrads[k] = new float[steps * batch * (k == 0 ? InputSize : width)];
+            _layerInputs[k] = _input;
+            bool dropsHere = k > 0 && Dropout > 0f;
+            _dropped[k] = dropsHere ? new float[steps * batch * width] : [];
+            _masks[k] = dropsHere ? new float[steps * batch * width] : [];
+        }
+        _dOutputTimeMajor = new float[steps * batch * width];
+        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(steps, batch, width);
+        _dInput = BatchFirst ? new Tensor(batch, steps, InputSize) : new Tensor(steps, batch, InputSize);
+        _hN = new Tensor(L * D, batch, H);
+        _dh0 = new Tensor(L * D, batch, H);
+        _cN = Cell == CellKind.Lstm ? new Tensor(L * D, batch, H) : new Tensor(0);
+        _dc0 = Cell == CellKind.Lstm ? new Tensor(L * D, batch, H) : new Tensor(0);
+    }
 }

@@ -1,0 +1,28 @@
+namespace Recurrent.IO;
+
+/// <summary>The safetensors element types Recurrent reads and writes (all little-endian in the file).</summary>
+public enum SafeDType { F32, I32, I64 }
+
+internal static class SafeDTypes
+{
+    public static int Size(SafeDType dtype) => dtype switch
+    {
+        SafeDType.F32 or SafeDType.I32 => 4,
+        SafeDType.I64 => 8,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
+    /// <summary>The header spelling: "F32", "I32", "I64".</summary>
+    public static string Name(SafeDType dtype) => dtype.ToString();
+
+    public static bool TryParse(string name, out SafeDType dtype)
+    {
+        switch (name)
+        {
+            case "F32": dtype = SafeDType.F32; return true;
+            case "I32": dtype = SafeDType.I32; return true;
+            case "I64": dtype = SafeDType.I64; return true;
+            default: dtype = default; return false;
+        }
+    }
+}

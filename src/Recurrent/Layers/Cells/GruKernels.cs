@@ -1,0 +1,66 @@
+using Recurrent.Tensors;
+using V = System.Runtime.Intrinsics.Vector512<float>;
+
+namespace Recurrent.Layers.Cells;
+
+/// <summary>
+/// The fused pointwise part of one GRU step for one batch row (gate order r, z, n as PyTorch):
+///   r = σ(a_r), z = σ(a_z), n = tanh(x_n + r ⊙ (W_hn h_{t−1} + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+/// where a_r, a_z = W_i· x + b_i· + W_h· h + b_h· and x_n = W_in x + b_in. The reset gate multiplies the hidden
+/// projection including b_hn, so that part is kept apart from the input part.
+/// </summary>
+internal static class GruKernels
+{
+    /// <param name="gates">[3H]: (a_r, a_z, x_n) in, activations (r, z, n) out — kept for backward.</param>
+    /// <param name="hiddenProjection">[3H] W_hh h_{t−1} (no bias); only its n block is read here.</param>
+    /// <param name="hn">[H] out: W_hn h_{t−1} + b_hn, kept for backward.</param>
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
+        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, int hidden)
+    {
+        for (int j = 0; j < hidden; j += Lanes.Width)
+        {
+            int k = Math.Min(Lanes.Width, hidden - j);
+            V r = VectorMath.Sigmoid(Lanes.Load(gates[j..], k) + Lanes.Load(hiddenProjection[j..], k));
+            V z = VectorMath.Sigmoid(Lanes.Load(gates[(hidden + j)..], k) + Lanes.Load(hiddenProjection[(hidden + j)..], k));
+            V hnv = Lanes.Load(hiddenProjection[(2 * hidden + j)..], k) + Lanes.Load(biasHn[j..], k);
+            V n = VectorMath.Tanh(Lanes.Load(gates[(2 * hidden + j)..], k) + r * hnv);
+            Lanes.Store(r, gates[j..], k);
+            Lanes.Store(z, gates[(hidden + j)..], k);
+            Lanes.Store(n, gates[(2 * hidden + j)..], k);
+            Lanes.Store(hnv, hn[j..], k);
+            Lanes.Store(n + z * (Lanes.Load(hPrev[j..], k) - n), h[j..], k);
+        }
+    }
+
+    /// <summary>
+    /// Backward through one step: dn = dh(1−z), dz = dh(h_{t−1} − n), da_n = dn(1−n²), dr = da_n ⊙ hn,
+    /// da_r = dr r(1−r), da_z = dz z(1−z); the input side gets (da_r, da_z, da_n), the hidden side (da_r, da_z, da_n ⊙ r),
+    /// and h_{t−1} gets dh ⊙ z directly (plus the hidden side through W_hh, added by the caller's GEMM).
+    /// </summary>
+    /// <param name="gates">[3H]: (r, z, n) in, input-side gradients out (in place).</param>
+    /// <param name="hiddenGrad">[3H] out: hidden-side gradients.</param>
+    /// <param name="dhPrev">[H] out: dh ⊙ z.</param>
+    public static void Backward(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
+        ReadOnlySpan<float> dh, Span<float> hiddenGrad, Span<float> dhPrev, int hidden)
+    {
+        V one = V.One;
+        for (int j = 0; j < hidden; j += Lanes.Width)
+        {
+            int k = Math.Min(Lanes.Width, hidden - j);
+            V r = Lanes.Load(gates[j..], k);
+            V z = Lanes.Load(gates[(hidden + j)..], k);
+            V n = Lanes.Load(gates[(2 * hidden + j)..], k);
+            V dhv = Lanes.Load(dh[j..], k);
+            V dan = dhv * (one - z) * (one - n * n);
+            V dar = dan * Lanes.Load(hn[j..], k) * r * (one - r);
+            V daz = dhv * (Lanes.Load(hPrev[j..], k) - n) * z * (one - z);
+            Lanes.Store(dar, gates[j..], k);
+            Lanes.Store(daz, gates[(hidden + j)..], k);
+            Lanes.Store(dan, gates[(2 * hidden + j)..], k);
+            Lanes.Store(dar, hiddenGrad[j..], k);
+            Lanes.Store(daz, hiddenGrad[(hidden + j)..], k);
+            Lanes.Store(dan * r, hiddenGrad[(2 * hidden + j)..], k);
+            Lanes.Store(dhv * z, dhPrev[j..], k);
+        }
+    }
+}
