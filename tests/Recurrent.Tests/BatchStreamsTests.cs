@@ -17,11 +17,12 @@ public class BatchStreamsTests
         var x = new int[8];
         var y = new int[8];
         s.Fill(0, x, y);
-        Assert.Equal(new[] { 0, 1, 2, 3, 11, 12, 13, 14 }, x);
-        Assert.Equal(new[] { 1, 2, 3, 4, 12, 13, 14, 15 }, y);
+        // Time-major [T, B]: (stream 0, stream 1) at t = 0, then t = 1, ...
+        Assert.Equal(new[] { 0, 11, 1, 12, 2, 13, 3, 14 }, x);
+        Assert.Equal(new[] { 1, 12, 2, 13, 3, 14, 4, 15 }, y);
         s.Fill(1, x, y);
-        Assert.Equal(new[] { 4, 5, 6, 7, 15, 16, 17, 18 }, x);
-        Assert.Equal(new[] { 5, 6, 7, 8, 16, 17, 18, 19 }, y);
+        Assert.Equal(new[] { 4, 15, 5, 16, 6, 17, 7, 18 }, x);
+        Assert.Equal(new[] { 5, 16, 6, 17, 7, 18, 8, 19 }, y);
         Assert.Throws<ArgumentOutOfRangeException>(() => s.Fill(2, x, y));
     }
 
@@ -34,8 +35,8 @@ public class BatchStreamsTests
         var x = new int[8];
         var y = new int[8];
         s.Fill(0, x, y);
-        Assert.Equal(new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, x);
-        Assert.Equal(new[] { 1, 2, 3, 4, 5, 6, 7, 8 }, y);
+        Assert.Equal(new[] { 0, 4, 1, 5, 2, 6, 3, 7 }, x);
+        Assert.Equal(new[] { 1, 5, 2, 6, 3, 7, 4, 8 }, y);
     }
 
     [Fact]

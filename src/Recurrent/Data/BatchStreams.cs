@@ -4,7 +4,8 @@ namespace Recurrent.Data;
 /// char-rnn's batching for truncated backpropagation through time: the text is cut into B contiguous streams of
 /// length L, stream b reading text[b·L .. (b+1)·L) and predicting each next character; chunk k of an epoch is the
 /// window [k·T, k·T + T) of every stream, so the hidden state after chunk k is the right start for chunk k+1.
-/// B = batch, T = seq_len (capped at L: full BPTT when it covers the stream), inputs and targets [B, T] batch-first.
+/// B = batch, T = seq_len (capped at L: full BPTT when it covers the stream); inputs and targets are time-major
+/// [T, B] (position t·B + b), the layout the recurrent layers read without transposing.
 ///
 /// Training (<c>padTail</c> false): L = ⌊(N−1)/B⌋ and only whole chunks are used, as char-rnn does (at most B·T
 /// characters of an epoch go unused). Evaluation (<c>padTail</c> true): L = ⌈(N−1)/B⌉ and every chunk is used, the
@@ -40,7 +41,7 @@ public sealed class BatchStreams
         TargetsPerEpoch = padTail ? n - 1 : (long)batch * ChunksPerEpoch * SeqLen;
     }
 
-    /// <summary>Writes chunk <paramref name="chunk"/>: inputs and targets [B, T] (row b is stream b).</summary>
+    /// <summary>Writes chunk <paramref name="chunk"/>: inputs and targets [T, B] (column b is stream b).</summary>
     public void Fill(int chunk, Span<int> inputs, Span<int> targets)
     {
         if ((uint)chunk >= (uint)ChunksPerEpoch)
@@ -54,13 +55,12 @@ public sealed class BatchStreams
         {
             int start = b * StreamLength + chunk * SeqLen;
             int end = Math.Min((b + 1) * StreamLength, last); // this stream's inputs end here
-            int row = b * SeqLen;
             for (int t = 0; t < SeqLen; t++)
             {
-                int p = start + t;
+                int p = start + t, i = t * Batch + b;
                 bool real = p < end;
-                inputs[row + t] = real ? text[p] : 0;
-                targets[row + t] = real ? text[p + 1] : IgnoreIndex;
+                inputs[i] = real ? text[p] : 0;
+                targets[i] = real ? text[p + 1] : IgnoreIndex;
             }
         }
     }
