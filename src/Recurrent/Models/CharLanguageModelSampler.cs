@@ -60,3 +60,49 @@ public sealed class TokenSampler
         return last; // u landed on the rounding error at the top end
     }
 }
+
+/// <summary>
+/// Generates text one character at a time: the prime is read in one forward pass (batch 1), then each drawn character
+/// is fed back. Characters are handed to <c>emit</c> as they are drawn, so a caller can stream them.
+/// </summary>
+public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampler sampler, Rng rng)
+{
+    private readonly int[] _one = new int[1];
+
+    /// <summary>The prime when none is given: a newline, where text naturally starts, if the vocabulary has one.</summary>
+    public static string DefaultPrime(Data.Vocabulary vocabulary) =>
+        vocabulary.Contains(new System.Text.Rune('\n')) ? "\n" : vocabulary.Symbol(0);
+
+    /// <summary>Draws <paramref name="length"/> characters after <paramref name="prime"/> (non-empty, in the vocabulary).</summary>
+    public void Generate(string prime, int length, Action<string> emit)
+    {
+        var vocabulary = model.Config.Vocabulary;
+        if (prime.Length == 0) throw new ArgumentException("the prime text must not be empty");
+        int[] primeIds = vocabulary.Encode(prime, "the prime text");
+        if (length <= 0) return;
+        bool wasTraining = model.Training;
+        model.Training = false;
+        try
+        {
+            var state = model.NewState(1);
+            var logits = model.Forward(primeIds, primeIds.Length, 1, state);
+            int V = vocabulary.Count;
+            for (int i = 0; i < length; i++)
+            {
+                int next = sampler.Next(logits.Data.AsSpan(logits.Length - V, V), rng);
+                emit(vocabulary.Symbol(next));
+                if (i + 1 == length) break;
+                _one[0] = next;
+                logits = model.Forward(_one, 1, 1, state);
+            }
+        }
+        finally { model.Training = wasTraining; }
+    }
+
+    public string Generate(string prime, int length)
+    {
+        var sb = new System.Text.StringBuilder();
+        Generate(prime, length, s => sb.Append(s));
+        return sb.ToString();
+    }
+}
