@@ -12,6 +12,8 @@ public static class Cli
         ["sample"] = (Commands.SampleCommand.Summary, Commands.SampleCommand.Run),
         ["eval"] = (Commands.EvalCommand.Summary, Commands.EvalCommand.Run),
         ["plot"] = (Commands.PlotCommand.Summary, Commands.PlotCommand.Run),
+        ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
+        ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),
     };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -5,11 +5,15 @@ namespace Recurrent.Cli;
 /// <summary>
 /// `--name value`, `--name=value` and bare `--flag` options plus positional words. Every option a command reads is
 /// marked as known; <see cref="RejectUnknown"/> then names any option the user gave that the command does not take.
+/// The parser cannot know which options are flags, so "--json dir" first reads "dir" as the value of --json; reading
+/// --json as a <see cref="Flag"/> gives "dir" back to the positional words. Commands read their flags first.
 /// </summary>
 public sealed class CliArgs
 {
     private readonly string _verb;
     private readonly Dictionary<string, string?> _options = new();
+    private readonly Dictionary<string, int> _positionAfter = new();   // option -> how many positional words preceded it
+    private readonly HashSet<string> _inline = new();                  // options given as --name=value
     private readonly HashSet<string> _read = new();
     public List<string> Positional { get; } = new();
 
@@ -23,10 +27,11 @@ public sealed class CliArgs
             string name = a[2..];
             string? value = null;
             int eq = name.IndexOf('=');
-            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; _inline.Add(name); }
             else if (i + 1 < args.Length && !IsOptionName(args[i + 1])) value = args[++i];
             if (_options.ContainsKey(name)) throw Usage($"--{name} given twice");
             _options[name] = value;
+            _positionAfter[name] = Positional.Count;
         }
     }
 
@@ -39,12 +44,13 @@ public sealed class CliArgs
     {
         if (!Has(name)) return false;
         string? v = _options[name];
-        return v switch
-        {
-            null or "true" => true,
-            "false" => false,
-            _ => throw Usage($"--{name} takes no value (got '{v}')"),
-        };
+        if (v is null or "true") return true;
+        if (v == "false") return false;
+        if (_inline.Contains(name)) throw Usage($"--{name} takes no value (got '{v}')");
+        // "--json dir": the word after a flag is a positional word.
+        Positional.Insert(_positionAfter[name], v);
+        _options[name] = null;
+        return true;
     }
 
     public string? String(string name)

@@ -1,0 +1,69 @@
+using Recurrent.Tensors;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// torch.nn.Dropout, inverted: while training each element is kept with probability 1 − p and scaled by 1/(1 − p),
+/// so evaluation is the identity. x: any shape, y: same shape.
+/// Keeps for backward: the mask (0 or 1/(1 − p) per element), drawn from the layer's Rng in element order.
+/// </summary>
+public sealed class Dropout
+{
+    public float P { get; }
+    /// <summary>Dropout applies only while training; otherwise Forward returns x itself.</summary>
+    public bool Training { get; set; } = true;
+
+    private readonly Rng _rng;
+    private Tensor? _mask, _y, _dx;
+    private bool _identity;
+    private bool _ran;
+
+    public Dropout(float p, Rng rng)
+    {
+        if (!(p >= 0 && p < 1)) throw new ArgumentException($"Dropout: p must be in [0, 1), got {p}");
+        P = p;
+        _rng = rng;
+    }
+
+    /// <summary>y = x ⊙ mask (the layer's buffer), or x itself when p = 0 or not training.</summary>
+    public Tensor Forward(Tensor x)
+    {
+        _ran = true;
+        _identity = P == 0 || !Training;
+        if (_identity) return x;
+        if (_mask is null || !_mask.HasShape(x.Shape))
+        {
+            _mask = new Tensor(x.Shape);
+            _y = new Tensor(x.Shape);
+        }
+        DrawMask(_mask.Data);
+        Kernels.Multiply(x.Span, _mask.Span, _y!.Span);
+        return _y;
+    }
+
+    /// <summary>
+    /// mask[i] = 1/(1 − p) when u ≥ p, else 0, for u = Rng.NextFloat() = (NextUInt() >> 8)·2⁻²⁴: compared as integers
+    /// (u ≥ p ⟺ NextUInt() >> 8 ≥ ⌈p·2²⁴⌉) and selected without a branch, which a random keep/drop would mispredict.
+    /// </summary>
+    private void DrawMask(float[] mask)
+    {
+        int threshold = (int)Math.Ceiling(P * (double)(1 << 24));
+        int scaleBits = BitConverter.SingleToInt32Bits(1f / (1f - P));
+        for (int i = 0; i < mask.Length; i++)
+        {
+            int keep = ~(((int)(_rng.NextUInt() >> 8) - threshold) >> 31); // all ones when kept
+            mask[i] = BitConverter.Int32BitsToSingle(scaleBits & keep);
+        }
+    }
+
+    /// <summary>dx = dy ⊙ mask with the mask of the last Forward (dy itself after an identity Forward).</summary>
+    public Tensor Backward(Tensor dy)
+    {
+        if (!_ran) throw new InvalidOperationException("Dropout.Backward called before Forward");
+        if (_identity) return dy;
+        Tensor.RequireShape(dy, _mask!.Shape, "Dropout.Backward");
+        if (_dx is null || !_dx.HasShape(dy.Shape)) _dx = new Tensor(dy.Shape);
+        Kernels.Multiply(dy.Span, _mask.Span, _dx.Span);
+        return _dx;
+    }
+}

@@ -1,0 +1,76 @@
+using Recurrent.Tensors;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// torch.nn.Embedding: y[..., :] = W[token, :].  W: [num_embeddings, embedding_dim] ("weight"), tokens: any shape S
+/// given flat, y: S + [dim].
+/// Keeps for backward: a copy of the tokens. Owns y, reused while the shape repeats.
+/// </summary>
+public sealed class Embedding : IModule
+{
+    public int NumEmbeddings { get; }
+    public int EmbeddingDim { get; }
+    public Parameter Weight { get; }
+
+    private int[] _tokens = [];
+    private int _count;
+    private Tensor? _y;
+
+    /// <summary>W ~ N(0, 1), PyTorch's default (from rng; seed 0 if null).</summary>
+    public Embedding(int numEmbeddings, int embeddingDim, Rng? rng = null)
+    {
+        if (numEmbeddings <= 0 || embeddingDim <= 0)
+            throw new ArgumentException($"Embedding: num_embeddings and embedding_dim must be positive, got {numEmbeddings} and {embeddingDim}");
+        NumEmbeddings = numEmbeddings;
+        EmbeddingDim = embeddingDim;
+        Weight = new Parameter("weight", numEmbeddings, embeddingDim);
+        Init.Normal(Weight.Value, 1f, rng ?? new Rng(0));
+    }
+
+    public IEnumerable<Parameter> Parameters()
+    {
+        yield return Weight;
+    }
+
+    private string Name => $"Embedding({NumEmbeddings}, {EmbeddingDim})";
+
+    /// <summary>tokens: flat, tokens.Length = Π shape; returns y: shape + [dim] (the layer's buffer).</summary>
+    public Tensor Forward(int[] tokens, params int[] shape)
+    {
+        long count = 1;
+        foreach (int d in shape) count *= d;
+        if (count != tokens.Length)
+            throw new ShapeException($"{Name}.Forward: {tokens.Length} tokens do not fill shape {Tensor.Describe(shape)}");
+        for (int i = 0; i < tokens.Length; i++)
+            if ((uint)tokens[i] >= (uint)NumEmbeddings)
+                throw new ArgumentException($"{Name}.Forward: token {tokens[i]} at position {i} is outside [0, {NumEmbeddings})");
+
+        if (_y is null || _y.Rank != shape.Length + 1 || !_y.Shape.AsSpan(0, shape.Length).SequenceEqual(shape))
+            _y = new Tensor([.. shape, EmbeddingDim]);
+        if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
+        tokens.CopyTo(_tokens, 0);
+        _count = tokens.Length;
+
+        int dim = EmbeddingDim;
+        var w = Weight.Value.Span;
+        var y = _y.Span;
+        for (int i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));
+        return _y;
+    }
+
+    /// <summary>dy: shape + [dim]. Accumulates dW[token] += dy[position] (a token seen twice gets both rows).</summary>
+    public void Backward(Tensor dy)
+    {
+        var y = _y ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
+        Tensor.RequireShape(dy, y.Shape, $"{Name}.Backward");
+        int dim = EmbeddingDim;
+        var dw = Weight.Grad.Span;
+        var g = dy.Span;
+        for (int i = 0; i < _count; i++)
+        {
+            var row = dw.Slice(_tokens[i] * dim, dim);
+            Kernels.Add(row, g.Slice(i * dim, dim), row);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Recurrent.Layers;
+using Recurrent.Tensors;
+
+namespace Recurrent.Optimizers;
+
+/// <summary>torch.nn.utils.clip_grad_norm_ and clip_grad_value_ over parameters' gradients, in place.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// ‖g‖ = √(Σ over all gradients of g²) (accumulated in double); when maxNorm/(‖g‖ + 1e-6) &lt; 1 every gradient is
+    /// scaled by it (PyTorch's coefficient, computed in float as 1/(‖g‖ + 1e-6)·maxNorm). Returns ‖g‖ before clipping.
+    /// </summary>
+    public static float ClipGlobalNorm(IEnumerable<Parameter> parameters, float maxNorm)
+    {
+        if (!(maxNorm > 0)) throw new ArgumentException($"GradientClipping.ClipGlobalNorm: max norm must be > 0, got {maxNorm}");
+        var list = parameters as IReadOnlyCollection<Parameter> ?? parameters.ToArray();
+        double sum = 0;
+        foreach (var p in list) sum += Kernels.SumOfSquares(p.Grad.Span);
+        float norm = (float)Math.Sqrt(sum);
+        float coefficient = 1f / (norm + 1e-6f) * maxNorm;
+        if (coefficient < 1f)
+            foreach (var p in list) Kernels.Scale(p.Grad.Span, coefficient);
+        return norm;
+    }
+
+    /// <summary>Clamps every gradient element to [−clipValue, clipValue].</summary>
+    public static void ClipValue(IEnumerable<Parameter> parameters, float clipValue)
+    {
+        if (!(clipValue >= 0)) throw new ArgumentException($"GradientClipping.ClipValue: clip value must be ≥ 0, got {clipValue}");
+        foreach (var p in parameters) Kernels.Clamp(p.Grad.Span, -clipValue, clipValue);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Recurrent.Layers;
+
+namespace Recurrent.Optimizers;
+
+/// <summary>
+/// torch.optim.SGD:
+///   d = g + λ·p                      (weight decay λ)
+///   b = d on the first step, else b = μ·b + (1 − τ)·d   (momentum μ, dampening τ; state "momentum_buffer")
+///   d = d + μ·b if nesterov, else b
+///   p = p − lr·d
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    public float Momentum { get; }
+    public float Dampening { get; }
+    public bool Nesterov { get; }
+    public float WeightDecay { get; }
+
+    private readonly Tensors.Tensor[]? _buffers;
+    private readonly float _oneMinusDampening; // 1 − τ rounded from double, as PyTorch
+
+    public Sgd(IEnumerable<Parameter> parameters, float lr, float momentum = 0, float dampening = 0, bool nesterov = false,
+        float weightDecay = 0) : base(parameters, lr)
+    {
+        Require("momentum", momentum, 0);
+        Require("dampening", dampening, 0);
+        Require("weight decay", weightDecay, 0);
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException($"Sgd: nesterov momentum needs momentum > 0 and dampening = 0, got momentum {momentum}, dampening {dampening}");
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+        WeightDecay = weightDecay;
+        _oneMinusDampening = (float)(1.0 - AsWritten(dampening));
+        if (momentum != 0) _buffers = AddState("momentum_buffer");
+    }
+
+    public override void Step()
+    {
+        var update = new Update(WeightDecay, Momentum, _oneMinusDampening, Nesterov, first: StepCount == 0, -LearningRate);
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters[i];
+            ElementwiseUpdate.Run(update, p.Value.Span, p.Grad.Span, _buffers is null ? default : _buffers[i].Span);
+        }
+        StepCount++;
+    }
+
+    private readonly struct Update(float weightDecay, float momentum, float oneMinusDampening, bool nesterov, bool first, float negLr)
+        : IElementUpdate
+    {
+        private readonly Vector512<float> _wd = Vector512.Create(weightDecay), _mu = Vector512.Create(momentum),
+            _keep = Vector512.Create(oneMinusDampening), _negLr = Vector512.Create(negLr);
+        private readonly bool _decay = weightDecay != 0, _momentum = momentum != 0, _nesterov = nesterov, _first = first;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> buf, ref Vector512<float> s1, ref Vector512<float> s2)
+        {
+            var d = _decay ? ElementwiseUpdate.L2(g, p, _wd) : g;
+            if (_momentum)
+            {
+                buf = _first ? d : Vector512.FusedMultiplyAdd(d, _keep, buf * _mu);
+                d = _nesterov ? Vector512.FusedMultiplyAdd(buf, _mu, d) : buf;
+            }
+            p = Vector512.FusedMultiplyAdd(d, _negLr, p);
+        }
+    }
+}

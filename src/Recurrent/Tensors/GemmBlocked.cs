@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+namespace Recurrent.Tensors;
+
+/// <summary>
+/// The cache-blocked loop nest over one rectangle of C, run by one thread with its own packing buffers:
+/// for each k block (KC deep): pack the rows' A block, then for each column block (NC wide, kept in L2): pack the
+/// B block, and sweep the MR×NR microkernel over it row panel by row panel (an A panel stays in L1 across a row).
+/// </summary>
+internal static unsafe class GemmBlocked
+{
+    /// <summary>Depth of a k block: an A panel (MR·KC floats) stays in L1, a B block (KC·NC) in L2.</summary>
+    public const int KC = 256;
+    /// <summary>Width of a B block.</summary>
+    public const int NC = 512;
+    /// <summary>Rows of A packed at once (a multiple of both kernels' MR).</summary>
+    public const int MC = 1536;
+
+    /// <summary>
+    /// The k blocks depend on k alone (equal sizes, at most KC), never on the rectangle or thread count, so every
+    /// C element sees the same sequence of block sums however the work is split.
+    /// </summary>
+    public static int BlockDepth(int k) => (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in GemmProblem g, bool wide, int i0, int i1, int j0, int j1)
+    {
+        int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
+        int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
+        int kcMax = BlockDepth(g.K);
+        int mcMax = Math.Min(MC, RoundUp(i1 - i0, mr));
+        int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
+        var buffers = GemmBuffers.Current;
+        // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
+        float* ap = buffers.A(mcMax * kcMax + 16), bp = buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
+
+        for (int p0 = 0; p0 < g.K; p0 += kcMax)
+        {
+            int kc = Math.Min(kcMax, g.K - p0);
+            bool add = g.Accumulate || p0 > 0;
+            for (int ic = i0; ic < i1; ic += MC)
+            {
+                int mc = Math.Min(MC, i1 - ic);
+                GemmPack.PackA(g, ic, mc, p0, kc, mr, ap);
+                for (int jc = j0; jc < j1; jc += NC)
+                {
+                    int nc = Math.Min(NC, j1 - jc);
+                    GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* a = ap + ir * kc;
+                        float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            float* b = bp + jr * kc;
+                            int cols = Math.Min(nr, nc - jr);
+                            if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add);
+                            else
+                            {
+                                // A short last column panel: full-width tile into the buffer, then the valid columns.
+                                Kernel(wide, rows, a, b, kc, tile, nr, add: false);
+                                Merge(tile, nr, c + jr, g.Ldc, rows, cols, add);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Kernel(bool wide, int rows, float* a, float* b, int kc, float* c, int ldc, bool add)
+    {
+        if (wide) GemmKernel512.Run(rows, a, b, kc, c, ldc, add);
+        else GemmKernel256.Run(rows, a, b, kc, c, ldc, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add)
+    {
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+            for (int j = 0; j < cols; j++) c[j] = add ? c[j] + tile[j] : tile[j];
+    }
+
+    private static int RoundUp(int x, int unit) => (x + unit - 1) / unit * unit;
+}

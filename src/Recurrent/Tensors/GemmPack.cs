@@ -1,0 +1,146 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Recurrent.Tensors;
+
+/// <summary>
+/// Copies a block of op(A) or op(B) into the contiguous panel order the microkernel streams, from any transpose
+/// layout, so no transpose is ever materialised.
+/// A block rows [i0, i0+mc) × k range [p0, p0+kc) → panels of MR rows, each [kc, MR] (row r of panel at p·MR + r).
+/// B block k range [p0, p0+kc) × cols [j0, j0+nc) → panels of NR columns, each [kc, NR].
+/// Short last panels are padded with zeros so the kernel can always read whole vectors.
+/// </summary>
+internal static unsafe class GemmPack
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackA(in GemmProblem g, int i0, int mc, int p0, int kc, int mr, float* dst)
+    {
+        for (int r0 = 0; r0 < mc; r0 += mr, dst += mr * kc)
+        {
+            int rows = Math.Min(mr, mc - r0);
+            if (g.TransA)
+                // op(A)[i, p] = A[p, i]: the panel's rows are contiguous in memory for each p.
+                CopyRows(g.A + (long)p0 * g.Lda + i0 + r0, g.Lda, kc, rows, mr, dst);
+            else
+                // op(A)[i, p] = A[i, p]: each panel row is a contiguous run over p, scattered with stride mr.
+                Scatter(g.A + (long)(i0 + r0) * g.Lda + p0, g.Lda, rows, kc, mr, dst);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackB(in GemmProblem g, int p0, int kc, int j0, int nc, int nr, float* dst)
+    {
+        for (int q0 = 0; q0 < nc; q0 += nr, dst += nr * kc)
+        {
+            int cols = Math.Min(nr, nc - q0);
+            if (g.TransB)
+                // op(B)[p, j] = B[j, p]: each panel column is a contiguous run over p.
+                Scatter(g.B + (long)(j0 + q0) * g.Ldb + p0, g.Ldb, cols, kc, nr, dst);
+            else
+                CopyRows(g.B + (long)p0 * g.Ldb + j0 + q0, g.Ldb, kc, cols, nr, dst);
+        }
+    }
+
+    /// <summary>dst[p·width + 0..count) = src[p·ld + 0..count), zeros up to width, for p &lt; kc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyRows(float* src, int ld, int kc, int count, int width, float* dst)
+    {
+        for (int p = 0; p < kc; p++, src += ld, dst += width)
+        {
+            int j = 0;
+            for (; j + 8 <= count; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+            for (; j < count; j++) dst[j] = src[j];
+            for (; j < width; j++) dst[j] = 0;
+        }
+    }
+
+    /// <summary>
+    /// dst[p·width + r] = src[r·ld + p] for r &lt; count, p &lt; kc; zeros for r in [count, width). width is at most 16
+    /// or a multiple of 16. The vector path writes 16 floats per p even when width &lt; 16, spilling past the row into
+    /// the next p's slot (rewritten by the next store) or, after the panel's last row, up to 16 floats further, into
+    /// space the next panel or the buffer's slack owns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scatter(float* src, int ld, int count, int kc, int width, float* dst)
+    {
+        int p = 0;
+        if (Avx512F.IsSupported)
+            for (; p + 16 <= kc; p += 16)
+                for (int r0 = 0; r0 < width; r0 += 16)
+                    Transpose16(src + (long)r0 * ld + p, ld, Math.Clamp(count - r0, 0, 16), dst + p * width + r0, width);
+        for (; p < kc; p++)
+        {
+            float* d = dst + p * width;
+            int r = 0;
+            for (; r < count; r++) d[r] = src[(long)r * ld + p];
+            for (; r < width; r++) d[r] = 0;
+        }
+    }
+
+    /// <summary>
+    /// The 16×16 transpose: dst[p·stride + r] = src[r·ld + p] for p, r &lt; 16, with zeros for rows r ≥ rows.
+    /// Stores go in increasing p, 16 floats each. Four rounds of in-register shuffles: 2×2 blocks, 4×4 within each
+    /// 128-bit lane, then two rounds of 128-bit lane shuffles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // too big to inline; a call per 256 floats is cheap
+    private static void Transpose16(float* src, long ld, int rows, float* dst, int stride)
+    {
+        Vector512<float> r0 = Row(src, ld, rows, 0), r1 = Row(src, ld, rows, 1), r2 = Row(src, ld, rows, 2), r3 = Row(src, ld, rows, 3);
+        Vector512<float> r4 = Row(src, ld, rows, 4), r5 = Row(src, ld, rows, 5), r6 = Row(src, ld, rows, 6), r7 = Row(src, ld, rows, 7);
+        Vector512<float> r8 = Row(src, ld, rows, 8), r9 = Row(src, ld, rows, 9), r10 = Row(src, ld, rows, 10), r11 = Row(src, ld, rows, 11);
+        Vector512<float> r12 = Row(src, ld, rows, 12), r13 = Row(src, ld, rows, 13), r14 = Row(src, ld, rows, 14), r15 = Row(src, ld, rows, 15);
+
+        // t: pairs of rows interleaved, per 128-bit lane L: (a[4L], b[4L], a[4L+1], b[4L+1]) and the high half.
+        var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1);
+        var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
+        var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5);
+        var t6 = Avx512F.UnpackLow(r6, r7); var t7 = Avx512F.UnpackHigh(r6, r7);
+        var t8 = Avx512F.UnpackLow(r8, r9); var t9 = Avx512F.UnpackHigh(r8, r9);
+        var t10 = Avx512F.UnpackLow(r10, r11); var t11 = Avx512F.UnpackHigh(r10, r11);
+        var t12 = Avx512F.UnpackLow(r12, r13); var t13 = Avx512F.UnpackHigh(r12, r13);
+        var t14 = Avx512F.UnpackLow(r14, r15); var t15 = Avx512F.UnpackHigh(r14, r15);
+
+        // u: per lane L, rows 4q..4q+3 of column 4L+c (u[4q+c]).
+        var u0 = Avx512F.Shuffle(t0, t2, 0x44); var u1 = Avx512F.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx512F.Shuffle(t1, t3, 0x44); var u3 = Avx512F.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx512F.Shuffle(t4, t6, 0x44); var u5 = Avx512F.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx512F.Shuffle(t5, t7, 0x44); var u7 = Avx512F.Shuffle(t5, t7, 0xEE);
+        var u8 = Avx512F.Shuffle(t8, t10, 0x44); var u9 = Avx512F.Shuffle(t8, t10, 0xEE);
+        var u10 = Avx512F.Shuffle(t9, t11, 0x44); var u11 = Avx512F.Shuffle(t9, t11, 0xEE);
+        var u12 = Avx512F.Shuffle(t12, t14, 0x44); var u13 = Avx512F.Shuffle(t12, t14, 0xEE);
+        var u14 = Avx512F.Shuffle(t13, t15, 0x44); var u15 = Avx512F.Shuffle(t13, t15, 0xEE);
+
+        // v: rows 0..7 (or 8..15) of columns c and c+8 (0x88), or c+4 and c+12 (0xDD), as 4-row lanes.
+        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88); var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88);
+        var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88); var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD); var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+        var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD); var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88); var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88);
+        var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88); var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD); var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
+        var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD); var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+
+        // Column p = all 16 rows: lanes from v[p mod 8] (rows 0-7) and v[8 + p mod 8] (rows 8-15).
+        Avx512F.Shuffle4x128(v0, v8, 0x88).Store(dst);
+        Avx512F.Shuffle4x128(v1, v9, 0x88).Store(dst + stride);
+        Avx512F.Shuffle4x128(v2, v10, 0x88).Store(dst + 2 * stride);
+        Avx512F.Shuffle4x128(v3, v11, 0x88).Store(dst + 3 * stride);
+        Avx512F.Shuffle4x128(v4, v12, 0x88).Store(dst + 4 * stride);
+        Avx512F.Shuffle4x128(v5, v13, 0x88).Store(dst + 5 * stride);
+        Avx512F.Shuffle4x128(v6, v14, 0x88).Store(dst + 6 * stride);
+        Avx512F.Shuffle4x128(v7, v15, 0x88).Store(dst + 7 * stride);
+        Avx512F.Shuffle4x128(v0, v8, 0xDD).Store(dst + 8 * stride);
+        Avx512F.Shuffle4x128(v1, v9, 0xDD).Store(dst + 9 * stride);
+        Avx512F.Shuffle4x128(v2, v10, 0xDD).Store(dst + 10 * stride);
+        Avx512F.Shuffle4x128(v3, v11, 0xDD).Store(dst + 11 * stride);
+        Avx512F.Shuffle4x128(v4, v12, 0xDD).Store(dst + 12 * stride);
+        Avx512F.Shuffle4x128(v5, v13, 0xDD).Store(dst + 13 * stride);
+        Avx512F.Shuffle4x128(v6, v14, 0xDD).Store(dst + 14 * stride);
+        Avx512F.Shuffle4x128(v7, v15, 0xDD).Store(dst + 15 * stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* src, long ld, int rows, int r) =>
+        r < rows ? Vector512.Load(src + r * ld) : Vector512<float>.Zero;
+}

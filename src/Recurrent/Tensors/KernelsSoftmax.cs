@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Tensors;
+
+/// <summary>
+/// Row-wise softmax and log-softmax over x: [rows, cols] stored flat. The row maximum is subtracted before exp, so
+/// e^{x−max} ∈ [0, 1] and no finite input (±1e30 included) overflows; as in PyTorch, a row containing +∞ or NaN gives NaN.
+/// </summary>
+public static partial class Kernels
+{
+    /// <summary>y = e^{x−max} / Σ e^{x−max} on each row of length cols; y may be x.</summary>
+    public static void SoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int cols)
+    {
+        int rows = RowCount("SoftmaxRows", x.Length, y.Length, cols);
+        for (int r = 0; r < rows; r++) SoftmaxRow(x.Slice(r * cols, cols), y.Slice(r * cols, cols));
+    }
+
+    /// <summary>y = (x − max) − log Σ e^{x−max} on each row of length cols (PyTorch's order of the two subtractions).</summary>
+    public static void LogSoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int cols)
+    {
+        int rows = RowCount("LogSoftmaxRows", x.Length, y.Length, cols);
+        for (int r = 0; r < rows; r++) LogSoftmaxRow(x.Slice(r * cols, cols), y.Slice(r * cols, cols));
+    }
+
+    /// <summary>
+    /// One row: y = softmax(x) (y may be x). Returns log Σ e^{x} = max + log Σ e^{x−max} in double, the log-partition
+    /// the cross-entropy needs (loss = logΣ − x[target]).
+    /// </summary>
+    public static double SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        float sum = ExpMinusMax(x, y, out float max);
+        if (x.Length > 0) Map(y, y, new DivideOp(Vector512.Create(sum)), "SoftmaxRow");
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>One row: y = (x − max) − log Σ e^{x−max} (y may be x). Returns log Σ e^{x} in double.</summary>
+    public static double LogSoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        SameLength("LogSoftmaxRow", x.Length, y.Length);
+        if (x.Length == 0) return double.NegativeInfinity;
+        float max = Max(x);
+        float logSum = MathF.Log(SumExp(x, max, default, store: false));
+        Map(x, y, new ShiftTwiceOp(Vector512.Create(max), Vector512.Create(logSum)), "LogSoftmaxRow");
+        return max + (double)logSum;
+    }
+
+    /// <summary>
+    /// One row, unnormalized: y = e^{x−max} (y may be x); returns Σ y, and the max. softmax = y / Σ, log Σ e^x = max + log Σ.
+    /// </summary>
+    public static float ExpMinusMax(ReadOnlySpan<float> x, Span<float> y, out float max)
+    {
+        SameLength("ExpMinusMax", x.Length, y.Length);
+        max = Max(x);
+        return x.Length == 0 ? 0f : SumExp(x, max, y, store: true);
+    }
+
+    /// <summary>The largest element (NaN if any is NaN); −∞ for an empty span.</summary>
+    public static float Max(ReadOnlySpan<float> x)
+    {
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, i = 0;
+        var negInf = Vector512.Create(float.NegativeInfinity);
+        var m = negInf;
+        for (; i <= n - W; i += W) m = Vector512.Max(m, Vector512.LoadUnsafe(ref rx, (nuint)i));
+        if (i < n) m = Vector512.Max(m, Tail.Load(ref Unsafe.Add(ref rx, i), n - i, negInf));
+        var half = Vector256.Max(m.GetLower(), m.GetUpper());
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
+    }
+
+    /// <summary>Σ e^{x−max}, also storing each e^{x−max} into y when store is set (y may be x).</summary>
+    private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store)
+    {
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        var vmax = Vector512.Create(max);
+        var acc = Vector512<float>.Zero;
+        int n = x.Length, i = 0;
+        for (; i <= n - W; i += W)
+        {
+            var e = Vector512.Exp(Vector512.LoadUnsafe(ref rx, (nuint)i) - vmax);
+            if (store) e.StoreUnsafe(ref ry, (nuint)i);
+            acc += e;
+        }
+        if (i < n)
+        {
+            // Padding lanes hold −∞, whose e^{−∞−max} = 0 adds nothing (when max is ±∞ the row is NaN anyway).
+            var e = Vector512.Exp(Tail.Load(ref Unsafe.Add(ref rx, i), n - i, Vector512.Create(float.NegativeInfinity)) - vmax);
+            if (store) Tail.Store(ref Unsafe.Add(ref ry, i), n - i, e);
+            acc += e;
+        }
+        return Vector512.Sum(acc);
+    }
+
+    private static int RowCount(string name, int xLength, int yLength, int cols)
+    {
+        if (cols <= 0) throw new ArgumentException($"Kernels.{name}: cols must be positive, got {cols}");
+        SameLength(name, xLength, yLength);
+        if (xLength % cols != 0) throw new ArgumentException($"Kernels.{name}: length {xLength} is not a multiple of cols {cols}");
+        return xLength / cols;
+    }
+
+    private readonly struct DivideOp(Vector512<float> d) : IUnaryOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Invoke(Vector512<float> x) => x / d;
+    }
+
+    private readonly struct ShiftTwiceOp(Vector512<float> max, Vector512<float> logSum) : IUnaryOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Invoke(Vector512<float> x) => x - max - logSum;
+    }
+}

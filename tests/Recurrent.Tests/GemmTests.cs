@@ -1,0 +1,150 @@
+using Recurrent.Tensors;
+using Xunit;
+
+namespace Recurrent.Tests;
+
+public class GemmTests
+{
+    /// <summary>Random operands for C[m,n] = op(A)·op(B) with leading dimensions padded by `pad` columns of junk.</summary>
+    private sealed class Case
+    {
+        public readonly int M, N, K, Lda, Ldb, Ldc;
+        public readonly bool TransA, TransB;
+        public readonly float[] A, B, C0;
+
+        public Case(int m, int n, int k, bool transA, bool transB, int pad, ulong seed)
+        {
+            M = m; N = n; K = k; TransA = transA; TransB = transB;
+            var rng = new Rng(seed);
+            int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+            Lda = aCols + pad; Ldb = bCols + pad; Ldc = n + pad;
+            A = Random(rng, aRows * Lda);
+            B = Random(rng, bRows * Ldb);
+            C0 = Random(rng, m * Ldc);
+        }
+
+        private static float[] Random(Rng rng, int count)
+        {
+            var x = new float[count];
+            for (int i = 0; i < count; i++) x[i] = rng.Uniform(-1f, 1f);
+            return x;
+        }
+
+        public float[] Run(bool accumulate, int threads, bool vector512 = true)
+        {
+            var c = (float[])C0.Clone();
+            Gemm.Multiply(A, Lda, TransA, B, Ldb, TransB, c, Ldc, M, N, K, accumulate, threads, vector512);
+            return c;
+        }
+
+        /// <summary>Compares to the double-precision reference, within float rounding of the Σ|a||b| terms.</summary>
+        public void Check(float[] got, bool accumulate, string what)
+        {
+            var want = (float[])C0.Clone();
+            GemmReference.Multiply(A, Lda, TransA, B, Ldb, TransB, want, Ldc, M, N, K, accumulate);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++)
+                {
+                    double scale = 0;
+                    for (int p = 0; p < K; p++)
+                    {
+                        float av = TransA ? A[p * Lda + i] : A[i * Lda + p];
+                        float bv = TransB ? B[j * Ldb + p] : B[p * Ldb + j];
+                        scale += Math.Abs((double)av * bv);
+                    }
+                    if (accumulate) scale += Math.Abs(C0[i * Ldc + j]);
+                    double tol = 2e-7 * (K + 2) * scale + 1e-30;
+                    float g = got[i * Ldc + j], w = want[i * Ldc + j];
+                    if (!(Math.Abs(g - w) <= tol))
+                        Assert.Fail($"{what}: C[{i},{j}] = {g}, reference {w} (tolerance {tol:g3})");
+                }
+            // The padding columns of C are not part of the result and must be left alone.
+            for (int i = 0; i < M; i++)
+                for (int j = N; j < Ldc; j++)
+                    Assert.True(got[i * Ldc + j] == C0[i * Ldc + j], $"{what}: padding C[{i},{j}] was written");
+        }
+    }
+
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 1000, 1, 3 }, { 1, 1000, 3 }, { 3, 5, 1000 },
+        { 12, 32, 256 }, { 13, 33, 257 }, { 25, 97, 600 },
+    };
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void MatchesReferenceForEveryTransposeLayoutAndOption(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                foreach (int pad in new[] { 0, 3 })
+                {
+                    var t = new Case(m, n, k, transA, transB, pad, seed: (ulong)(m * 1000003 + n * 1009 + k));
+                    foreach (bool accumulate in new[] { false, true })
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            string what = $"{m}x{n}x{k} transA={transA} transB={transB} pad={pad} accumulate={accumulate} threads={threads}";
+                            t.Check(t.Run(accumulate, threads), accumulate, what);
+                        }
+                    t.Check(t.Run(accumulate: true, threads: 1, vector512: false), accumulate: true, $"{m}x{n}x{k} Vector256");
+                }
+    }
+
+    [Fact]
+    public void RecurrentStepShapeMatchesReference()
+    {
+        // The per-time-step GEMM of an LSTM 512 with batch 32: h[32, 512] · W_hhᵀ, W_hh stored [2048, 512].
+        var t = new Case(32, 2048, 512, transA: false, transB: true, pad: 0, seed: 7);
+        t.Check(t.Run(accumulate: true, threads: 2), accumulate: true, "32x2048x512");
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void ResultIsBitIdenticalAcrossThreadCountsAndKernelWidths(bool transA, bool transB)
+    {
+        // Larger than the parallel threshold and the k block, with edges in every direction.
+        var t = new Case(150, 301, 700, transA, transB, pad: 1, seed: 11);
+        var one = t.Run(accumulate: true, threads: 1);
+        Assert.Equal(one, t.Run(accumulate: true, threads: 2));
+        Assert.Equal(one, t.Run(accumulate: true, threads: 3));
+        Assert.Equal(one, t.Run(accumulate: true, threads: 1, vector512: false));
+        Assert.Equal(one, t.Run(accumulate: true, threads: 2, vector512: false));
+        t.Check(one, accumulate: true, "150x301x700");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ZeroDepthClearsOrKeepsC(bool accumulate)
+    {
+        var c = new float[] { 1, 2, 9, 3, 4, 9 }; // [2, 2] with ldc 3
+        Gemm.Multiply(ReadOnlySpan<float>.Empty, 0, false, ReadOnlySpan<float>.Empty, 2, false, c, 3, 2, 2, 0, accumulate);
+        Assert.Equal(accumulate ? new float[] { 1, 2, 9, 3, 4, 9 } : new float[] { 0, 0, 9, 0, 0, 9 }, c);
+    }
+
+    [Fact]
+    public void PublicEntryPointUsesThreadsSetting()
+    {
+        var t = new Case(64, 96, 300, transA: false, transB: false, pad: 0, seed: 3);
+        var c = (float[])t.C0.Clone();
+        Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, false, c, t.Ldc, t.M, t.N, t.K);
+        Assert.Equal(t.Run(accumulate: false, threads: 1), c);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Threads = 0);
+    }
+
+    [Fact]
+    public void RejectsOperandsTooSmallForTheirShape()
+    {
+        var a = new float[6];
+        var b = new float[6];
+        var c = new float[4];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, 3, false, b, 2, false, c, 2, 2, 2, 4));
+        Assert.Contains("A is [2, 4]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, 3, false, b, 2, false, c, 1, 2, 2, 3));
+        Assert.Contains("C is [2, 2]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, 3, false, b, 1, true, c, 2, 2, 2, 3));
+        Assert.Contains("B is [2, 3]", e.Message);
+    }
+}
