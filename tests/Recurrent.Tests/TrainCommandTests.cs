@@ -197,6 +197,32 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void WithoutValidationThereIsNoValLossAndNoBest()
+    {
+        string dir = _f.Train("m", "--steps", "5", "--val-fraction", "0", "--eval-every", "2");
+        string output = CharLmFixture.Ok("train", "--resume", dir, "--steps", "6", "--json");
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("val_loss").ValueKind);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("val_bits_per_char").ValueKind);
+        Assert.False(Directory.Exists(Path.Combine(dir, "best")));
+        Assert.All(TrainLog.Read(Path.Combine(dir, "log.jsonl")), e => Assert.Null(e.ValLoss));
+    }
+
+    [Fact]
+    public void TimeLimitIsTheModelsTotalTrainingTime()
+    {
+        string output = CharLmFixture.Ok(["train", "--data", _f.Data, "--out", _f.Path("m"), "--time", "0.3s", "--json", .. CharLmFixture.Tiny]);
+        using var doc = JsonDocument.Parse(output);
+        Assert.True(doc.RootElement.GetProperty("steps").GetInt64() > 0);
+        double seconds = doc.RootElement.GetProperty("seconds").GetDouble();
+        Assert.InRange(seconds, 0.3, 10);
+        // Resuming with a limit already reached trains nothing.
+        output = CharLmFixture.Ok("train", "--resume", _f.Path("m"), "--time", "0.2s", "--json");
+        using var again = JsonDocument.Parse(output);
+        Assert.Equal(0, again.RootElement.GetProperty("steps_this_run").GetInt64());
+    }
+
+    [Fact]
     public void MinCharRnnPresetIsKarpathysSetup()
     {
         string dir = _f.Path("m");

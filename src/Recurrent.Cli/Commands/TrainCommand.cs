@@ -26,7 +26,7 @@ internal static class TrainCommand
           --cell lstm|gru|rnn|rnn-relu   recurrent cell (default lstm)
           --hidden N  --layers N  hidden size and layers (default 256, 2)
           --embedding N          embedding size, 0 = one-hot input (default 64)
-          --dropout P            dropout between layers and before the output (default 0)
+          --dropout P            dropout between layers and before the output (default 0.2)
           --seq-len T  --batch B truncated-BPTT length and parallel streams (default 100, 32)
           --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
@@ -180,7 +180,7 @@ internal static class TrainCommand
         int hidden = args.Int("hidden", minCharRnn ? 100 : 256, 1, 1 << 16);
         int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
-        double dropout = args.Double("dropout", 0, 0, 0.99);
+        double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
         int seqLen = args.Int("seq-len", minCharRnn ? 25 : 100, 1, 1 << 20);
         int batch = args.Int("batch", minCharRnn ? 1 : 32, 1, 1 << 16);
         string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
@@ -194,9 +194,9 @@ internal static class TrainCommand
         var intervals = Intervals(args, new TrainingSettings
         {
             Data = "", DataSha256 = "", Optimizer = optimizer,
-            EvalEvery = minCharRnn ? 1000 : 250,
-            SampleEvery = minCharRnn ? 1000 : 250,
-            CheckpointEvery = minCharRnn ? 1000 : 250,
+            EvalEvery = minCharRnn ? 1000 : 500,
+            SampleEvery = minCharRnn ? 1000 : 500,
+            CheckpointEvery = minCharRnn ? 1000 : 500,
             LogEvery = minCharRnn ? 100 : 10,
         });
         args.RejectUnknown(); // every flag is known before the data is read
