@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Recurrent.Benchmarks;
 using Recurrent.Layers;
+using Recurrent.Tensors;
 
 namespace Recurrent.Cli.Commands;
 
@@ -49,16 +50,21 @@ public static class BenchRnnCommand
         double? peak = args.Has("peak-gflops") ? args.Double("peak-gflops", 0, min: 1e-3) : null;
         args.RejectUnknown();
 
-        if (child != null)
+        if (child != null || breakdown)
         {
-            var row = Rows.FirstOrDefault(r => r.Name == child) ?? throw CliArgs.Usage($"--child: unknown row '{child}' (rows: {RowNames})");
-            stdout.WriteLine(BenchRnnChild.Run(row, sizes, threads, minSeconds).ToJsonString());
-            return 0;
-        }
-        if (breakdown)
-        {
-            if (only != null) throw CliArgs.Usage("--breakdown measures the LSTM training step only; drop --only");
-            BenchRnnBreakdown.Run(sizes, threads, minSeconds, peak ?? FmaPeak.Measure(threads), json, stdout);
+            var row = child == null ? null
+                : Rows.FirstOrDefault(r => r.Name == child) ?? throw CliArgs.Usage($"--child: unknown row '{child}' (rows: {RowNames})");
+            if (breakdown && only != null) throw CliArgs.Usage("--breakdown measures the LSTM training step only; drop --only");
+            int saved = Gemm.Threads;   // these measure in this process (a test's, too): leave the setting as found
+            try
+            {
+                if (row != null) stdout.WriteLine(BenchRnnChild.Run(row, sizes, threads, minSeconds).ToJsonString());
+                else BenchRnnBreakdown.Run(sizes, threads, minSeconds, peak ?? FmaPeak.Measure(threads), json, stdout);
+            }
+            finally
+            {
+                Gemm.Threads = saved;
+            }
             return 0;
         }
 
