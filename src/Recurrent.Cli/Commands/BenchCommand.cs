@@ -11,6 +11,7 @@ public static class BenchCommand
     private static readonly Dictionary<string, Func<CliArgs, TextWriter, TextWriter, int>> Benchmarks = new()
     {
         ["gemm"] = BenchGemmCommand.Run,
+        ["rnn"] = BenchRnnCommand.Run,
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
