@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -140,6 +141,13 @@ internal static class TrainCommand
             };
             Console.CancelKeyPress += onCancel;
         }
+        // `kill` (SIGTERM) also stops after the step and saves; a second one ends the process at once.
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancel.Cancel();
+        });
         TrainingResult result;
         try { result = new TrainingRun(trainer, outDir).Run(observer, cancel.Token); }
         finally { if (onCancel != null) Console.CancelKeyPress -= onCancel; }
