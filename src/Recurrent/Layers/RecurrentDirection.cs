@@ -79,7 +79,9 @@ internal sealed class RecurrentDirection
         for (int r = 0; r < rows; r++) _combinedBias.CopyTo(_gates, r * GH);
         Gemm.Multiply(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _gates, GH, rows, GH, _inputSize, accumulate: true);
 
-        _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
+        // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
+        bool packed = batch > GemmSkinny.MaxRows;
+        if (packed) _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
         int first = _reverse ? steps : 0;
         h0.CopyTo(_states.AsSpan(first * B * H, B * H));
         if (lstm) c0.CopyTo(_cells.AsSpan(first * B * H, B * H));
@@ -90,10 +92,10 @@ internal sealed class RecurrentDirection
             int t = TimeOf(s);
             int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
             Span<float> gatesT = _gates.AsSpan(t * B * GH, B * GH);
-            if (gru)
-                Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, _recurrentForward, _hiddenProjection, GH, B);
-            else
-                Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, _recurrentForward, gatesT, GH, B, accumulate: true);
+            // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
+            Span<float> target = gru ? _hiddenProjection : gatesT;
+            if (packed) Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, _recurrentForward, target, GH, B, accumulate: !gru);
+            else Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, WeightHh.Value.Data, H, true, target, GH, B, GH, H, accumulate: !gru);
 
             for (int b = 0; b < B; b++)
             {

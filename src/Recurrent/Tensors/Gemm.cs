@@ -8,7 +8,9 @@ namespace Recurrent.Tensors;
 /// A is stored [m, lda] (or [k, lda] when transA); B is stored [k, ldb] (or [n, ldb] when transB); C is [m, ldc].
 /// Cache-blocked with packed panels and a 12×32 AVX-512 FMA microkernel (6×16 AVX2 fallback), parallel over
 /// rectangles of C on <see cref="Threads"/> threads. Deterministic: every element of C is the same chain of FMAs
-/// over k whatever the thread count, kernel width or blocking, so results are bit-identical across them.
+/// over k whatever the thread count, kernel width or blocking, so results are bit-identical across them. Products of
+/// at most four rows with Bᵀ (batch-1 sampling) take <see cref="GemmSkinny"/>'s dot products instead, also the same
+/// whatever the thread count.
 /// <see cref="GemmReference"/> is the definition it is tested against. The hot methods are marked
 /// AggressiveOptimization: fully optimised from the first call, with no slow tier-0 GEMMs while a run warms up.
 /// </summary>
@@ -72,12 +74,19 @@ public static class Gemm
             var partition = GemmPartition.Choose(threads, problem.M, problem.N, mr, nr);
             if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
         }
-        GemmBlocked.Run(problem, vector512, 0, problem.M, 0, problem.N);
+        RunRectangle(problem, vector512, 0, problem.M, 0, problem.N);
+    }
+
+    /// <summary>One thread's rectangle [i0, i1) × [j0, j1) of C, by the path that suits the problem's shape.</summary>
+    internal static void RunRectangle(in GemmProblem problem, bool vector512, int i0, int i1, int j0, int j1)
+    {
+        if (GemmSkinny.Applies(problem)) GemmSkinny.Run(problem, i0, i1, j0, j1);
+        else GemmBlocked.Run(problem, vector512, i0, i1, j0, j1);
     }
 
     /// <summary>
     /// C[m,n] = (C +) op(A)[m,k] · B where B is an op(B) [k, n] packed beforehand (k = b.K, n = b.N); bit-identical to
-    /// the unpacked Multiply with the same operands.
+    /// the unpacked Multiply with the same operands (but for the skinny products above, which never need a packed B).
     /// </summary>
     public static void Multiply(
         ReadOnlySpan<float> a, int lda, bool transA, GemmPackedB b, Span<float> c, int ldc, int m, bool accumulate = false)

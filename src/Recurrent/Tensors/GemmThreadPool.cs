@@ -74,7 +74,7 @@ internal static unsafe class GemmThreadPool
             try
             {
                 var (i0, i1, j0, j1) = _partition.Part(part);
-                if (i0 < i1 && j0 < j1) GemmBlocked.Run(_problem, _wide, i0, i1, j0, j1);
+                if (i0 < i1 && j0 < j1) Gemm.RunRectangle(_problem, _wide, i0, i1, j0, j1);
             }
             catch (Exception e)
             {
