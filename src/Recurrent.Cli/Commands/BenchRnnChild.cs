@@ -37,7 +37,12 @@ public static class BenchRnnChild
                 (units, flops) = (sizes.SampleChars, sizes.SampleChars * StepFlops.SampledToken(model));
                 break;
         }
+        int collections = GC.CollectionCount(0);
         var stats = StepTiming.Measure(step, minSeconds, sizes.MinSteps);
+        collections = GC.CollectionCount(0) - collections;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        step();   // one more, untimed, to count what a step allocates (the hot path should allocate next to nothing)
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
 
         var result = new JsonObject
         {
@@ -59,11 +64,13 @@ public static class BenchRnnChild
             ["layers"] = BenchRnnCommand.Layers,
             ["batch"] = row.Kind == "sample" ? 1 : sizes.Batch,
             ["seq_len"] = row.Kind == "sample" ? sizes.SampleChars : sizes.SeqLen,
+            ["allocated_bytes_per_step"] = allocated,
+            ["gc_collections"] = collections,
         };
         if (losses.Count > 0)
         {
             // Every step's loss, warm-up included: two runs with the same seed and threads must print the same values.
-            result["train_steps"] = losses.Count;
+            result["train_steps"] = losses.Count;   // warm-up, timed and the counting step
             result["loss_first"] = losses[0];
             result["loss_last"] = losses[^1];
         }
