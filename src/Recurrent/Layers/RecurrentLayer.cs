@@ -146,10 +146,10 @@ public sealed class RecurrentLayer : IModule
             if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Data;
         }
 
-        float[] top = _layerOutputs[NumLayers - 1].Data;
-        if (BatchFirst) SwapFirstTwoAxes(top, _output.Data, T, B, D * H);
-        else top.CopyTo(_output.Data, 0);
-        return new RecurrentOutput(_output, _hN, Cell == CellKind.Lstm ? _cN : null);
+        // Time-major callers get the top layer's own buffer; batch-first ones a transposed copy.
+        Tensor top = _layerOutputs[NumLayers - 1];
+        if (BatchFirst) SwapFirstTwoAxes(top.Data, _output.Data, T, B, D * H);
+        return new RecurrentOutput(BatchFirst ? _output : top, _hN, Cell == CellKind.Lstm ? _cN : null);
     }
 
     /// <summary>Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0.</summary>
@@ -159,7 +159,8 @@ public sealed class RecurrentLayer : IModule
     {
         if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
-        if (dOutput != null) Tensor.RequireShape(dOutput, _output.Shape, $"{this}.Backward dOutput");
+        if (dOutput != null)
+            Tensor.RequireShape(dOutput, BatchFirst ? _output.Shape : _layerOutputs[^1].Shape, $"{this}.Backward dOutput");
         if (dhN != null) Tensor.RequireShape(dhN, _hN.Shape, $"{this}.Backward dhN");
         if (dcN != null)
         {
@@ -171,8 +172,7 @@ public sealed class RecurrentLayer : IModule
         if (dOutput != null)
         {
             if (BatchFirst) SwapFirstTwoAxes(dOutput.Data, _dOutputTimeMajor, B, T, D * H);
-            else dOutput.Data.CopyTo(_dOutputTimeMajor, 0);
-            dTop = _dOutputTimeMajor;
+            dTop = BatchFirst ? _dOutputTimeMajor : dOutput.Data;
         }
 
         for (int k = NumLayers - 1; k >= 0; k--)
@@ -220,8 +220,8 @@ public sealed class RecurrentLayer : IModule
             _layerInputGrads[k] = new Tensor(steps, batch, k == 0 ? InputSize : width);
             _layerInputs[k] = _input;
         }
-        _dOutputTimeMajor = new float[steps * batch * width];
-        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(steps, batch, width);
+        _dOutputTimeMajor = BatchFirst ? new float[steps * batch * width] : [];
+        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(0);
         _dInput = BatchFirst ? new Tensor(batch, steps, InputSize) : new Tensor(steps, batch, InputSize);
         _hN = new Tensor(L * D, batch, H);
         _dh0 = new Tensor(L * D, batch, H);
