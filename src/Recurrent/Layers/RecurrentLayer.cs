@@ -111,11 +111,11 @@ public sealed class RecurrentLayer : IModule
         int T = BatchFirst ? input.Dim(1) : input.Dim(0), B = BatchFirst ? input.Dim(0) : input.Dim(1);
         int states = NumLayers * NumDirections, H = HiddenSize, D = NumDirections;
         if (T == 0 || B == 0) throw new ShapeException($"{this}.Forward: input {Tensor.Describe(input.Shape)} has no time steps or no sequences");
-        if (h0 != null) Tensor.RequireShape(h0, [states, B, H], $"{this}.Forward h0");
+        if (h0 != null) RequireShape(h0, [states, B, H], "Forward h0");
         if (c0 != null)
         {
             if (Cell != CellKind.Lstm) throw new ArgumentException($"{this}.Forward: c0 is given but only an LSTM has a cell state");
-            Tensor.RequireShape(c0, [states, B, H], $"{this}.Forward c0");
+            RequireShape(c0, [states, B, H], "Forward c0");
         }
         if (lengths != null)
         {
@@ -160,12 +160,12 @@ public sealed class RecurrentLayer : IModule
         if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
         if (dOutput != null)
-            Tensor.RequireShape(dOutput, BatchFirst ? _output.Shape : _layerOutputs[^1].Shape, $"{this}.Backward dOutput");
-        if (dhN != null) Tensor.RequireShape(dhN, _hN.Shape, $"{this}.Backward dhN");
+            RequireShape(dOutput, BatchFirst ? _output.Shape : _layerOutputs[^1].Shape, "Backward dOutput");
+        if (dhN != null) RequireShape(dhN, _hN.Shape, "Backward dhN");
         if (dcN != null)
         {
             if (Cell != CellKind.Lstm) throw new ArgumentException($"{this}.Backward: dcN is given but only an LSTM has a cell state");
-            Tensor.RequireShape(dcN, _cN.Shape, $"{this}.Backward dcN");
+            RequireShape(dcN, _cN.Shape, "Backward dcN");
         }
 
         float[]? dTop = null;
@@ -193,6 +193,12 @@ public sealed class RecurrentLayer : IModule
         if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Data, _dInput.Data, T, B, InputSize);
         else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
         return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
+    }
+
+    /// <summary>The shape check, with the message (and its string of this layer) built only when it fails.</summary>
+    private void RequireShape(Tensor tensor, ReadOnlySpan<int> expected, string what)
+    {
+        if (!tensor.HasShape(expected)) Tensor.RequireShape(tensor, expected, $"{this}.{what}");
     }
 
     /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major.</summary>

@@ -45,7 +45,7 @@ public sealed class Tensor
         source.Data.CopyTo(Data, 0);
     }
 
-    public bool HasShape(params int[] shape) => Shape.AsSpan().SequenceEqual(shape);
+    public bool HasShape(params ReadOnlySpan<int> shape) => Shape.AsSpan().SequenceEqual(shape);
 
     /// <summary>"[2, 3, 4]": the form every shape error message uses.</summary>
     public static string Describe(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
