@@ -207,15 +207,17 @@ public sealed class LstmStepBreakdown
 
         Gemm.Multiply(gates, GH, true, x, I, false, wIh.Grad.Data, I, GH, I, rows, accumulate: true);
         Gemm.Multiply(gates, GH, true, states.AsSpan(0, rows * H), H, false, wHh.Grad.Data, H, GH, H, rows, accumulate: true);
-        for (int r = 0; r < rows; r++)
-        {
-            var row = gates.AsSpan(r * GH, GH);
-            Kernels.Add(bIh.Grad.Span, row, bIh.Grad.Span);
-            Kernels.Add(bHh.Grad.Span, row, bHh.Grad.Span);
-        }
         Lap(Phase.WeightGradientGemms);
         Gemm.Multiply(gates, GH, false, wIh.Value.Data, I, false, dx, I, rows, I, GH);
         Lap(Phase.InputGradientGemm);
+        AddColumnSums(gates, rows, bIh.Grad.Span);   // two passes over dG, as the layer makes them
+        AddColumnSums(gates, rows, bHh.Grad.Span);
+        Lap(Phase.WeightGradientGemms);
+    }
+
+    private void AddColumnSums(float[] matrix, int rows, Span<float> sums)
+    {
+        for (int r = 0; r < rows; r++) Kernels.Add(sums, matrix.AsSpan(r * GH, GH), sums);
     }
 
     private void Lap(Phase phase)
