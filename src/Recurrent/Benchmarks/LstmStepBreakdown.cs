@@ -31,13 +31,13 @@ public sealed class LstmStepBreakdown
     public enum Phase
     {
         InputGemm, RecurrentGemmForward, GateKernelsForward, GateKernelsBackward, RecurrentGemmBackward,
-        WeightGradientGemms, InputGradientGemm, EmbeddingHeadLoss, Layout, ClipOptimizer,
+        WeightGradientGemms, BiasGradients, InputGradientGemm, EmbeddingHeadLoss, Layout, ClipOptimizer,
     }
 
     public static readonly string[] PhaseNames =
     [
         "input GEMM X·W_ihᵀ (+bias fill)", "recurrent GEMMs fwd h·W_hhᵀ", "gate kernels fwd", "gate kernels bwd",
-        "recurrent GEMMs bwd dG·W_hh", "weight-grad GEMMs dGᵀX, dGᵀH (+bias sums)", "input-grad GEMM dG·W_ih",
+        "recurrent GEMMs bwd dG·W_hh", "weight-grad GEMMs dGᵀX, dGᵀH", "bias grads (column sums of dG)", "input-grad GEMM dG·W_ih",
         "embedding + head + loss", "batch_first ↔ time-major copies", "zero grad + clip + Adam",
     ];
 
@@ -99,7 +99,7 @@ public sealed class LstmStepBreakdown
         }
         var flops = StepFlops.Of(CellKind.Lstm, E, H, L, B, T, CharLmBench.Vocab);
         double[] phaseFlops = [flops.InputProjection, flops.RecurrentForward, 0, 0, flops.RecurrentBackward,
-            flops.WeightGradients, flops.InputGradients, flops.Head, 0, 0];
+            flops.WeightGradients, 0, flops.InputGradients, flops.Head, 0, 0];
         var result = new PhaseTime[_ticks.Length];
         for (int p = 0; p < result.Length; p++) result[p] = new(PhaseNames[p], StepStats.MedianOf(phases[p]), phaseFlops[p]);
         return new StepBreakdown(result, StepStats.Of(real), StepStats.Of(replica), flops.Training);
@@ -212,7 +212,7 @@ public sealed class LstmStepBreakdown
         Lap(Phase.InputGradientGemm);
         AddColumnSums(gates, rows, bIh.Grad.Span);   // two passes over dG, as the layer makes them
         AddColumnSums(gates, rows, bHh.Grad.Span);
-        Lap(Phase.WeightGradientGemms);
+        Lap(Phase.BiasGradients);
     }
 
     private void AddColumnSums(float[] matrix, int rows, Span<float> sums)
