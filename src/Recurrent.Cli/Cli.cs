@@ -8,6 +8,10 @@ public static class Cli
 {
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Verbs = new()
     {
+        ["train"] = (Commands.TrainCommand.Summary, Commands.TrainCommand.Run),
+        ["sample"] = (Commands.SampleCommand.Summary, Commands.SampleCommand.Run),
+        ["eval"] = (Commands.EvalCommand.Summary, Commands.EvalCommand.Run),
+        ["plot"] = (Commands.PlotCommand.Summary, Commands.PlotCommand.Run),
         ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
         ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),
     };

@@ -37,6 +37,15 @@ public class GemmTests
             return c;
         }
 
+        public float[] RunPacked(bool accumulate, int threads, bool vector512 = true)
+        {
+            var packed = new GemmPackedB(K, N, vector512);
+            packed.Pack(B, Ldb, TransB);
+            var c = (float[])C0.Clone();
+            Gemm.Multiply(A, Lda, TransA, packed, c, Ldc, M, accumulate, threads);
+            return c;
+        }
+
         /// <summary>Compares to the double-precision reference, within float rounding of the Σ|a||b| terms.</summary>
         public void Check(float[] got, bool accumulate, string what)
         {
@@ -89,6 +98,37 @@ public class GemmTests
                 }
     }
 
+    [Theory]
+    [InlineData(7, 13, 5)]
+    [InlineData(33, 65, 129)]
+    [InlineData(40, 100, 600)]
+    public void PrepackedRightOperandGivesTheSameBits(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var t = new Case(m, n, k, transA, transB, pad: 2, seed: 5);
+                foreach (bool accumulate in new[] { false, true })
+                    foreach (int threads in new[] { 1, 2 })
+                        Assert.Equal(t.Run(accumulate, threads), t.RunPacked(accumulate, threads));
+                Assert.Equal(t.Run(true, 1, vector512: false), t.RunPacked(true, 2, vector512: false));
+            }
+    }
+
+    [Fact]
+    public void PrepackedOperandIsRepackedInPlace()
+    {
+        var first = new Case(32, 64, 48, transA: false, transB: true, pad: 0, seed: 1);
+        var second = new Case(32, 64, 48, transA: false, transB: true, pad: 0, seed: 2);
+        var packed = new GemmPackedB(48, 64);
+        var c = new float[32 * 64];
+        packed.Pack(first.B, first.Ldb, true);
+        packed.Pack(second.B, second.Ldb, true);
+        Gemm.Multiply(second.A, second.Lda, false, packed, c, 64, 32);
+        Assert.Equal(second.Run(accumulate: false, threads: 1), c);
+        Assert.Throws<ArgumentException>(() => packed.Pack(new float[10], 48, true));
+    }
+
     [Fact]
     public void RecurrentStepShapeMatchesReference()
     {
@@ -112,6 +152,52 @@ public class GemmTests
         Assert.Equal(one, t.Run(accumulate: true, threads: 1, vector512: false));
         Assert.Equal(one, t.Run(accumulate: true, threads: 2, vector512: false));
         t.Check(one, accumulate: true, "150x301x700");
+    }
+
+    [Fact]
+    public void ManyBackToBackParallelCallsWithChangingThreadCountsAgree()
+    {
+        // Above the parallel threshold, so every call goes through the worker pool; the part count changes
+        // between consecutive jobs, which is where a late worker could claim a stale ticket. Accumulating shows a
+        // part run twice or skipped.
+        var t = new Case(32, 96, 100, transA: false, transB: true, pad: 0, seed: 9);
+        Assert.True((long)t.M * t.N * t.K >= Gemm.ParallelMinMultiplyAdds);
+        var want = t.Run(accumulate: true, threads: 1);
+        for (int i = 0; i < 1000; i++)
+            Assert.Equal(want, t.Run(accumulate: true, threads: 2 + i % 3));
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetCorrectResults()
+    {
+        // Callers that find the pool busy fall back to their own thread; every result must still be exact.
+        var cases = Enumerable.Range(0, 4).Select(i => new Case(40 + i, 300, 200, false, i % 2 == 0, 0, (ulong)(20 + i))).ToArray();
+        var want = cases.Select(c => c.Run(accumulate: true, threads: 1)).ToArray();
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            for (int r = 0; r < 20; r++)
+                Assert.Equal(want[i], cases[i].Run(accumulate: true, threads: 2));
+        });
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SteadyStateCallsAllocateNothing(int threads)
+    {
+        var t = new Case(32, 512, 300, transA: false, transB: true, pad: 0, seed: 4);
+        var c = new float[t.M * t.Ldc];
+        var packed = new GemmPackedB(t.K, t.N);
+        packed.Pack(t.B, t.Ldb, true);
+        void Call()
+        {
+            Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, true, c, t.Ldc, t.M, t.N, t.K, false, threads, Gemm.Vector512Default);
+            Gemm.Multiply(t.A, t.Lda, false, packed, c, t.Ldc, t.M, true, threads);
+        }
+        for (int i = 0; i < 3; i++) Call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Call();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Theory]

@@ -34,6 +34,8 @@ internal sealed class RecurrentDirection
     private float[] _gates = [], _states = [], _cells = [], _hiddenN = [], _hiddenProjection = [], _hiddenGrad = [];
     private float[] _dh = [], _dhPrev = [], _dc = [];
     private readonly float[] _combinedBias;
+    // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
+    private readonly GemmPackedB _recurrentForward, _recurrentBackward;
 
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix)
     {
@@ -47,6 +49,8 @@ internal sealed class RecurrentDirection
         BiasIh = new Parameter("bias_ih_" + suffix, _gateWidth);
         BiasHh = new Parameter("bias_hh_" + suffix, _gateWidth);
         _combinedBias = new float[_gateWidth];
+        _recurrentForward = new GemmPackedB(hidden, _gateWidth);
+        _recurrentBackward = new GemmPackedB(_gateWidth, hidden);
     }
 
     public static int Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
@@ -75,6 +79,9 @@ internal sealed class RecurrentDirection
         for (int r = 0; r < rows; r++) _combinedBias.CopyTo(_gates, r * GH);
         Gemm.Multiply(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _gates, GH, rows, GH, _inputSize, accumulate: true);
 
+        // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
+        bool packed = batch > GemmSkinny.MaxRows;
+        if (packed) _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
         int first = _reverse ? steps : 0;
         h0.CopyTo(_states.AsSpan(first * B * H, B * H));
         if (lstm) c0.CopyTo(_cells.AsSpan(first * B * H, B * H));
@@ -85,10 +92,10 @@ internal sealed class RecurrentDirection
             int t = TimeOf(s);
             int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
             Span<float> gatesT = _gates.AsSpan(t * B * GH, B * GH);
-            if (gru)
-                Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, WeightHh.Value.Data, H, true, _hiddenProjection, GH, B, GH, H);
-            else
-                Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, WeightHh.Value.Data, H, true, gatesT, GH, B, GH, H, accumulate: true);
+            // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
+            Span<float> target = gru ? _hiddenProjection : gatesT;
+            if (packed) Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, _recurrentForward, target, GH, B, accumulate: !gru);
+            else Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, WeightHh.Value.Data, H, true, target, GH, B, GH, H, accumulate: !gru);
 
             for (int b = 0; b < B; b++)
             {
@@ -143,6 +150,7 @@ internal sealed class RecurrentDirection
         if (lstm) { if (dcN.IsEmpty) dc.Clear(); else dcN.CopyTo(dc); }
         // The hidden side's gradient equals the input side's except in the GRU's n block.
         float[] hiddenGrad = gru ? _hiddenGrad : _gates;
+        _recurrentBackward.Pack(WeightHh.Value.Data, H, transB: false);
 
         for (int s = steps - 1; s >= 0; s--)
         {
@@ -181,7 +189,7 @@ internal sealed class RecurrentDirection
                 }
             }
             // dh_{t−1} += dA_t W_hh
-            Gemm.Multiply(hiddenGrad.AsSpan(t * B * GH, B * GH), GH, false, WeightHh.Value.Data, H, false, dhPrev, H, B, H, GH, accumulate: true);
+            Gemm.Multiply(hiddenGrad.AsSpan(t * B * GH, B * GH), GH, false, _recurrentBackward, dhPrev, H, B, accumulate: true);
             var swap = dh; dh = dhPrev; dhPrev = swap;
         }
         dh.CopyTo(dh0);

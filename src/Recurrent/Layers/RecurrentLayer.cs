@@ -38,23 +38,29 @@ public sealed class RecurrentLayer : IModule
     public float Dropout { get; }
     public bool BatchFirst { get; }
     /// <summary>Dropout between layers applies only while training.</summary>
-    public bool Training { get; set; } = true;
+    public bool Training
+    {
+        get => _training;
+        set
+        {
+            _training = value;
+            foreach (var d in _dropouts) d.Training = value;
+        }
+    }
 
     private readonly RecurrentDirection[] _directions;   // index k·D + direction
-    private readonly Rng _rng;
+    private readonly Dropout[] _dropouts;                // index k: applied to layer k−1's output before layer k reads it
+    private bool _training = true;
 
     private int _steps = -1, _batch = -1;
     private int[]? _lengths;
     private float[] _input = [];                         // [T, B, I] time-major copy of the input
-    private float[][] _layerOutputs = [];                // per layer [T, B, D·H]
-    private float[][] _layerInputs = [];                 // per layer: what it read (the input, a lower output, or _dropped)
-    private float[][] _dropped = [];                     // per layer k > 0: dropout(output of k−1), when dropout > 0
-    private float[][] _masks = [];                       // per layer k > 0: dropout scale per element (0 or 1/(1−p))
+    private Tensor[] _layerOutputs = [];                 // per layer [T, B, D·H]
+    private float[][] _layerInputs = [];                 // per layer: what it read (the input, or dropout of the layer below)
+    private Tensor[] _layerInputGrads = [];              // per layer [T, B, width of its input]
     private float[] _zeroState = [];                     // [B, H] zeros: h0 and c0 when none is given
-    private float[][] _layerInputGrads = [];             // per layer [T, B, width of its input]
     private float[] _dOutputTimeMajor = [];
     private Tensor _output = new(0), _hN = new(0), _cN = new(0), _dInput = new(0), _dh0 = new(0), _dc0 = new(0);
-    private bool _droppedOut;
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         float dropout = 0f, bool batchFirst = false, Rng? rng = null)
@@ -70,7 +76,7 @@ public sealed class RecurrentLayer : IModule
         Bidirectional = bidirectional;
         Dropout = dropout;
         BatchFirst = batchFirst;
-        _rng = rng ?? new Rng(0);
+        rng ??= new Rng(0);
 
         _directions = new RecurrentDirection[numLayers * NumDirections];
         for (int k = 0; k < numLayers; k++)
@@ -79,8 +85,8 @@ public sealed class RecurrentLayer : IModule
                     k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse");
 
         float bound = 1f / MathF.Sqrt(hiddenSize);
-        foreach (var p in Parameters())
-            for (int i = 0; i < p.Value.Length; i++) p.Value.Data[i] = _rng.Uniform(-bound, bound);
+        foreach (var p in Parameters()) Init.Uniform(p.Value, bound, rng);
+        _dropouts = Enumerable.Range(0, numLayers).Select(_ => new Dropout(dropout, rng)).ToArray();
     }
 
     /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module.</summary>
@@ -124,7 +130,6 @@ public sealed class RecurrentLayer : IModule
         if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
         else input.Data.CopyTo(_input, 0);
 
-        _droppedOut = Training && Dropout > 0f && NumLayers > 1;
         int stateSize = B * H;
         for (int k = 0; k < NumLayers; k++)
         {
@@ -135,20 +140,16 @@ public sealed class RecurrentLayer : IModule
                 _directions[k * D + d].Forward(x, T, B,
                     h0 == null ? _zeroState : h0.Data.AsSpan(s, stateSize),
                     c0 == null ? _zeroState : c0.Data.AsSpan(s, stateSize),
-                    _lengths, _layerOutputs[k], D * H, d * H, _hN.Data.AsSpan(s, stateSize),
+                    _lengths, _layerOutputs[k].Data, D * H, d * H, _hN.Data.AsSpan(s, stateSize),
                     Cell == CellKind.Lstm ? _cN.Data.AsSpan(s, stateSize) : default);
             }
-            if (k + 1 < NumLayers)
-            {
-                _layerInputs[k + 1] = _droppedOut ? _dropped[k + 1] : _layerOutputs[k];
-                if (_droppedOut) ApplyDropout(_layerOutputs[k], _masks[k + 1], _dropped[k + 1]);
-            }
+            if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Data;
         }
 
-        float[] top = _layerOutputs[NumLayers - 1];
-        if (BatchFirst) SwapFirstTwoAxes(top, _output.Data, T, B, D * H);
-        else top.CopyTo(_output.Data, 0);
-        return new RecurrentOutput(_output, _hN, Cell == CellKind.Lstm ? _cN : null);
+        // Time-major callers get the top layer's own buffer; batch-first ones a transposed copy.
+        Tensor top = _layerOutputs[NumLayers - 1];
+        if (BatchFirst) SwapFirstTwoAxes(top.Data, _output.Data, T, B, D * H);
+        return new RecurrentOutput(BatchFirst ? _output : top, _hN, Cell == CellKind.Lstm ? _cN : null);
     }
 
     /// <summary>Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0.</summary>
@@ -158,7 +159,8 @@ public sealed class RecurrentLayer : IModule
     {
         if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
-        if (dOutput != null) Tensor.RequireShape(dOutput, _output.Shape, $"{this}.Backward dOutput");
+        if (dOutput != null)
+            Tensor.RequireShape(dOutput, BatchFirst ? _output.Shape : _layerOutputs[^1].Shape, $"{this}.Backward dOutput");
         if (dhN != null) Tensor.RequireShape(dhN, _hN.Shape, $"{this}.Backward dhN");
         if (dcN != null)
         {
@@ -170,8 +172,7 @@ public sealed class RecurrentLayer : IModule
         if (dOutput != null)
         {
             if (BatchFirst) SwapFirstTwoAxes(dOutput.Data, _dOutputTimeMajor, B, T, D * H);
-            else dOutput.Data.CopyTo(_dOutputTimeMajor, 0);
-            dTop = _dOutputTimeMajor;
+            dTop = BatchFirst ? _dOutputTimeMajor : dOutput.Data;
         }
 
         for (int k = NumLayers - 1; k >= 0; k--)
@@ -183,32 +184,15 @@ public sealed class RecurrentLayer : IModule
                 _directions[k * D + d].Backward(x, _lengths, dTop, D * H, d * H,
                     dhN == null ? default : dhN.Data.AsSpan(s, stateSize),
                     dcN == null ? default : dcN.Data.AsSpan(s, stateSize),
-                    _layerInputGrads[k], accumulateDx: d > 0,
+                    _layerInputGrads[k].Data, accumulateDx: d > 0,
                     _dh0.Data.AsSpan(s, stateSize), Cell == CellKind.Lstm ? _dc0.Data.AsSpan(s, stateSize) : default);
             }
-            dTop = _layerInputGrads[k];
-            if (k > 0 && _droppedOut) Multiply(dTop, _masks[k]);
+            if (k > 0) dTop = _dropouts[k].Backward(_layerInputGrads[k]).Data;
         }
 
-        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0], _dInput.Data, T, B, InputSize);
-        else _layerInputGrads[0].CopyTo(_dInput.Data, 0);
+        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Data, _dInput.Data, T, B, InputSize);
+        else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
         return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
-    }
-
-    /// <summary>Inverted dropout: each element kept with probability 1 − p and scaled by 1/(1 − p).</summary>
-    private void ApplyDropout(float[] source, float[] mask, float[] destination)
-    {
-        float scale = 1f / (1f - Dropout);
-        for (int i = 0; i < source.Length; i++)
-        {
-            mask[i] = _rng.NextFloat() < Dropout ? 0f : scale;
-            destination[i] = source[i] * mask[i];
-        }
-    }
-
-    private static void Multiply(float[] values, float[] mask)
-    {
-        for (int i = 0; i < values.Length; i++) values[i] *= mask[i];
     }
 
     /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major.</summary>
@@ -226,23 +210,18 @@ public sealed class RecurrentLayer : IModule
         _batch = batch;
         int L = NumLayers, D = NumDirections, H = HiddenSize, width = D * H;
         _input = new float[steps * batch * InputSize];
-        _layerOutputs = new float[L][];
+        _layerOutputs = new Tensor[L];
         _layerInputs = new float[L][];
-        _dropped = new float[L][];
-        _masks = new float[L][];
+        _layerInputGrads = new Tensor[L];
         _zeroState = new float[batch * H];
-        _layerInputGrads = new float[L][];
         for (int k = 0; k < L; k++)
         {
-            _layerOutputs[k] = new float[steps * batch * width];
-            _layerInputGrads[k] = new float[steps * batch * (k == 0 ? InputSize : width)];
+            _layerOutputs[k] = new Tensor(steps, batch, width);
+            _layerInputGrads[k] = new Tensor(steps, batch, k == 0 ? InputSize : width);
             _layerInputs[k] = _input;
-            bool dropsHere = k > 0 && Dropout > 0f;
-            _dropped[k] = dropsHere ? new float[steps * batch * width] : [];
-            _masks[k] = dropsHere ? new float[steps * batch * width] : [];
         }
-        _dOutputTimeMajor = new float[steps * batch * width];
-        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(steps, batch, width);
+        _dOutputTimeMajor = BatchFirst ? new float[steps * batch * width] : [];
+        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(0);
         _dInput = BatchFirst ? new Tensor(batch, steps, InputSize) : new Tensor(steps, batch, InputSize);
         _hN = new Tensor(L * D, batch, H);
         _dh0 = new Tensor(L * D, batch, H);

@@ -10,7 +10,7 @@ namespace Recurrent.Optimizers;
 ///   g = g + λ·p;   m = β₁m + (1 − β₁)g  ("exp_avg");   v = β₂v + (1 − β₂)g²  ("exp_avg_sq")
 ///   p = p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 /// </summary>
-public sealed class Adam : Optimizer
+public class Adam : Optimizer
 {
     public float Beta1 { get; }
     public float Beta2 { get; }
@@ -19,12 +19,17 @@ public sealed class Adam : Optimizer
 
     private readonly Tensor[] _expAvg, _expAvgSq;
     private readonly double _beta1, _beta2, _weightDecay; // as written (Optimizer.AsWritten)
+    private readonly bool _decoupled;
 
     public Adam(IEnumerable<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
-        float weightDecay = 0) : base(parameters, lr)
+        float weightDecay = 0) : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false) { }
+
+    /// <param name="decoupled">AdamW's decay p·(1 − lr·λ) instead of Adam's L2 term in the gradient.</param>
+    private protected Adam(IEnumerable<Parameter> parameters, float lr, float beta1, float beta2, float eps, float weightDecay,
+        bool decoupled) : base(parameters, lr)
     {
         AdamStep.Validate(this, beta1, beta2, eps, weightDecay);
-        (Beta1, Beta2, Epsilon, WeightDecay) = (beta1, beta2, eps, weightDecay);
+        (Beta1, Beta2, Epsilon, WeightDecay, _decoupled) = (beta1, beta2, eps, weightDecay, decoupled);
         (_beta1, _beta2, _weightDecay) = (AsWritten(beta1), AsWritten(beta2), AsWritten(weightDecay));
         (_expAvg, _expAvgSq) = (AddState("exp_avg"), AddState("exp_avg_sq"));
     }
@@ -32,39 +37,21 @@ public sealed class Adam : Optimizer
     public override void Step()
     {
         StepCount++;
-        AdamStep.Run(Parameters, _expAvg, _expAvgSq, LearningRateAsWritten, _beta1, _beta2, Epsilon, StepCount, l2: WeightDecay, decay: 1f);
+        if (_decoupled)
+        {
+            float decay = (float)(1.0 - LearningRateAsWritten * _weightDecay);
+            AdamStep.Run(Parameters, _expAvg, _expAvgSq, LearningRateAsWritten, _beta1, _beta2, Epsilon, StepCount, l2: 0, decay);
+        }
+        else
+            AdamStep.Run(Parameters, _expAvg, _expAvgSq, LearningRateAsWritten, _beta1, _beta2, Epsilon, StepCount, l2: WeightDecay, decay: 1f);
     }
 }
 
 /// <summary>
 /// torch.optim.AdamW: Adam with decoupled weight decay, p = p·(1 − lr·λ) before the Adam update (no L2 in the moments).
 /// </summary>
-public sealed class AdamW : Optimizer
-{
-    public float Beta1 { get; }
-    public float Beta2 { get; }
-    public float Epsilon { get; }
-    public float WeightDecay { get; }
-
-    private readonly Tensor[] _expAvg, _expAvgSq;
-    private readonly double _beta1, _beta2, _weightDecay; // as written (Optimizer.AsWritten)
-
-    public AdamW(IEnumerable<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
-        float weightDecay = 0.01f) : base(parameters, lr)
-    {
-        AdamStep.Validate(this, beta1, beta2, eps, weightDecay);
-        (Beta1, Beta2, Epsilon, WeightDecay) = (beta1, beta2, eps, weightDecay);
-        (_beta1, _beta2, _weightDecay) = (AsWritten(beta1), AsWritten(beta2), AsWritten(weightDecay));
-        (_expAvg, _expAvgSq) = (AddState("exp_avg"), AddState("exp_avg_sq"));
-    }
-
-    public override void Step()
-    {
-        StepCount++;
-        float decay = (float)(1.0 - LearningRateAsWritten * _weightDecay);
-        AdamStep.Run(Parameters, _expAvg, _expAvgSq, LearningRateAsWritten, _beta1, _beta2, Epsilon, StepCount, l2: 0, decay);
-    }
-}
+public sealed class AdamW(IEnumerable<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+    float eps = 1e-8f, float weightDecay = 0.01f) : Adam(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: true);
 
 /// <summary>The update Adam and AdamW share; the scalars are computed in double as PyTorch's Python code does.</summary>
 internal static class AdamStep

@@ -8,7 +8,9 @@ namespace Recurrent.Tensors;
 /// A is stored [m, lda] (or [k, lda] when transA); B is stored [k, ldb] (or [n, ldb] when transB); C is [m, ldc].
 /// Cache-blocked with packed panels and a 12×32 AVX-512 FMA microkernel (6×16 AVX2 fallback), parallel over
 /// rectangles of C on <see cref="Threads"/> threads. Deterministic: every element of C is the same chain of FMAs
-/// over k whatever the thread count, kernel width or blocking, so results are bit-identical across them.
+/// over k whatever the thread count, kernel width or blocking, so results are bit-identical across them. Products of
+/// at most four rows with Bᵀ (batch-1 sampling) take <see cref="GemmSkinny"/>'s dot products instead, also the same
+/// whatever the thread count.
 /// <see cref="GemmReference"/> is the definition it is tested against. The hot methods are marked
 /// AggressiveOptimization: fully optimised from the first call, with no slow tier-0 GEMMs while a run warms up.
 /// </summary>
@@ -23,8 +25,11 @@ public static class Gemm
         set => _threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Gemm.Threads must be at least 1");
     }
 
-    /// <summary>Below this many multiply-adds a second thread costs more (wake-up, cache traffic) than it saves.</summary>
-    internal const long ParallelMinMultiplyAdds = 1 << 20;
+    /// <summary>
+    /// Below this many multiply-adds (about 1 µs on one core) a second thread costs more than it saves; above it, with
+    /// the workers awake, 2 threads already gain 30% (64×64×64) to 70% (32×256×128).
+    /// </summary>
+    internal const long ParallelMinMultiplyAdds = 1 << 18;
 
     /// <summary>The AVX-512 kernel where the hardware has it, else the Vector256 one.</summary>
     internal static bool Vector512Default => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
@@ -42,37 +47,75 @@ public static class Gemm
         Span<float> c, int ldc, int m, int n, int k, bool accumulate, int threads, bool vector512)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Gemm.Multiply: negative size m={m}, n={n}, k={k}");
-        RequireMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
-        RequireMatrix("B", b.Length, transB ? n : k, transB ? k : n, ldb);
-        RequireMatrix("C", c.Length, m, n, ldc);
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            if (!accumulate)
-                for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-            return;
-        }
+        RequireMatrix("Gemm.Multiply", "A", a.Length, transA ? k : m, transA ? m : k, lda);
+        RequireMatrix("Gemm.Multiply", "B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        RequireMatrix("Gemm.Multiply", "C", c.Length, m, n, ldc);
+        if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
+        fixed (float* pa = a, pb = b, pc = c)
+            Run(new GemmProblem(pa, lda, transA, pb, ldb, transB, pc, ldc, m, n, k, accumulate), threads, vector512);
+    }
+
+    /// <summary>Handles the products with nothing to multiply (m, n or k zero); true when that was all.</summary>
+    private static bool PrepareTrivial(Span<float> c, int ldc, int m, int n, int k, bool accumulate)
+    {
+        if (m == 0 || n == 0) return true;
+        if (k != 0) return false;
+        if (!accumulate)
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        return true;
+    }
+
+    private static void Run(in GemmProblem problem, int threads, bool vector512)
+    {
         if (vector512 && !Vector512.IsHardwareAccelerated) vector512 = false;
         int mr = vector512 ? GemmKernel512.MR : GemmKernel256.MR, nr = vector512 ? GemmKernel512.NR : GemmKernel256.NR;
-        fixed (float* pa = a, pb = b, pc = c)
+        if (threads > 1 && (long)problem.M * problem.N * problem.K >= ParallelMinMultiplyAdds)
         {
-            var problem = new GemmProblem(pa, lda, transA, pb, ldb, transB, pc, ldc, m, n, k, accumulate);
-            if (threads > 1 && (long)m * n * k >= ParallelMinMultiplyAdds)
-            {
-                var partition = GemmPartition.Choose(threads, m, n, mr, nr);
-                if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
-            }
-            GemmBlocked.Run(problem, vector512, 0, m, 0, n);
+            var partition = GemmPartition.Choose(threads, problem.M, problem.N, mr, nr);
+            if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
         }
+        RunRectangle(problem, vector512, 0, problem.M, 0, problem.N);
+    }
+
+    /// <summary>One thread's rectangle [i0, i1) × [j0, j1) of C, by the path that suits the problem's shape.</summary>
+    internal static void RunRectangle(in GemmProblem problem, bool vector512, int i0, int i1, int j0, int j1)
+    {
+        if (GemmSkinny.Applies(problem)) GemmSkinny.Run(problem, i0, i1, j0, j1);
+        else GemmBlocked.Run(problem, vector512, i0, i1, j0, j1);
+    }
+
+    /// <summary>
+    /// C[m,n] = (C +) op(A)[m,k] · B where B is an op(B) [k, n] packed beforehand (k = b.K, n = b.N); bit-identical to
+    /// the unpacked Multiply with the same operands (but for the skinny products above, which never need a packed B).
+    /// </summary>
+    public static void Multiply(
+        ReadOnlySpan<float> a, int lda, bool transA, GemmPackedB b, Span<float> c, int ldc, int m, bool accumulate = false)
+        => Multiply(a, lda, transA, b, c, ldc, m, accumulate, _threads);
+
+    internal static unsafe void Multiply(
+        ReadOnlySpan<float> a, int lda, bool transA, GemmPackedB b, Span<float> c, int ldc, int m, bool accumulate, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        int n = b.N, k = b.K;
+        if (m < 0) throw new ArgumentException($"Gemm.Multiply: negative size m={m}");
+        RequireMatrix("Gemm.Multiply", "A", a.Length, transA ? k : m, transA ? m : k, lda);
+        RequireMatrix("Gemm.Multiply", "C", c.Length, m, n, ldc);
+        if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
+        fixed (float* pa = a, pc = c)
+        {
+            var problem = new GemmProblem(pa, lda, transA, null, 0, false, pc, ldc, m, n, k, accumulate, b.Data);
+            Run(problem, threads, b.Wide);
+        }
+        b.KeepAlive();
     }
 
     /// <summary>A [rows, cols] matrix with leading dimension ld must fit in the span it is read from.</summary>
-    private static void RequireMatrix(string name, int length, int rows, int cols, int ld)
+    internal static void RequireMatrix(string place, string name, int length, int rows, int cols, int ld)
     {
         if (ld < cols)
-            throw new ArgumentException($"Gemm.Multiply: {name} is [{rows}, {cols}] but its leading dimension is {ld} (< {cols})");
+            throw new ArgumentException($"{place}: {name} is [{rows}, {cols}] but its leading dimension is {ld} (< {cols})");
         long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
         if (length < need)
-            throw new ArgumentException($"Gemm.Multiply: {name} is [{rows}, {cols}] with leading dimension {ld}, needing {need} floats, but has {length}");
+            throw new ArgumentException($"{place}: {name} is [{rows}, {cols}] with leading dimension {ld}, needing {need} floats, but has {length}");
     }
 }

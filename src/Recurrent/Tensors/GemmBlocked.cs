@@ -31,7 +31,7 @@ internal static unsafe class GemmBlocked
         int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
         var buffers = GemmBuffers.Current;
         // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
-        float* ap = buffers.A(mcMax * kcMax + 16), bp = buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
+        float* ap = buffers.A(mcMax * kcMax + 16), bp = g.PackedB != null ? null : buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
 
         for (int p0 = 0; p0 < g.K; p0 += kcMax)
         {
@@ -44,7 +44,9 @@ internal static unsafe class GemmBlocked
                 for (int jc = j0; jc < j1; jc += NC)
                 {
                     int nc = Math.Min(NC, j1 - jc);
-                    GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
+                    float* bBlock = bp;
+                    if (g.PackedB != null) bBlock = g.PackedB + GemmPackedB.BlockOffset(p0, kc, jc, g.N, nr);
+                    else GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
@@ -52,7 +54,7 @@ internal static unsafe class GemmBlocked
                         float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
                         for (int jr = 0; jr < nc; jr += nr)
                         {
-                            float* b = bp + jr * kc;
+                            float* b = bBlock + jr * kc;
                             int cols = Math.Min(nr, nc - jr);
                             if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add);
                             else

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Tensors;
 
@@ -34,6 +35,14 @@ internal static unsafe class GemmKernel256
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        // The C tile is read or written only after the k loop: fetch its lines now so the loop hides the latency
+        // (x86 only; Sse.IsSupported is a JIT-time constant).
+        if (Sse.IsSupported && R.Value > 0) { Sse.Prefetch0(c + 0 * ldc); Sse.Prefetch0(c + 0 * ldc + 15); }
+        if (Sse.IsSupported && R.Value > 1) { Sse.Prefetch0(c + 1 * ldc); Sse.Prefetch0(c + 1 * ldc + 15); }
+        if (Sse.IsSupported && R.Value > 2) { Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 15); }
+        if (Sse.IsSupported && R.Value > 3) { Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 15); }
+        if (Sse.IsSupported && R.Value > 4) { Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 15); }
+        if (Sse.IsSupported && R.Value > 5) { Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 15); }
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b + 0);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Tensors;
 
@@ -41,6 +42,20 @@ internal static unsafe class GemmKernel512
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector512<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         Vector512<float> c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
+        // The C tile is read or written only after the k loop: fetch its lines now so the loop hides the latency
+        // (x86 only; Sse.IsSupported is a JIT-time constant).
+        if (Sse.IsSupported && R.Value > 0) { Sse.Prefetch0(c + 0 * ldc); Sse.Prefetch0(c + 0 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 1) { Sse.Prefetch0(c + 1 * ldc); Sse.Prefetch0(c + 1 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 2) { Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 3) { Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 4) { Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 5) { Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 6) { Sse.Prefetch0(c + 6 * ldc); Sse.Prefetch0(c + 6 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 7) { Sse.Prefetch0(c + 7 * ldc); Sse.Prefetch0(c + 7 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 8) { Sse.Prefetch0(c + 8 * ldc); Sse.Prefetch0(c + 8 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 9) { Sse.Prefetch0(c + 9 * ldc); Sse.Prefetch0(c + 9 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 10) { Sse.Prefetch0(c + 10 * ldc); Sse.Prefetch0(c + 10 * ldc + 16); }
+        if (Sse.IsSupported && R.Value > 11) { Sse.Prefetch0(c + 11 * ldc); Sse.Prefetch0(c + 11 * ldc + 16); }
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b + 0);

@@ -49,7 +49,10 @@ internal static unsafe class GemmPack
         for (int p = 0; p < kc; p++, src += ld, dst += width)
         {
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; j + 16 <= count; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
             for (; j + 8 <= count; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+            for (; j + 4 <= count; j += 4) Vector128.Store(Vector128.Load(src + j), dst + j);
             for (; j < count; j++) dst[j] = src[j];
             for (; j < width; j++) dst[j] = 0;
         }

@@ -1,25 +1,28 @@
-using System.Runtime.CompilerServices;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Recurrent.Tensors;
 
 /// <summary>
-/// Persistent worker threads for <see cref="Gemm"/>: part 0 of a partition runs on the caller, parts 1.. on workers.
-/// Workers spin briefly after each job before sleeping, because the recurrent layers call GEMM hundreds of times per
-/// step with a little pointwise work in between; a sleeping thread would add its wake-up latency to every call.
-/// One parallel GEMM at a time: a caller that finds the pool busy runs its GEMM on its own thread (same result).
-/// No allocation per call: the job lives in static fields.
+/// Persistent worker threads for <see cref="Gemm"/>. The caller and the workers claim the parts of a partition from
+/// a shared ticket counter, so a worker the OS has not scheduled yet (the machine is busy) delays nothing: the caller
+/// simply takes its part too. Workers spin briefly after each job before sleeping, because the recurrent layers call
+/// GEMM hundreds of times per step with a little pointwise work in between, and a sleeping thread's wake-up latency
+/// would land on every call. One parallel GEMM at a time: a caller that finds the pool busy runs its GEMM on its own
+/// thread (same result, bit for bit). No allocation per call: the job lives in static fields.
 /// </summary>
 internal static unsafe class GemmThreadPool
 {
     private static readonly object Gate = new();   // held by the one caller using the workers
-    private static readonly object Signal = new(); // workers sleep on it
+    private static readonly object Signal = new(); // sleeping workers wait on it
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
     private static readonly ManualResetEventSlim Done = new(false);
 
     private static Thread[] _workers = [];
-    private static long _generation;
-    private static int _pending;
+    private static long _generation;  // bumped (under Signal) to wake workers for a new job
+    private static long _job;         // generation of the job the fields below describe
+    private static long _tickets;     // (job << 32) | parts claimed so far; reset when a job is posted
+    private static int _remaining;    // parts of the current job not finished yet
     private static GemmProblem _problem;
     private static GemmPartition _partition;
     private static bool _wide;
@@ -32,18 +35,21 @@ internal static unsafe class GemmThreadPool
         try
         {
             EnsureWorkers(partition.Parts - 1);
+            long job = _job + 1;
             _problem = problem;
             _partition = partition;
             _wide = wide;
             _error = null;
-            Volatile.Write(ref _pending, partition.Parts - 1);
+            _remaining = partition.Parts;
+            Volatile.Write(ref _job, job);
+            Interlocked.Exchange(ref _tickets, job << 32); // publishes the fields above to whoever claims a ticket
             lock (Signal)
             {
-                _generation++;
+                _generation = job;
                 Monitor.PulseAll(Signal);
             }
-            RunPart(0);
-            WaitForWorkers();
+            ClaimParts();
+            WaitForParts();
             _problem = default; // drop the pointers: the caller's pins end when we return
             if (_error != null) throw new InvalidOperationException("a GEMM worker failed", _error);
             return true;
@@ -54,21 +60,39 @@ internal static unsafe class GemmThreadPool
         }
     }
 
-    private static void RunPart(int part)
+    /// <summary>
+    /// Takes parts of the current job until none is left. A ticket from an older job (a worker that woke late) or
+    /// past the last part is not a part; a valid claim keeps its job current, since the job cannot finish without it.
+    /// </summary>
+    private static void ClaimParts()
     {
-        var (i0, i1, j0, j1) = _partition.Part(part);
-        if (i0 < i1 && j0 < j1) GemmBlocked.Run(_problem, _wide, i0, i1, j0, j1);
+        while (true)
+        {
+            long ticket = Interlocked.Increment(ref _tickets);
+            int part = (int)(ticket & 0xFFFFFFFF) - 1;
+            if (ticket >> 32 != Volatile.Read(ref _job) || part >= _partition.Parts) return;
+            try
+            {
+                var (i0, i1, j0, j1) = _partition.Part(part);
+                if (i0 < i1 && j0 < j1) Gemm.RunRectangle(_problem, _wide, i0, i1, j0, j1);
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            if (Interlocked.Decrement(ref _remaining) == 0) Done.Set();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WaitForWorkers()
+    private static void WaitForParts()
     {
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _pending) != 0)
+        while (Volatile.Read(ref _remaining) != 0)
         {
             if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(20); continue; }
-            // A Set left over from the previous job (its last worker may signal after we saw _pending reach 0) can
-            // end this wait early; the loop re-checks, and a Set that Reset swallows came after _pending hit 0.
+            // A Set left over from the previous job (its last part may signal after we saw _remaining reach 0) can
+            // end this wait early; the loop re-checks, and a Set that Reset swallows came after _remaining hit 0.
             Done.Wait();
             Done.Reset();
         }
@@ -81,16 +105,15 @@ internal static unsafe class GemmThreadPool
         Array.Copy(_workers, grown, _workers.Length);
         for (int w = _workers.Length; w < count; w++)
         {
-            int part = w + 1;
-            long start = _generation; // the worker's first job is the next one posted
-            grown[w] = new Thread(() => WorkerLoop(part, start)) { IsBackground = true, Name = $"gemm-worker-{part}" };
+            long seen = _generation; // the worker's first job is the next one posted
+            grown[w] = new Thread(() => WorkerLoop(seen)) { IsBackground = true, Name = $"gemm-worker-{w + 1}" };
             grown[w].Start();
         }
         _workers = grown;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WorkerLoop(int part, long seen)
+    private static void WorkerLoop(long seen)
     {
         while (true)
         {
@@ -107,16 +130,7 @@ internal static unsafe class GemmThreadPool
                     while ((generation = _generation) == seen) Monitor.Wait(Signal);
                 }
             seen = generation;
-            if (part >= _partition.Parts) continue; // this job needs fewer threads
-            try
-            {
-                RunPart(part);
-            }
-            catch (Exception e)
-            {
-                _error = e;
-            }
-            if (Interlocked.Decrement(ref _pending) == 0) Done.Set();
+            ClaimParts();
         }
     }
 }

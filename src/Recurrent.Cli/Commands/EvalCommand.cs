@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Recurrent.Data;
+using Recurrent.Metrics;
+using Recurrent.Tensors;
+using Recurrent.Training;
+
+namespace Recurrent.Cli.Commands;
+
+/// <summary>`recurrent eval`: a character model's loss, bits per character and perplexity over a whole text.</summary>
+internal static class EvalCommand
+{
+    public const string Summary = "loss, bits/char and perplexity of a character language model on a text";
+
+    private const string Usage = """
+        usage: recurrent eval --model DIR --data FILE [options]
+          --batch B      the text is read as B contiguous streams, each carrying its state from its start
+                         (default: the model's training batch; 1 = one stream through the whole text)
+          --seq-len T    characters per forward pass (default: the model's training seq_len); does not change the result
+          --threads N  --json
+        """;
+
+    public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Flag("help")) { stdout.Write(Usage); return 0; }
+        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
+        string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the text to evaluate on)");
+        int? batchArg = args.OptionalInt("batch", 1, 1 << 16);
+        int? seqArg = args.OptionalInt("seq-len", 1, 1 << 20);
+        bool json = args.Flag("json");
+        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
+        args.RejectUnknown();
+
+        var model = Checkpoint.LoadModel(dir);
+        var (_, training) = Checkpoint.LoadConfig(dir);
+        int batch = batchArg ?? training?.Batch ?? 32, seqLen = seqArg ?? training?.SeqLen ?? 100;
+        string text = Utf8Text.ReadFile(data);
+        int[] tokens = model.Config.Vocabulary.Encode(text, $"'{data}'");
+        if (tokens.Length < 2) throw new CliException($"'{data}' has {tokens.Length} character: there is nothing to predict");
+
+        var clock = Stopwatch.StartNew();
+        double loss = Evaluator.MeanLoss(model, tokens, batch, seqLen);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (json)
+        {
+            TrainCommand.WriteJson(stdout, w =>
+            {
+                TrainCommand.Number(w, "loss", loss);
+                TrainCommand.Number(w, "bits_per_char", LanguageModelMetrics.BitsPerChar(loss));
+                TrainCommand.Number(w, "perplexity", LanguageModelMetrics.Perplexity(loss));
+                w.WriteNumber("characters", tokens.Length - 1);
+                w.WriteNumber("streams", Math.Min(batch, tokens.Length - 1));
+                w.WriteNumber("seconds", Math.Round(seconds, 3));
+            });
+        }
+        else
+        {
+            stdout.WriteLine($"loss {loss:F4} nats/char, {LanguageModelMetrics.BitsPerChar(loss):F4} bits/char, " +
+                             $"perplexity {LanguageModelMetrics.Perplexity(loss):F3} over {tokens.Length - 1:N0} predicted characters of '{data}' " +
+                             $"({Math.Min(batch, tokens.Length - 1)} streams, {TrainCommand.FormatDuration(seconds)})");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,412 @@
+using System.Runtime.InteropServices;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Recurrent.Data;
+using Recurrent.Metrics;
+using Recurrent.Models;
+using Recurrent.Tensors;
+using Recurrent.Training;
+
+namespace Recurrent.Cli.Commands;
+
+/// <summary>
+/// `recurrent train`: a character-level language model, char-rnn style, from flags (or a preset) or from a model
+/// directory to resume. Everything is validated — flags, data, output directory — before anything is written.
+/// </summary>
+internal static class TrainCommand
+{
+    public const string Summary = "train a character-level language model (tiny-shakespeare by default)";
+
+    private const string DefaultData = "data/tinyshakespeare.txt";
+
+    private const string Usage = """
+        usage: recurrent train [options]
+          --data FILE            training text, UTF-8 (default data/tinyshakespeare.txt)
+          --val-fraction F       last fraction of the text held out for validation (default 0.1)
+          --cell lstm|gru|rnn|rnn-relu   recurrent cell (default lstm)
+          --hidden N  --layers N  hidden size and layers (default 256, 2)
+          --embedding N          embedding size, 0 = one-hot input (default 64)
+          --dropout P            dropout between layers and before the output (default 0.2)
+          --seq-len T  --batch B truncated-BPTT length and parallel streams (default 100, 32)
+          --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
+          --clip NORM            clip the global gradient norm (default 5, 0 = off)
+          --clip-value V         clip each gradient element to ±V (default 0 = off)
+          --steps N | --epochs N | --time 10m   totals for the model (default --time 10m)
+          --eval-every N  --sample-every N  --sample-length N  --checkpoint-every N  --log-every N
+          --temperature T        temperature of the samples printed while training (default 0.8)
+          --out DIR              model directory (default runs/charlm-DATE-TIME)
+          --resume DIR           continue training the model in DIR (exactly where it stopped)
+          --force                replace the model already in --out
+          --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
+                                 Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
+          --seed S  --threads N  --json
+        """;
+
+    /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
+    private static readonly string[] FixedFlags =
+        ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", "optimizer", "lr", "clip", "clip-value",
+         "val-fraction", "seed", "preset"];
+
+    public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Flag("help")) { stdout.Write(Usage); return 0; }
+        bool json = args.Flag("json");
+        bool force = args.Flag("force");
+        string? resume = args.String("resume");
+        string? outArg = args.String("out");
+        string? dataArg = args.String("data");
+        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
+
+        bool limitsGiven = args.Has("steps") || args.Has("epochs") || args.Has("time");
+        long? steps = args.OptionalInt("steps", 0);
+        double? epochs = args.Has("epochs") ? args.Double("epochs", 0, 0) : null;
+        double? seconds = args.Has("time") ? ParseDuration(args.String("time")!) : null;
+
+        CharLanguageModelConfig config;
+        TrainingSettings settings;
+        CharCorpus corpus;
+        string outDir;
+        if (resume == null)
+        {
+            (config, settings, corpus) = FromFlags(args, dataArg);
+            if (!limitsGiven) seconds = 600; // with no limit, a ten-minute run
+            settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
+            outDir = outArg ?? Path.Combine("runs", "charlm-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            foreach (string flag in FixedFlags)
+                if (args.Has(flag))
+                    throw CliArgs.Usage($"--{flag} cannot change when resuming: the model in '{resume}' keeps its own");
+            (config, var saved) = Checkpoint.LoadConfig(resume);
+            settings = saved ?? throw new CliException($"'{resume}' holds no training settings: it cannot be resumed");
+            settings = Intervals(args, settings);
+            if (limitsGiven) settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
+            args.RejectUnknown();
+            string data = dataArg ?? settings.Data;
+            string sha = Sha256(data);
+            if (sha != settings.DataSha256)
+                throw new CliException($"'{data}' is not the text the model in '{resume}' was trained on (its SHA-256 differs); resuming needs the same --data");
+            corpus = CharCorpus.Load(data, settings.ValFraction, config.Vocabulary);
+            settings = settings with { Data = Path.GetFullPath(data) };
+            outDir = outArg ?? resume;
+        }
+        RequireTrainable(corpus, settings);
+
+        var model = new CharLanguageModel(config, new Rng(settings.Seed));
+        var optimizer = Trainer.CreateOptimizer(settings.Optimizer, model.Parameters(), (float)settings.LearningRate);
+        var carried = model.NewState(settings.Batch);
+        var progress = resume == null
+            ? new TrainingProgress { SampleRngState = new Rng(settings.Seed ^ 0x5A3B1E_C0FFEEUL).State }
+            : Checkpoint.LoadTrainingState(resume, model, optimizer, carried);
+
+        // Everything is checked: only now is anything written.
+        bool sameDir = resume != null && Path.GetFullPath(outDir) == Path.GetFullPath(resume);
+        if (!sameDir) PrepareOutput(outDir, force);
+        if (resume == null)
+            Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
+        else
+        {
+            string oldLog = Path.Combine(resume, Checkpoint.LogFile), newLog = Path.Combine(outDir, Checkpoint.LogFile);
+            if (!sameDir && File.Exists(oldLog)) File.Copy(oldLog, newLog);
+            TrainLog.TruncateAfter(newLog, progress.Step); // lines logged after the checkpoint belong to a lost future
+            if (!sameDir) CopyBest(resume, outDir);
+            Checkpoint.Save(outDir, model, settings, optimizer, progress, carried);
+        }
+
+        var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried);
+        var observer = new ConsoleObserver(stdout, stderr, json, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
+        if (!json)
+        {
+            stdout.WriteLine($"{Describe(config)}, {model.Parameters().Sum(p => (long)p.Value.Length):N0} parameters");
+            stdout.WriteLine($"data '{settings.Data}': {corpus.TrainLength:N0} training / {corpus.Validation.Length:N0} validation characters, " +
+                             $"{config.VocabSize} symbols");
+            stdout.WriteLine($"batch {settings.Batch} × seq {trainer.SeqLen}, {trainer.ChunksPerEpoch:N0} steps/epoch, {settings.Optimizer} lr {settings.LearningRate:G4}" +
+                             $"{(settings.Clip > 0 ? $", clip {settings.Clip:G4}" : "")}{(settings.ClipValue > 0 ? $", clip-value {settings.ClipValue:G4}" : "")}; " +
+                             $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {Limits(settings)} → {outDir}");
+        }
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler? onCancel = null;
+        if (observer.Live)
+        {
+            onCancel = (_, e) =>
+            {
+                if (cancel.IsCancellationRequested) return; // a second Ctrl+C ends the process
+                e.Cancel = true;
+                cancel.Cancel();
+                stderr.WriteLine("\nstopping after this step and saving (Ctrl+C again to abort)");
+            };
+            Console.CancelKeyPress += onCancel;
+        }
+        // `kill` (SIGTERM) also stops after the step and saves; a second one ends the process at once.
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancel.Cancel();
+        });
+        TrainingResult result;
+        try { result = new TrainingRun(trainer, outDir).Run(observer, cancel.Token); }
+        finally { if (onCancel != null) Console.CancelKeyPress -= onCancel; }
+        observer.Finish();
+
+        if (json)
+        {
+            WriteJson(stdout, w =>
+            {
+                w.WriteNumber("steps", result.Steps);
+                w.WriteNumber("epochs", Math.Round(result.Epochs, 6));
+                Number(w, "train_loss", result.TrainLoss);
+                Number(w, "val_loss", result.ValLoss);
+                Number(w, "val_bits_per_char", result.ValLoss is { } v ? LanguageModelMetrics.BitsPerChar(v) : null);
+                w.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 1));
+                w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
+                w.WriteNumber("parameters", result.Parameters);
+                w.WriteNumber("steps_this_run", result.StepsThisRun);
+                w.WriteString("out", outDir);
+            });
+        }
+        else
+        {
+            if (result.StepsThisRun == 0)
+                stdout.WriteLine($"nothing to train: the model is already at its limit ({Limits(settings)}); pass a larger --steps, --epochs or --time");
+            string val = result.ValLoss is { } v ? $", val loss {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "";
+            stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{val}, " +
+                             $"{result.TokensPerSecond:N0} tokens/s, {FormatDuration(result.Seconds)} → {outDir}");
+            stdout.WriteLine($"sample it: recurrent sample --model {outDir}");
+        }
+        return 0;
+    }
+
+    private static (CharLanguageModelConfig, TrainingSettings, CharCorpus) FromFlags(CliArgs args, string? dataArg)
+    {
+        bool minCharRnn = args.Choice("preset", "none", "none", "min-char-rnn") == "min-char-rnn";
+        var cell = CharLanguageModelConfig.ParseCell(args.Choice("cell", minCharRnn ? "rnn" : "lstm", CharLanguageModelConfig.CellNames));
+        int hidden = args.Int("hidden", minCharRnn ? 100 : 256, 1, 1 << 16);
+        int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
+        int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
+        double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
+        int seqLen = args.Int("seq-len", minCharRnn ? 25 : 100, 1, 1 << 20);
+        int batch = args.Int("batch", minCharRnn ? 1 : 32, 1, 1 << 16);
+        string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
+        double lr = args.Double("lr", minCharRnn ? 0.1 : TrainingSettings.DefaultLearningRate(optimizer), double.Epsilon, 100);
+        double clip = args.Double("clip", minCharRnn ? 0 : 5, 0);
+        double clipValue = args.Double("clip-value", minCharRnn ? 5 : 0, 0);
+        double valFraction = args.Double("val-fraction", 0.1, 0, 0.9);
+        int seed = args.Int("seed", 1, 0);
+
+        string data = dataArg ?? FindDefaultData();
+        var intervals = Intervals(args, new TrainingSettings
+        {
+            Data = "", DataSha256 = "", Optimizer = optimizer,
+            EvalEvery = minCharRnn ? 1000 : 500,
+            SampleEvery = minCharRnn ? 1000 : 500,
+            CheckpointEvery = minCharRnn ? 1000 : 500,
+            LogEvery = minCharRnn ? 100 : 10,
+        });
+        args.RejectUnknown(); // every flag is known before the data is read
+        var corpus = CharCorpus.Load(data, valFraction);
+        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout);
+        var settings = intervals with
+        {
+            Data = Path.GetFullPath(data),
+            DataSha256 = Sha256(data),
+            ValFraction = valFraction,
+            SeqLen = seqLen,
+            Batch = batch,
+            Optimizer = optimizer,
+            LearningRate = lr,
+            Clip = clip,
+            ClipValue = clipValue,
+            Seed = (ulong)seed,
+            Preset = minCharRnn ? "min-char-rnn" : null,
+        };
+        settings.Validate();
+        return (config, settings, corpus);
+    }
+
+    /// <summary>The schedule flags, which a resumed run may change.</summary>
+    private static TrainingSettings Intervals(CliArgs args, TrainingSettings s) => s with
+    {
+        EvalEvery = args.Int("eval-every", s.EvalEvery, 0),
+        SampleEvery = args.Int("sample-every", s.SampleEvery, 0),
+        SampleLength = args.Int("sample-length", s.SampleLength, 0, 1 << 20),
+        SampleTemperature = args.Double("temperature", s.SampleTemperature, 0, 100),
+        CheckpointEvery = args.Int("checkpoint-every", s.CheckpointEvery, 0),
+        LogEvery = args.Int("log-every", s.LogEvery, 1),
+    };
+
+    /// <summary>The default text: data/tinyshakespeare.txt here, or in the repository this binary was built from.</summary>
+    private static string FindDefaultData()
+    {
+        if (File.Exists(DefaultData)) return DefaultData;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, DefaultData);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new CliException($"no --data given and the default '{DefaultData}' was not found");
+    }
+
+    private static void RequireTrainable(CharCorpus corpus, TrainingSettings s)
+    {
+        if (corpus.TrainLength < s.Batch + 1)
+            throw new CliException($"the training text of {corpus.Source} has {corpus.TrainLength} characters, too short for " +
+                                   $"--batch {s.Batch} (needs at least {s.Batch + 1}: one per stream plus the last target)");
+    }
+
+    /// <summary>A new or empty directory, or (with --force) one whose model files are removed.</summary>
+    private static void PrepareOutput(string dir, bool force)
+    {
+        if (File.Exists(dir)) throw new CliException($"--out '{dir}' is a file, not a directory");
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            bool isModel = File.Exists(Path.Combine(dir, Checkpoint.ConfigFile));
+            if (!force)
+                throw new CliException(isModel
+                    ? $"'{dir}' already holds a model; continue it with --resume {dir}, replace it with --force, or choose another --out"
+                    : $"--out '{dir}' exists and is not empty; choose another directory (or --force to write into it)");
+            foreach (string f in new[] { Checkpoint.ConfigFile, Checkpoint.WeightsFile, Checkpoint.StateFile, Checkpoint.LogFile })
+                File.Delete(Path.Combine(dir, f));
+            if (Directory.Exists(Path.Combine(dir, Checkpoint.BestDir))) Directory.Delete(Path.Combine(dir, Checkpoint.BestDir), true);
+        }
+        Directory.CreateDirectory(dir);
+    }
+
+    private static void CopyBest(string from, string to)
+    {
+        string best = Path.Combine(from, Checkpoint.BestDir);
+        if (!Directory.Exists(best)) return;
+        string target = Path.Combine(to, Checkpoint.BestDir);
+        Directory.CreateDirectory(target);
+        foreach (string f in new[] { Checkpoint.WeightsFile, Checkpoint.ConfigFile }) // config last, as a save does
+            if (File.Exists(Path.Combine(best, f))) File.Copy(Path.Combine(best, f), Path.Combine(target, f), overwrite: true);
+    }
+
+    private static string Sha256(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"data file '{path}' not found");
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>"90" or "90s", "10m", "1.5h", "1h30m": seconds.</summary>
+    internal static double ParseDuration(string text)
+    {
+        double total = 0;
+        int i = 0;
+        bool any = false;
+        while (i < text.Length)
+        {
+            int start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
+            if (i == start || !double.TryParse(text.AsSpan(start, i - start), NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                throw CliArgs.Usage($"--time must look like 90s, 10m, 1.5h or 1h30m (got '{text}')");
+            char unit = i < text.Length ? text[i++] : 's';
+            total += value * unit switch
+            {
+                's' => 1, 'm' => 60, 'h' => 3600,
+                _ => throw CliArgs.Usage($"--time must look like 90s, 10m, 1.5h or 1h30m (got '{text}')"),
+            };
+            any = true;
+        }
+        if (!any || !(total > 0)) throw CliArgs.Usage($"--time must be a positive duration (got '{text}')");
+        return total;
+    }
+
+    internal static string FormatDuration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
+    }
+
+    private static string Describe(CharLanguageModelConfig c) =>
+        $"{CharLanguageModelConfig.CellName(c.Cell)} {c.NumLayers}×{c.HiddenSize}, " +
+        (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "");
+
+    private static string Limits(TrainingSettings s)
+    {
+        var parts = new List<string>();
+        if (s.MaxSteps is { } n) parts.Add($"step {n}");
+        if (s.MaxEpochs is { } e) parts.Add($"epoch {e:G4}");
+        if (s.MaxSeconds is { } t) parts.Add(FormatDuration(t));
+        return parts.Count == 0 ? "stopped" : string.Join(" or ", parts);
+    }
+
+    /// <summary>One JSON object on one line, numbers invariant.</summary>
+    internal static void WriteJson(TextWriter output, Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>A number, or null when missing or not finite (JSON has no NaN).</summary>
+    internal static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v)) w.WriteNumber(name, v);
+        else w.WriteNull(name);
+    }
+
+    /// <summary>
+    /// Progress for a person: on a terminal one line on stderr rewritten in place (at most 4 times a second); otherwise
+    /// one line per log entry. Samples go to stdout. With --json nothing is printed.
+    /// </summary>
+    private sealed class ConsoleObserver(TextWriter stdout, TextWriter stderr, bool quiet, bool live) : ITrainingObserver
+    {
+        public bool Live => live && !quiet;
+        private long _lastDraw;
+        private int _width;
+
+        public void OnStep(TrainingStatus s)
+        {
+            if (!Live) return;
+            long now = Environment.TickCount64;
+            if (now - _lastDraw < 250) return;
+            _lastDraw = now;
+            string line = $"step {s.Step} | epoch {s.Epoch:F2} | loss {s.Loss:F4}" +
+                          (s.ValLoss is { } v ? $" | val {v:F4}" : "") +
+                          $" | {s.TokensPerSecond:N0} tok/s | {FormatDuration(s.Seconds)}" +
+                          (s.EtaSeconds is { } eta ? $" | ETA {FormatDuration(eta)}" : "");
+            stderr.Write("\r" + line.PadRight(_width));
+            _width = line.Length;
+        }
+
+        public void OnLog(TrainLogEntry e)
+        {
+            if (quiet || (Live && e.ValLoss == null)) return;
+            Clear();
+            string line = $"step {e.Step} | epoch {e.Epoch:F2} | loss {e.TrainLoss:F4}" +
+                          (e.ValLoss is { } v ? $" | val {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "") +
+                          $" | {e.TokensPerSecond:N0} tok/s | {FormatDuration(e.Seconds)}";
+            stderr.WriteLine(line);
+        }
+
+        public void OnSample(long step, string text)
+        {
+            if (quiet) return;
+            Clear();
+            stdout.WriteLine($"--- sample at step {step} ---");
+            stdout.WriteLine(text);
+            stdout.WriteLine("---");
+            stdout.Flush();
+        }
+
+        public void Finish() => Clear();
+
+        private void Clear()
+        {
+            if (!Live || _width == 0) return;
+            stderr.Write("\r" + new string(' ', _width) + "\r");
+            _width = 0;
+        }
+    }
+}

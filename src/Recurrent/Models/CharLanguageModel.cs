@@ -1,0 +1,192 @@
+using Recurrent.Layers;
+using Recurrent.Losses;
+using Recurrent.Tensors;
+
+namespace Recurrent.Models;
+
+/// <summary>
+/// char-rnn's model: predict the next character from the ones before.
+/// T = time, B = batch, V = vocabulary, E = embedding (V when one-hot), H = hidden, L = num_layers; time-major.
+///
+///   x_t = W_emb[token_t] (or onehot(token_t))                 tokens [T, B] -> x [T, B, E]
+///   h^k = RNN_k(dropout(h^{k-1}))  for k = 0..L-1, h^{-1} = x   [T, B, H], each layer from its carried (h0, c0)
+///   logits = dropout(h^{L-1}) W_headᵀ + b_head                [T, B, V]
+///   loss = mean over counted positions of −log softmax(logits)[target]
+///
+/// PyTorch names: "embedding.weight", "lstm.weight_ih_l0" ... (prefix "gru." or "rnn." for those cells, see
+/// <see cref="CharLanguageModelConfig.RecurrentPrefix"/>), "head.weight", "head.bias" — the state dict of an
+/// nn.Module with submodules embedding, lstm (nn.LSTM(E, H, L, dropout=p)) and head (nn.Linear(H, V)), as in
+/// ../shared/reference's charlm.
+///
+/// The L layers are single-layer <see cref="RecurrentLayer"/>s chained here rather than one L-layer module, so that the
+/// dropout between them draws from one Rng this model owns and a checkpoint can restore (<see cref="DropoutRngState"/>):
+/// resuming then reproduces the uninterrupted run's masks exactly. Without dropout the two are the same computation.
+/// Keeps for backward: what each layer keeps; the buffers are reused while (T, B) repeats.
+/// </summary>
+public sealed class CharLanguageModel : IModule
+{
+    public CharLanguageModelConfig Config { get; }
+
+    private readonly Embedding? _embedding;
+    private readonly RecurrentLayer[] _layers;
+    private readonly Parameter[] _parameters;
+    private readonly Linear _head;
+    private readonly SoftmaxCrossEntropy _loss = new(Data.BatchStreams.IgnoreIndex);
+    private Dropout[] _dropouts;        // [L]: before layer k+1, and the last before the head
+    private Rng _dropoutRng;
+    private bool _training = true;
+    private Tensor _oneHot = new(0);    // [T, B, V] when E = 0
+    private Tensor? _logits;
+
+    /// <param name="rng">initializes the parameters (embedding ~ N(0,1), recurrent U(±1/√H), head U(±1/√H)) and,
+    /// afterwards, draws the dropout masks.</param>
+    public CharLanguageModel(CharLanguageModelConfig config, Rng rng)
+    {
+        config.Validate();
+        Config = config;
+        int H = config.HiddenSize, L = config.NumLayers;
+        if (config.EmbeddingSize > 0) _embedding = new Embedding(config.VocabSize, config.EmbeddingSize, rng);
+        _layers = new RecurrentLayer[L];
+        for (int k = 0; k < L; k++)
+            _layers[k] = new RecurrentLayer(config.Cell, k == 0 ? config.InputSize : H, H, numLayers: 1, rng: rng);
+        _head = new Linear(H, config.VocabSize, bias: true, rng);
+        _dropoutRng = rng;
+        _dropouts = MakeDropouts();
+
+        // The parameters under their PyTorch names: layer k's own "weight_ih_l0" is the stack's "weight_ih_l{k}".
+        var list = new List<Parameter>();
+        if (_embedding != null) list.AddRange(_embedding.Prefixed("embedding."));
+        for (int k = 0; k < L; k++)
+            list.AddRange(_layers[k].Parameters().Select(p =>
+                new Parameter(config.RecurrentPrefix + p.Name.Replace("_l0", $"_l{k}"), p.Value, p.Grad)));
+        list.AddRange(_head.Prefixed("head."));
+        _parameters = list.ToArray();
+    }
+
+    private Dropout[] MakeDropouts() =>
+        Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
+
+    public IEnumerable<Parameter> Parameters() => _parameters;
+
+    /// <summary>Dropout applies only while training.</summary>
+    public bool Training
+    {
+        get => _training;
+        set
+        {
+            _training = value;
+            foreach (var d in _dropouts) d.Training = value;
+            foreach (var l in _layers) l.Training = value;
+        }
+    }
+
+    /// <summary>The state of the Rng that draws dropout masks; setting it makes the next masks those a saved run drew next.</summary>
+    public uint[] DropoutRngState
+    {
+        get => _dropoutRng.State;
+        set
+        {
+            _dropoutRng = Rng.FromState(value);
+            _dropouts = MakeDropouts();
+        }
+    }
+
+    /// <summary>The loss of the last <see cref="Loss"/>: positions counted and their un-averaged sum (nats).</summary>
+    public int LossCount => _loss.Count;
+    public double LossSum => _loss.LastLossSum;
+
+    /// <summary>A zero (h, c) for a batch of <paramref name="batch"/> sequences.</summary>
+    public RecurrentState NewState(int batch) => new(Config.NumLayers, batch, Config.HiddenSize, Config.Cell == CellKind.Lstm);
+
+    /// <summary>
+    /// logits [T, B, V] (the model's buffer) for tokens [T, B]. When <paramref name="state"/> is given, each layer starts
+    /// from it and it is overwritten with the state after the last step (truncated BPTT: no gradient flows into it).
+    /// </summary>
+    public Tensor Forward(int[] tokens, int steps, int batch, RecurrentState? state = null)
+    {
+        if (tokens.Length != steps * batch)
+            throw new ShapeException($"CharLanguageModel.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
+        if (state != null && state.Batch != batch)
+            throw new ShapeException($"CharLanguageModel.Forward: the state is for a batch of {state.Batch}, the tokens for {batch}");
+
+        Tensor x = _embedding != null ? _embedding.Forward(tokens, steps, batch) : OneHot(tokens, steps, batch);
+        for (int k = 0; k < _layers.Length; k++)
+        {
+            if (k > 0) x = _dropouts[k - 1].Forward(x);
+            var output = _layers[k].Forward(x, state?.H[k], state?.C?[k]);
+            // The layer copied h0/c0 when it read them, so the carried state can be overwritten now.
+            if (state != null)
+            {
+                state.H[k].CopyFrom(output.HN);
+                if (state.C != null) state.C[k].CopyFrom(output.CN!);
+            }
+            x = output.Output;
+        }
+        _logits = _head.Forward(_dropouts[^1].Forward(x));
+        return _logits;
+    }
+
+    /// <summary>Mean cross-entropy (nats) of the last Forward's logits against targets [T, B]; ignore index −100.</summary>
+    public float Loss(ReadOnlySpan<int> targets)
+    {
+        var logits = _logits ?? throw new InvalidOperationException("CharLanguageModel.Loss called before Forward");
+        return _loss.Forward(logits, targets);
+    }
+
+    /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
+    public void Backward()
+    {
+        Tensor d = _head.Backward(_loss.Backward());
+        for (int k = _layers.Length - 1; k >= 0; k--)
+        {
+            d = _dropouts[k].Backward(d);
+            d = _layers[k].Backward(d).DInput;
+        }
+        _embedding?.Backward(d);
+    }
+
+    private Tensor OneHot(int[] tokens, int steps, int batch)
+    {
+        int V = Config.VocabSize;
+        if (!_oneHot.HasShape(steps, batch, V)) _oneHot = new Tensor(steps, batch, V);
+        _oneHot.Zero();
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)V)
+                throw new ArgumentException($"CharLanguageModel.Forward: token {tokens[i]} at position {i} is outside [0, {V})");
+            _oneHot.Data[i * V + tokens[i]] = 1f;
+        }
+        return _oneHot;
+    }
+}
+
+/// <summary>
+/// The recurrent state a character model carries from one chunk to the next: per layer h [1, B, H] (and c for LSTM).
+/// </summary>
+public sealed class RecurrentState
+{
+    public int Batch { get; }
+    public Tensor[] H { get; }
+    public Tensor[]? C { get; }
+
+    public RecurrentState(int layers, int batch, int hidden, bool hasCell)
+    {
+        Batch = batch;
+        H = Enumerable.Range(0, layers).Select(_ => new Tensor(1, batch, hidden)).ToArray();
+        C = hasCell ? Enumerable.Range(0, layers).Select(_ => new Tensor(1, batch, hidden)).ToArray() : null;
+    }
+
+    /// <summary>Back to zeros: the start of an epoch or of a text.</summary>
+    public void Reset()
+    {
+        foreach (var t in H) t.Zero();
+        if (C != null) foreach (var t in C) t.Zero();
+    }
+
+    /// <summary>Every tensor with a name ("h_l0", "c_l0", ...), for checkpoints.</summary>
+    public IEnumerable<(string Name, Tensor Value)> Named()
+    {
+        for (int k = 0; k < H.Length; k++) yield return ($"h_l{k}", H[k]);
+        if (C != null) for (int k = 0; k < C.Length; k++) yield return ($"c_l{k}", C[k]);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Training;
+
+namespace Recurrent.Models;
+
+/// <summary>
+/// What a character language model is: its vocabulary (V symbols), the input (an embedding of E dimensions, or the
+/// one-hot vector of V when E = 0, as min-char-rnn and char-rnn do), the recurrent cell and its size
+/// (num_layers × hidden_size, dropout between layers and before the head).
+/// </summary>
+public sealed record CharLanguageModelConfig(
+    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout)
+{
+    public const string Task = "char-lm";
+
+    public int VocabSize => Vocabulary.Count;
+    /// <summary>Width of the recurrent layer's input: E, or V for one-hot.</summary>
+    public int InputSize => EmbeddingSize == 0 ? VocabSize : EmbeddingSize;
+
+    /// <summary>
+    /// The PyTorch submodule name of the recurrent layer: "lstm." as in ../shared/reference's charlm (nn.LSTM assigned to
+    /// self.lstm), "gru." for nn.GRU, "rnn." for nn.RNN (tanh or relu).
+    /// </summary>
+    public string RecurrentPrefix => Cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
+
+    /// <summary>Throws a one-line ArgumentException for a size that cannot make a model.</summary>
+    public void Validate()
+    {
+        if (EmbeddingSize < 0) throw new ArgumentException($"embedding size must be ≥ 0 (0 = one-hot), got {EmbeddingSize}");
+        if (HiddenSize < 1) throw new ArgumentException($"hidden size must be ≥ 1, got {HiddenSize}");
+        if (NumLayers < 1) throw new ArgumentException($"number of layers must be ≥ 1, got {NumLayers}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {Dropout}");
+    }
+
+    public static readonly string[] CellNames = ["lstm", "gru", "rnn", "rnn-relu"];
+
+    public static string CellName(CellKind cell) => cell switch
+    {
+        CellKind.Lstm => "lstm", CellKind.Gru => "gru", CellKind.RnnTanh => "rnn", CellKind.RnnRelu => "rnn-relu",
+        _ => throw new ArgumentOutOfRangeException(nameof(cell)),
+    };
+
+    public static CellKind ParseCell(string name) => name switch
+    {
+        "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "rnn" or "rnn-tanh" => CellKind.RnnTanh, "rnn-relu" => CellKind.RnnRelu,
+        _ => throw new ArgumentException($"unknown cell '{name}' (cells: {string.Join(", ", CellNames)})"),
+    };
+
+    internal void WriteJson(Utf8JsonWriter w)
+    {
+        w.WriteString("cell", CellName(Cell));
+        w.WriteNumber("vocab_size", VocabSize);
+        w.WriteNumber("embedding_size", EmbeddingSize);
+        w.WriteNumber("hidden_size", HiddenSize);
+        w.WriteNumber("num_layers", NumLayers);
+        w.WriteNumber("dropout", Dropout);
+        w.WriteString("vocabulary", Vocabulary.AsString());
+    }
+
+    internal static CharLanguageModelConfig ReadJson(JsonFields f)
+    {
+        CellKind cell;
+        try { cell = ParseCell(f.String("cell")); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+        Vocabulary vocabulary;
+        try { vocabulary = Vocabulary.Parse(f.String("vocabulary")); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+        int vocabSize = f.Int("vocab_size", 1);
+        if (vocabSize != vocabulary.Count)
+            throw new InvalidDataException($"{f.Where}: \"vocab_size\" is {vocabSize} but \"vocabulary\" has {vocabulary.Count} characters");
+        var config = new CharLanguageModelConfig(cell, vocabulary, f.Int("embedding_size", 0), f.Int("hidden_size", 1),
+            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999));
+        return config;
+    }
+}

@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Recurrent.IO;
+using Recurrent.Models;
+using Recurrent.Optimizers;
+using Recurrent.Tensors;
+
+namespace Recurrent.Training;
+
+/// <summary>Where training stands: enough, with the weights and optimizer state, to continue exactly.</summary>
+public sealed class TrainingProgress
+{
+    public long Step { get; set; }
+    /// <summary>Wall-clock seconds of training over all runs (what --time limits).</summary>
+    public double Seconds { get; set; }
+    public long Tokens { get; set; }
+    public double? BestValLoss { get; set; }
+    public long BestStep { get; set; }
+    public uint[] SampleRngState { get; set; } = [];
+}
+
+/// <summary>
+/// The model directory of a character language model:
+///   config.json            format version, task "char-lm", the model (cell, sizes, vocabulary) and training settings
+///   weights.safetensors    the parameters under their PyTorch names
+///   optimizer.safetensors  everything a resume needs, self-contained: a copy of the weights ("model.*"), the
+///                          optimizer's moments ("optimizer.*"), the state carried between chunks ("carry.*"), and in
+///                          the metadata the step, data position, both RNG states, time and the best val loss so far
+///   log.jsonl              one line per logged step (see <see cref="TrainLog"/>)
+///   best/                  config.json + weights.safetensors of the lowest validation loss
+/// Every file is written atomically (temp file, then rename), weights and state before config.json, so a save that is
+/// interrupted leaves each file whole — the old version or the new — and every pair a reader uses consistent:
+/// sample/eval read config.json + weights.safetensors (the config never changes a model's shapes), a resume reads
+/// config.json + optimizer.safetensors, whose weights and moments were written together.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ConfigFile = "config.json", WeightsFile = "weights.safetensors",
+        StateFile = "optimizer.safetensors", LogFile = "log.jsonl", BestDir = "best";
+    public const string Format = "recurrent-model";
+    public const int FormatVersion = 1;
+
+    public static void SaveConfig(string dir, CharLanguageModelConfig model, TrainingSettings training)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", Format);
+            w.WriteNumber("format_version", FormatVersion);
+            w.WriteString("task", CharLanguageModelConfig.Task);
+            model.WriteJson(w);
+            w.WriteStartObject("training");
+            training.WriteJson(w);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), Encoding.UTF8.GetString(buffer.ToArray()) + "\n");
+    }
+
+    /// <summary>Reads and validates config.json; a missing, foreign or malformed one is a one-line error.</summary>
+    public static (CharLanguageModelConfig Model, TrainingSettings? Training) LoadConfig(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory '{dir}' not found");
+        string path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) throw new InvalidDataException($"'{dir}' is not a model directory (it has no {ConfigFile})");
+        var f = JsonFields.Parse(File.ReadAllText(path), $"{ConfigFile} in '{dir}'");
+        if (!f.Has("format") || f.String("format") != Format)
+            throw new InvalidDataException($"{f.Where} is not a Recurrent model configuration (no \"format\": \"{Format}\")");
+        long version = f.Long("format_version");
+        if (version != FormatVersion)
+            throw new InvalidDataException($"{f.Where} has format version {version}; this build reads version {FormatVersion}");
+        string task = f.String("task");
+        if (task != CharLanguageModelConfig.Task)
+            throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a {CharLanguageModelConfig.Task} model");
+        var model = CharLanguageModelConfig.ReadJson(f);
+        try { model.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+        var training = f.Has("training") ? TrainingSettings.ReadJson(f.Object("training")) : null;
+        return (model, training);
+    }
+
+    public static void SaveWeights(string dir, CharLanguageModel model, long step) =>
+        StateDict.Save(Path.Combine(dir, WeightsFile), model, new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["task"] = CharLanguageModelConfig.Task,
+            ["step"] = step.ToString(CultureInfo.InvariantCulture),
+        });
+
+    /// <summary>config.json + weights.safetensors → the model, ready to evaluate (Training off).</summary>
+    public static CharLanguageModel LoadModel(string dir)
+    {
+        var (config, _) = LoadConfig(dir);
+        string weights = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weights)) throw new InvalidDataException($"'{dir}' has {ConfigFile} but no {WeightsFile}");
+        var model = new CharLanguageModel(config, new Rng(0));
+        StateDict.Load(SafeTensorsFile.Read(weights), model);
+        model.Training = false;
+        return model;
+    }
+
+    /// <summary>Writes a complete checkpoint: training state, weights, then config.json.</summary>
+    public static void Save(string dir, CharLanguageModel model, TrainingSettings training, Optimizer optimizer,
+        TrainingProgress progress, RecurrentState carried)
+    {
+        Directory.CreateDirectory(dir);
+        SaveTrainingState(dir, model, optimizer, progress, carried);
+        SaveWeights(dir, model, progress.Step);
+        SaveConfig(dir, model.Config, training);
+    }
+
+    /// <summary>The best model so far: best/weights.safetensors then best/config.json.</summary>
+    public static void SaveBest(string dir, CharLanguageModel model, TrainingSettings training, long step)
+    {
+        string best = Path.Combine(dir, BestDir);
+        Directory.CreateDirectory(best);
+        SaveWeights(best, model, step);
+        SaveConfig(best, model.Config, training);
+    }
+
+    private static void SaveTrainingState(string dir, CharLanguageModel model, Optimizer optimizer,
+        TrainingProgress progress, RecurrentState carried)
+    {
+        var w = new SafeTensorsWriter();
+        foreach (var p in model.Parameters()) w.Add("model." + p.Name, p.Value);
+        foreach (var (name, value) in optimizer.State()) w.Add("optimizer." + name, value);
+        foreach (var (name, value) in carried.Named()) w.Add("carry." + name, value);
+        var m = w.Metadata;
+        m["format"] = Format;
+        m["step"] = Invariant(progress.Step);
+        m["optimizer_steps"] = Invariant(optimizer.StepCount);
+        m["seconds"] = progress.Seconds.ToString("R", CultureInfo.InvariantCulture);
+        m["tokens"] = Invariant(progress.Tokens);
+        m["best_val_loss"] = progress.BestValLoss?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+        m["best_step"] = Invariant(progress.BestStep);
+        m["sample_rng"] = string.Join(',', progress.SampleRngState);
+        m["dropout_rng"] = string.Join(',', model.DropoutRngState);
+        w.Save(Path.Combine(dir, StateFile));
+    }
+
+    /// <summary>
+    /// Restores the weights, optimizer moments, carried state and dropout RNG from optimizer.safetensors and returns
+    /// the progress. The model and optimizer must have been built from the same config.json.
+    /// </summary>
+    public static TrainingProgress LoadTrainingState(string dir, CharLanguageModel model, Optimizer optimizer, RecurrentState carried)
+    {
+        string path = Path.Combine(dir, StateFile);
+        if (!File.Exists(path)) throw new InvalidDataException($"'{dir}' has no {StateFile}: it cannot be resumed (only sampled or evaluated)");
+        var file = SafeTensorsFile.Read(path);
+        string where = $"{StateFile} in '{dir}'";
+        var meta = file.Metadata;
+        string Meta(string key) => meta.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{where}: missing metadata \"{key}\"");
+        if (Meta("format") != Format) throw new InvalidDataException($"{where} is not a Recurrent training state");
+
+        // Check every tensor before changing anything.
+        var parameters = model.Parameters().ToList();
+        foreach (var p in parameters) file.Check("model." + p.Name, SafeDType.F32, p.Shape);
+        foreach (var (name, value) in carried.Named()) file.Check("carry." + name, SafeDType.F32, value.Shape);
+        var optimizerState = file.Names.Where(n => n.StartsWith("optimizer.", StringComparison.Ordinal))
+            .ToDictionary(n => n["optimizer.".Length..], n => file.Float(n));
+        var progress = new TrainingProgress
+        {
+            Step = ParseLong(Meta("step"), where, "step"),
+            Seconds = ParseDouble(Meta("seconds"), where, "seconds"),
+            Tokens = ParseLong(Meta("tokens"), where, "tokens"),
+            BestValLoss = Meta("best_val_loss") is "" ? null : ParseDouble(Meta("best_val_loss"), where, "best_val_loss"),
+            BestStep = ParseLong(Meta("best_step"), where, "best_step"),
+            SampleRngState = ParseRng(Meta("sample_rng"), where, "sample_rng"),
+        };
+        uint[] dropoutRng = ParseRng(Meta("dropout_rng"), where, "dropout_rng");
+        long optimizerSteps = ParseLong(Meta("optimizer_steps"), where, "optimizer_steps");
+        try { optimizer.LoadState(optimizerState, optimizerSteps); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
+
+        foreach (var p in parameters) file.CopyTo("model." + p.Name, p.Value);
+        foreach (var (name, value) in carried.Named()) file.CopyTo("carry." + name, value);
+        model.DropoutRngState = dropoutRng;
+        return progress;
+    }
+
+    private static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static long ParseLong(string s, string where, string key) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= 0 ? v
+            : throw new InvalidDataException($"{where}: metadata \"{key}\" = '{s}' is not a count");
+
+    private static double ParseDouble(string s, string where, string key) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+            : throw new InvalidDataException($"{where}: metadata \"{key}\" = '{s}' is not a number");
+
+    private static uint[] ParseRng(string s, string where, string key)
+    {
+        string[] parts = s.Split(',');
+        var state = new uint[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!uint.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out state[i]))
+                throw new InvalidDataException($"{where}: metadata \"{key}\" = '{s}' is not an RNG state");
+        if (state.Length != 4 || state.All(x => x == 0)) throw new InvalidDataException($"{where}: metadata \"{key}\" = '{s}' is not an RNG state");
+        return state;
+    }
+}

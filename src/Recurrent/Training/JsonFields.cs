@@ -1,0 +1,63 @@
+using System.Text.Json;
+
+namespace Recurrent.Training;
+
+/// <summary>
+/// Reading a JSON object field by field with one-line errors that name the file and the field, so a hand-edited or
+/// foreign config.json fails with "config.json in 'DIR': "hidden_size" must be a whole number" and not a stack trace.
+/// </summary>
+internal readonly struct JsonFields(JsonElement obj, string where)
+{
+    public string Where => where;
+
+    public static JsonFields Parse(string json, string where)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new InvalidDataException($"{where} is not valid JSON ({e.Message.Split('.')[0]})"); }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where} is not a JSON object");
+        return new JsonFields(doc.RootElement, where);
+    }
+
+    public bool Has(string name) => obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    private JsonElement Get(string name) => obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
+        ? v : throw new InvalidDataException($"{where}: missing \"{name}\"");
+
+    public JsonFields Object(string name)
+    {
+        var v = Get(name);
+        return v.ValueKind == JsonValueKind.Object ? new JsonFields(v, $"{where} \"{name}\"")
+            : throw new InvalidDataException($"{where}: \"{name}\" must be an object");
+    }
+
+    public string String(string name)
+    {
+        var v = Get(name);
+        return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new InvalidDataException($"{where}: \"{name}\" must be a string");
+    }
+
+    public long Long(string name, long min = long.MinValue, long max = long.MaxValue)
+    {
+        var v = Get(name);
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long x))
+            throw new InvalidDataException($"{where}: \"{name}\" must be a whole number");
+        if (x < min || x > max) throw new InvalidDataException($"{where}: \"{name}\" = {x} is out of range [{min}, {max}]");
+        return x;
+    }
+
+    public int Int(string name, int min = int.MinValue, int max = int.MaxValue) => (int)Long(name, min, max);
+
+    public double Double(string name, double min = double.NegativeInfinity, double max = double.PositiveInfinity)
+    {
+        var v = Get(name);
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double x) || !double.IsFinite(x))
+            throw new InvalidDataException($"{where}: \"{name}\" must be a number");
+        if (x < min || x > max) throw new InvalidDataException($"{where}: \"{name}\" = {x} is out of range [{min}, {max}]");
+        return x;
+    }
+
+    public long? OptionalLong(string name, long min = long.MinValue) => Has(name) ? Long(name, min) : null;
+    public double? OptionalDouble(string name, double min = double.NegativeInfinity) => Has(name) ? Double(name, min) : null;
+    public string? OptionalString(string name) => Has(name) ? String(name) : null;
+}

@@ -1,0 +1,84 @@
+using System.Text;
+using System.Text.Json;
+using Recurrent.IO;
+
+namespace Recurrent.Training;
+
+/// <summary>One line of log.jsonl: the state of training after <see cref="Step"/> steps.</summary>
+/// <param name="TrainLoss">mean training loss (nats/char) over the steps since the previous line.</param>
+/// <param name="ValLoss">validation loss when it was evaluated at this step, else null.</param>
+/// <param name="TokensPerSecond">training throughput over the steps since the previous line.</param>
+/// <param name="Seconds">wall-clock training time of the model so far, over all runs.</param>
+public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
+    double Seconds, float LearningRate, float GradNorm);
+
+/// <summary>
+/// log.jsonl: one JSON object per logged step, appended as training goes (so another process can follow it). A line
+/// torn by an interruption is at the end only and is skipped on reading; a resumed run first drops the lines after
+/// its checkpoint so the log tells one consistent history.
+/// </summary>
+public static class TrainLog
+{
+    public static string Format(TrainLogEntry e)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("step", e.Step);
+            w.WriteNumber("epoch", Math.Round(e.Epoch, 6));
+            WriteNumber(w, "train_loss", e.TrainLoss);
+            if (e.ValLoss is { } v)
+            {
+                WriteNumber(w, "val_loss", v);
+                WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
+            }
+            w.WriteNumber("tokens_per_second", Math.Round(e.TokensPerSecond, 1));
+            w.WriteNumber("seconds", Math.Round(e.Seconds, 3));
+            if (float.IsFinite(e.LearningRate)) w.WriteNumber("lr", e.LearningRate); else w.WriteNull("lr");
+            if (float.IsFinite(e.GradNorm)) w.WriteNumber("grad_norm", e.GradNorm); else w.WriteNull("grad_norm");
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>NaN and infinities are not JSON numbers: a diverged loss is written as null.</summary>
+    private static void WriteNumber(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value);
+        else w.WriteNull(name);
+    }
+
+    public static void Append(string path, TrainLogEntry entry) => File.AppendAllText(path, Format(entry) + "\n");
+
+    /// <summary>Every complete entry of the log; a malformed line before the last is an error naming its number.</summary>
+    public static List<TrainLogEntry> Read(string path)
+    {
+        string[] lines = File.ReadAllText(path).Split('\n');
+        var entries = new List<TrainLogEntry>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            bool last = i == lines.Length - 1; // no newline after it: possibly torn
+            try
+            {
+                var f = JsonFields.Parse(lines[i], $"{path} line {i + 1}");
+                entries.Add(new TrainLogEntry(f.Long("step", 0), f.Double("epoch", 0), NumberOrNaN(f, "train_loss"),
+                    f.Has("val_loss") ? NumberOrNaN(f, "val_loss") : null, f.Double("tokens_per_second", 0), f.Double("seconds", 0),
+                    (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm")));
+            }
+            catch (InvalidDataException) when (last) { }
+        }
+        return entries;
+    }
+
+    private static double NumberOrNaN(JsonFields f, string name) => f.Has(name) ? f.Double(name) : double.NaN;
+
+    /// <summary>Rewrites the log (atomically) without the entries after <paramref name="step"/>.</summary>
+    public static void TruncateAfter(string path, long step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = Read(path).Where(e => e.Step <= step).Select(e => Format(e) + "\n");
+        AtomicFile.WriteAllText(path, string.Concat(kept));
+    }
+}

@@ -1,0 +1,97 @@
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Models;
+using Recurrent.Optimizers;
+using Recurrent.Tensors;
+
+namespace Recurrent.Training;
+
+/// <summary>
+/// One step of truncated backpropagation through time as char-rnn does it (B = batch, T = seq_len):
+///   chunk k = step mod (chunks per epoch) of the B contiguous training streams, inputs and targets [T, B];
+///   the state after chunk k starts chunk k+1 (no gradient flows back into it) and is zeroed at each epoch's start;
+///   loss = mean cross-entropy over the B·T positions; gradients clipped element-wise (--clip-value), then by global
+///   norm (--clip); one optimizer step.
+/// Because the data position is a function of the step and every random draw comes from a saved Rng, a model built
+/// from a checkpoint continues exactly as the uninterrupted run would have.
+/// </summary>
+public sealed class Trainer
+{
+    public CharLanguageModel Model { get; }
+    public Optimizer Optimizer { get; }
+    public TrainingSettings Settings { get; }
+    public TrainingProgress Progress { get; }
+    /// <summary>The state carried from the last chunk to the next: per layer [1, B, H].</summary>
+    public RecurrentState Carried { get; }
+
+    private readonly BatchStreams _train;
+    private readonly ReadOnlyMemory<int> _validation;
+    private readonly int[] _inputs, _targets;
+    private readonly Rng _sampleRng;
+    private readonly TokenSampler _sampler;
+
+    public Trainer(CharLanguageModel model, Optimizer optimizer, TrainingSettings settings, CharCorpus corpus,
+        TrainingProgress progress, RecurrentState carried)
+    {
+        Model = model; Optimizer = optimizer; Settings = settings; Progress = progress; Carried = carried;
+        _train = new BatchStreams(corpus.Train, settings.Batch, settings.SeqLen);
+        if (carried.Batch != settings.Batch)
+            throw new ArgumentException($"the carried state is for a batch of {carried.Batch}, training uses {settings.Batch}");
+        _validation = corpus.Validation;
+        _inputs = new int[_train.SeqLen * _train.Batch];
+        _targets = new int[_train.SeqLen * _train.Batch];
+        _sampleRng = Rng.FromState(progress.SampleRngState);
+        _sampler = new TokenSampler(model.Config.VocabSize, (float)settings.SampleTemperature, topK: 0);
+    }
+
+    /// <summary>The optimizer the settings name, over the model's parameters.</summary>
+    public static Optimizer CreateOptimizer(string kind, IEnumerable<Parameter> parameters, float lr) => kind switch
+    {
+        "adam" => new Adam(parameters, lr),
+        "adamw" => new AdamW(parameters, lr),
+        "rmsprop" => new RmsProp(parameters, lr),
+        "adagrad" => new Adagrad(parameters, lr, eps: 1e-8f),
+        "sgd" => new Sgd(parameters, lr),
+        _ => throw new ArgumentException($"unknown optimizer '{kind}' (optimizers: {string.Join(", ", TrainingSettings.Optimizers)})"),
+    };
+
+    public int ChunksPerEpoch => _train.ChunksPerEpoch;
+    /// <summary>The effective T: seq_len, or the stream length when that is shorter (full BPTT).</summary>
+    public int SeqLen => _train.SeqLen;
+    public int TokensPerStep => _train.SeqLen * _train.Batch;
+    public double Epoch => (double)Progress.Step / ChunksPerEpoch;
+    public bool HasValidation => _validation.Length >= 2;
+
+    /// <summary>Trains on the next chunk; returns its loss (nats/char) and the gradient norm before clipping.</summary>
+    public (float Loss, float GradNorm) Step()
+    {
+        int chunk = (int)(Progress.Step % ChunksPerEpoch);
+        if (chunk == 0) Carried.Reset();
+        _train.Fill(chunk, _inputs, _targets);
+        Model.Training = true;
+        Model.Forward(_inputs, _train.SeqLen, _train.Batch, Carried);
+        float loss = Model.Loss(_targets);
+        Optimizer.ZeroGrad();
+        Model.Backward();
+        if (Settings.ClipValue > 0) GradientClipping.ClipValue(Optimizer.Parameters, (float)Settings.ClipValue);
+        // With no norm clip, an infinite threshold still measures the norm (for the log) and scales nothing.
+        float norm = GradientClipping.ClipGlobalNorm(Optimizer.Parameters, Settings.Clip > 0 ? (float)Settings.Clip : float.PositiveInfinity);
+        Optimizer.Step();
+        Progress.Step++;
+        Progress.Tokens += TokensPerStep;
+        return (loss, norm);
+    }
+
+    /// <summary>Mean loss over the whole validation text, or null when there is none.</summary>
+    public double? Validate() =>
+        HasValidation ? Evaluator.MeanLoss(Model, _validation, Settings.Batch, Settings.SeqLen) : null;
+
+    /// <summary>A sample at the settings' temperature, from the default prime, drawn from the saved sampling Rng.</summary>
+    public string Sample(int length)
+    {
+        var sampler = new CharLanguageModelSampler(Model, _sampler, _sampleRng);
+        string text = sampler.Generate(CharLanguageModelSampler.DefaultPrime(Model.Config.Vocabulary), length);
+        Progress.SampleRngState = _sampleRng.State;
+        return text;
+    }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+
+namespace Recurrent.Training;
+
+/// <summary>What a run reports as it goes; the CLI turns it into a progress line and samples, the tests ignore it.</summary>
+public interface ITrainingObserver
+{
+    /// <summary>After every step; <paramref name="etaSeconds"/> is null when no limit bounds the run.</summary>
+    void OnStep(TrainingStatus status) { }
+    void OnLog(TrainLogEntry entry) { }
+    void OnSample(long step, string text) { }
+}
+
+/// <param name="Loss">this step's training loss.</param>
+/// <param name="ValLoss">the latest validation loss, if any.</param>
+public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double? ValLoss, double TokensPerSecond,
+    double Seconds, double? EtaSeconds);
+
+/// <summary>The numbers a finished run reports (the JSON of `recurrent train --json`).</summary>
+/// <param name="TrainLoss">mean training loss over the last (up to) 100 steps; NaN if none ran.</param>
+/// <param name="TokensPerSecond">training throughput of this run (optimizer steps only, not evaluation).</param>
+/// <param name="Seconds">wall-clock training time of the model over all runs.</param>
+public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double? ValLoss, double TokensPerSecond,
+    double Seconds, long Parameters, long StepsThisRun);
+
+/// <summary>
+/// The training loop around a <see cref="Trainer"/>: runs steps until a limit (total steps, epochs or seconds for the
+/// model) is reached or cancellation is requested, and on schedule logs to log.jsonl, evaluates on the validation text
+/// (saving best/ when it improves), samples, and checkpoints the model directory — always once more at the end.
+/// </summary>
+public sealed class TrainingRun(Trainer trainer, string dir)
+{
+    private const int RecentSteps = 100;
+
+    public TrainingResult Run(ITrainingObserver observer, CancellationToken cancel = default)
+    {
+        var s = trainer.Settings;
+        var progress = trainer.Progress;
+        string log = Path.Combine(dir, Checkpoint.LogFile);
+        var clock = Stopwatch.StartNew();
+        double secondsBefore = progress.Seconds, stepSeconds = 0;
+        long stepsThisRun = 0;
+        var recent = new Queue<float>();
+        double windowLoss = 0, windowSeconds = 0;
+        int windowSteps = 0;
+        double? lastVal = null;
+        long lastCheckpoint = progress.Step, lastEval = -1;
+
+        while (!LimitReached() && !cancel.IsCancellationRequested)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var (loss, norm) = trainer.Step();
+            double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            stepSeconds += dt;
+            stepsThisRun++;
+            windowLoss += loss; windowSteps++; windowSeconds += dt;
+            recent.Enqueue(loss);
+            if (recent.Count > RecentSteps) recent.Dequeue();
+            progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+
+            long step = progress.Step;
+            bool last = LimitReached() || cancel.IsCancellationRequested;
+            bool evaluate = trainer.HasValidation && ((s.EvalEvery > 0 && step % s.EvalEvery == 0) || last);
+            if (evaluate)
+            {
+                lastVal = trainer.Validate();
+                lastEval = step;
+                if (lastVal is { } v && (progress.BestValLoss is not { } best || v < best))
+                {
+                    progress.BestValLoss = v;
+                    progress.BestStep = step;
+                    Checkpoint.SaveBest(dir, trainer.Model, s, step);
+                }
+                progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+            }
+            if (evaluate || step % s.LogEvery == 0 || last)
+            {
+                var entry = new TrainLogEntry(step, trainer.Epoch, windowLoss / windowSteps, evaluate ? lastVal : null,
+                    windowSteps * trainer.TokensPerStep / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm);
+                TrainLog.Append(log, entry);
+                observer.OnLog(entry);
+                windowLoss = 0; windowSteps = 0; windowSeconds = 0;
+            }
+            if (s.SampleEvery > 0 && step % s.SampleEvery == 0 && s.SampleLength > 0)
+                observer.OnSample(step, trainer.Sample(s.SampleLength));
+            if ((s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0) || last)
+            {
+                progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+                Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, trainer.Carried);
+                lastCheckpoint = step;
+            }
+            observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, lastVal, stepsThisRun * trainer.TokensPerStep / stepSeconds,
+                progress.Seconds, Eta(stepSeconds / stepsThisRun)));
+        }
+
+        // A run that trained nothing (its limits were already reached) still reports the model's validation loss.
+        if (lastEval != progress.Step && trainer.HasValidation) lastVal = trainer.Validate();
+        progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+        if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, trainer.Carried);
+        return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
+            lastVal, stepsThisRun == 0 ? 0 : stepsThisRun * trainer.TokensPerStep / stepSeconds, progress.Seconds,
+            trainer.Model.Parameters().Sum(p => (long)p.Value.Length), stepsThisRun);
+
+        bool LimitReached() =>
+            (s.MaxSteps is { } n && progress.Step >= n)
+            || (s.MaxEpochs is { } e && progress.Step >= (long)Math.Ceiling(e * trainer.ChunksPerEpoch))
+            || (s.MaxSeconds is { } t && progress.Seconds >= t);
+
+        double? Eta(double secondsPerStep)
+        {
+            double? eta = null;
+            void Consider(double value) => eta = eta is { } current ? Math.Min(current, value) : value;
+            if (s.MaxSteps is { } n) Consider((n - progress.Step) * secondsPerStep);
+            if (s.MaxEpochs is { } e) Consider(((long)Math.Ceiling(e * trainer.ChunksPerEpoch) - progress.Step) * secondsPerStep);
+            if (s.MaxSeconds is { } t) Consider(t - progress.Seconds);
+            return eta is { } x ? Math.Max(0, x) : null;
+        }
+    }
+}

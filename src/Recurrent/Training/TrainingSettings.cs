@@ -1,0 +1,123 @@
+using System.Text.Json;
+
+namespace Recurrent.Training;
+
+/// <summary>
+/// How a character model is trained, saved in config.json so a resumed run continues with the same settings.
+/// The limits (steps, epochs, seconds) are totals for the model, not for one run; null means no limit of that kind.
+/// Intervals of 0 turn the periodic action off.
+/// </summary>
+public sealed record TrainingSettings
+{
+    /// <summary>The training text (absolute path) and the SHA-256 of its bytes, so a resume can check it is the same.</summary>
+    public required string Data { get; init; }
+    public required string DataSha256 { get; init; }
+    /// <summary>The last fraction of the text is held out for validation.</summary>
+    public double ValFraction { get; init; } = 0.1;
+
+    /// <summary>T: characters per chunk (truncated BPTT length). B: contiguous streams trained in parallel.</summary>
+    public int SeqLen { get; init; }
+    public int Batch { get; init; }
+
+    public required string Optimizer { get; init; }
+    public double LearningRate { get; init; }
+    /// <summary>Global gradient norm clip (0 = off) and element-wise clip (0 = off).</summary>
+    public double Clip { get; init; }
+    public double ClipValue { get; init; }
+    public ulong Seed { get; init; }
+
+    public long? MaxSteps { get; init; }
+    public double? MaxEpochs { get; init; }
+    public double? MaxSeconds { get; init; }
+
+    public int EvalEvery { get; init; }
+    public int SampleEvery { get; init; }
+    public int SampleLength { get; init; } = 200;
+    public double SampleTemperature { get; init; } = 0.8;
+    public int CheckpointEvery { get; init; }
+    public int LogEvery { get; init; } = 10;
+    public string? Preset { get; init; }
+
+    public static readonly string[] Optimizers = ["adam", "adamw", "rmsprop", "adagrad", "sgd"];
+
+    /// <summary>A learning rate that works for each optimizer on char-level LMs (char-rnn's 2e-3; min-char-rnn's 0.1).</summary>
+    public static double DefaultLearningRate(string optimizer) => optimizer switch
+    {
+        "adagrad" => 0.1,
+        "sgd" => 1.0,
+        _ => 2e-3,
+    };
+
+    public void Validate()
+    {
+        if (SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");
+        if (Batch < 1) throw new ArgumentException($"batch must be ≥ 1, got {Batch}");
+        if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"unknown optimizer '{Optimizer}' (optimizers: {string.Join(", ", Optimizers)})");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be > 0, got {LearningRate}");
+        if (!(Clip >= 0) || !(ClipValue >= 0)) throw new ArgumentException("clip thresholds must be ≥ 0 (0 = off)");
+        if (!(ValFraction >= 0 && ValFraction < 1)) throw new ArgumentException($"val_fraction must be in [0, 1), got {ValFraction}");
+        if (EvalEvery < 0 || SampleEvery < 0 || CheckpointEvery < 0 || LogEvery < 1 || SampleLength < 0)
+            throw new ArgumentException("intervals must be ≥ 0 (log_every ≥ 1)");
+    }
+
+    internal void WriteJson(Utf8JsonWriter w)
+    {
+        w.WriteString("data", Data);
+        w.WriteString("data_sha256", DataSha256);
+        w.WriteNumber("val_fraction", ValFraction);
+        w.WriteNumber("seq_len", SeqLen);
+        w.WriteNumber("batch", Batch);
+        w.WriteString("optimizer", Optimizer);
+        w.WriteNumber("lr", LearningRate);
+        w.WriteNumber("clip", Clip);
+        w.WriteNumber("clip_value", ClipValue);
+        w.WriteNumber("seed", Seed);
+        WriteOptional(w, "max_steps", MaxSteps);
+        WriteOptional(w, "max_epochs", MaxEpochs);
+        WriteOptional(w, "max_seconds", MaxSeconds);
+        w.WriteNumber("eval_every", EvalEvery);
+        w.WriteNumber("sample_every", SampleEvery);
+        w.WriteNumber("sample_length", SampleLength);
+        w.WriteNumber("sample_temperature", SampleTemperature);
+        w.WriteNumber("checkpoint_every", CheckpointEvery);
+        w.WriteNumber("log_every", LogEvery);
+        if (Preset != null) w.WriteString("preset", Preset);
+        else w.WriteNull("preset");
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+        else w.WriteNull(name);
+    }
+
+    internal static TrainingSettings ReadJson(JsonFields f)
+    {
+        var s = new TrainingSettings
+        {
+            Data = f.String("data"),
+            DataSha256 = f.String("data_sha256"),
+            ValFraction = f.Double("val_fraction", 0, 0.999999),
+            SeqLen = f.Int("seq_len", 1),
+            Batch = f.Int("batch", 1),
+            Optimizer = f.String("optimizer"),
+            LearningRate = f.Double("lr", double.Epsilon),
+            Clip = f.Double("clip", 0),
+            ClipValue = f.Double("clip_value", 0),
+            Seed = (ulong)f.Long("seed", 0),
+            MaxSteps = f.OptionalLong("max_steps", 0),
+            MaxEpochs = f.OptionalDouble("max_epochs", 0),
+            MaxSeconds = f.OptionalDouble("max_seconds", 0),
+            EvalEvery = f.Int("eval_every", 0),
+            SampleEvery = f.Int("sample_every", 0),
+            SampleLength = f.Int("sample_length", 0),
+            SampleTemperature = f.Double("sample_temperature", 0),
+            CheckpointEvery = f.Int("checkpoint_every", 0),
+            LogEvery = f.Int("log_every", 1),
+            Preset = f.OptionalString("preset"),
+        };
+        try { s.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+        return s;
+    }
+}

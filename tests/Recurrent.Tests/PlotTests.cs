@@ -1,0 +1,47 @@
+using System.Xml;
+using Recurrent.Analysis;
+using Xunit;
+
+namespace Recurrent.Tests;
+
+public class PlotTests
+{
+    [Fact]
+    public void LossPlotIsWellFormedSvgWithBothCurves()
+    {
+        var train = Enumerable.Range(1, 50).Select(i => ((double)i * 10, 4.0 / Math.Sqrt(i))).ToList();
+        var val = new List<(double, double)> { (100, 1.9), (300, 1.5), (500, 1.4) };
+        string svg = LossPlot.Render("char-lm <lstm & co>", [new("train", "#1f77b4", train), new("validation", "#d62728", val)]);
+        var doc = new XmlDocument();
+        doc.LoadXml(svg);
+        Assert.Equal("svg", doc.DocumentElement!.LocalName);
+        var ns = new XmlNamespaceManager(doc.NameTable);
+        ns.AddNamespace("s", "http://www.w3.org/2000/svg");
+        var lines = doc.SelectNodes("//s:polyline", ns)!;
+        Assert.Equal(2, lines.Count);
+        Assert.Equal(50, lines[0]!.Attributes!["points"]!.Value.Split(' ').Length);
+        // Every point lies inside the 800x480 canvas.
+        foreach (XmlNode line in lines)
+            foreach (string p in line.Attributes!["points"]!.Value.Split(' '))
+            {
+                var xy = p.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                Assert.InRange(xy[0], 0, 800);
+                Assert.InRange(xy[1], 0, 480);
+            }
+        Assert.Contains("char-lm &lt;lstm &amp; co&gt;", svg);
+    }
+
+    [Fact]
+    public void NiceRangeCoversTheDataWithOneTwoFiveSteps()
+    {
+        var (lo, hi, step) = LossPlot.NiceRange(1.37, 4.18);
+        Assert.True(lo <= 1.37 && hi >= 4.18);
+        Assert.Equal(1.0, step, 12); // (4.18 - 1.37) / 5 = 0.56 rounds up to the next 1-2-5 step
+        var (lo2, hi2, _) = LossPlot.NiceRange(2, 2);
+        Assert.True(lo2 < 2 && hi2 > 2);
+    }
+
+    [Fact]
+    public void NothingToPlotIsAnError() =>
+        Assert.Throws<InvalidDataException>(() => LossPlot.Render("x", [new("train", "red", [])]));
+}
