@@ -9,7 +9,7 @@
 # 3. Compiles bench/fma_peak.c (AVX-512 machines) for the FMA ceiling at 1 and 2 threads.
 # 4. bench/side_by_side.py runs every row of `recurrent bench rnn` and torch_bench.py's matching child alternately, at
 #    1 and 2 threads (the peer's 2-thread figure is the better of its t2_passive and t1_blas2 modes), then the GEMM
-#    shapes against numpy, and prints the table. A full run takes about 5 minutes.
+#    shapes against numpy, and prints the table. One round takes 3–4 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3

@@ -90,7 +90,7 @@ public class BenchRnnCommandTests
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
         var phases = root.GetProperty("phases").EnumerateArray().ToList();
-        Assert.Equal(11, phases.Count);
+        Assert.Equal(12, phases.Count);
         Assert.StartsWith("overhead", phases[^1].GetProperty("name").GetString());
         double sum = phases.Sum(p => p.GetProperty("ms").GetDouble());
         Assert.Equal(root.GetProperty("step_ms").GetDouble(), sum, 0.01);   // rounding of each figure to 1 µs
@@ -104,7 +104,7 @@ public class BenchRnnCommandTests
         var (code, stdout, stderr) = Run([.. Tiny, "--breakdown", "--peak-gflops", "100"]);
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3 + 11, lines.Length);
+        Assert.Equal(3 + 12, lines.Length);
         Assert.StartsWith("LSTM 2×8 training step, B=2, T=4", lines[0]);
         Assert.StartsWith("overhead", lines[^1]);
     }

@@ -10,34 +10,37 @@ namespace Recurrent.Benchmarks;
 public readonly record struct PhaseTime(string Name, double Seconds, double Flops);
 
 /// <summary>Where a training step's time goes: the phases, and the real step they are measured against.</summary>
-/// <param name="Step">the real <see cref="CharLmBench.TrainStep"/>; <param name="Replica">the instrumented copy.</param>
-/// <param name="Overhead">Step.Median − Σ phases: what the real step spends outside the phases (allocation, dispatch).</param>
+/// <param name="Step">the real <see cref="CharLmBench.TrainStep"/>.</param>
+/// <param name="Replica">the instrumented copy whose phases are timed.</param>
+/// <param name="StepFlops">GEMM FLOPs of one step.</param>
 public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats Step, StepStats Replica, double StepFlops)
 {
+    /// <summary>Step.Median − Σ phases: what the real step spends outside the phases.</summary>
     public double Overhead => Step.Median - Phases.Sum(p => p.Seconds);
 }
 
 /// <summary>
-/// Where the time of an LSTM <see cref="CharLmBench"/> training step goes, measured without touching the layer's code: an
-/// instrumented replica of the step that makes the same calls in the same order as RecurrentLayer and RecurrentDirection
-/// (uni-directional, no dropout, full lengths, batch_first) — the same Gemm.Multiply shapes and transposes, the same
-/// LstmKernels — on the model's own parameters, reading a timestamp at every boundary between phases (within the time
-/// loop too, so the phases interleave as they do in the layer). The replica computes the same step (a test checks its
-/// losses against the real one), so its phase times add up to about the real step; the difference is reported as
-/// overhead. When the layer's algorithm changes, this file must follow it.
+/// Where the time of an LSTM <see cref="CharLmBench"/> training step goes, measured without touching the layer's code:
+/// an instrumented replica of the step that makes the same calls in the same order as RecurrentLayer and
+/// RecurrentDirection (uni-directional, no dropout, full lengths, batch_first) — the same Gemm.Multiply shapes and
+/// transposes, W_hh packed once per pass as the layer packs it, the same LstmKernels — on the model's own parameters,
+/// reading a timestamp at every boundary between phases (within the time loop too, so the phases interleave as they do
+/// in the layer). The replica computes the same step (a test checks its losses against the real one), so its phase
+/// times add up to about the real step; the difference is reported as overhead. When the layer's algorithm changes,
+/// this file must follow it.
 /// </summary>
 public sealed class LstmStepBreakdown
 {
     public enum Phase
     {
         InputGemm, RecurrentGemmForward, GateKernelsForward, GateKernelsBackward, RecurrentGemmBackward,
-        WeightGradientGemms, InputGradientGemm, EmbeddingHeadLoss, Layout, ClipOptimizer,
+        WeightGradientGemms, BiasGradients, InputGradientGemm, EmbeddingHeadLoss, Layout, ClipOptimizer,
     }
 
     public static readonly string[] PhaseNames =
     [
-        "input GEMM X·W_ihᵀ (+bias fill)", "recurrent GEMMs fwd h·W_hhᵀ", "gate kernels fwd", "gate kernels bwd",
-        "recurrent GEMMs bwd dG·W_hh", "weight-grad GEMMs dGᵀX, dGᵀH (+bias sums)", "input-grad GEMM dG·W_ih",
+        "input GEMM X·W_ihᵀ (+bias fill)", "recurrent GEMMs fwd h·W_hhᵀ (+pack)", "gate kernels fwd", "gate kernels bwd",
+        "recurrent GEMMs bwd dG·W_hh (+pack)", "weight-grad GEMMs dGᵀX, dGᵀH", "bias grads (column sums of dG)", "input-grad GEMM dG·W_ih",
         "embedding + head + loss", "batch_first ↔ time-major copies", "zero grad + clip + Adam",
     ];
 
@@ -46,6 +49,7 @@ public sealed class LstmStepBreakdown
     private readonly Parameter[] _rnn;                    // per layer: W_ih, W_hh, b_ih, b_hh
     private readonly float[] _input, _dTop, _combinedBias, _dh, _dhPrev, _dc, _hN, _cN;
     private readonly float[][] _gates, _states, _cells, _outputs, _inputGrads;
+    private readonly GemmPackedB[] _packedForward, _packedBackward;   // per layer: W_hhᵀ [H, 4H] and W_hh [4H, H]
     private readonly Tensor _output, _dInput;
     private readonly long[] _ticks = new long[Enum.GetValues<Phase>().Length];
     private long _last;
@@ -71,6 +75,8 @@ public sealed class LstmStepBreakdown
         _cells = Enumerable.Range(0, L).Select(_ => new float[(T + 1) * B * H]).ToArray();
         _outputs = Enumerable.Range(0, L).Select(_ => new float[rows * H]).ToArray();
         _inputGrads = Enumerable.Range(0, L).Select(k => new float[rows * (k == 0 ? E : H)]).ToArray();
+        _packedForward = Enumerable.Range(0, L).Select(_ => new GemmPackedB(H, GH)).ToArray();
+        _packedBackward = Enumerable.Range(0, L).Select(_ => new GemmPackedB(GH, H)).ToArray();
         _output = new Tensor(B, T, H);
         _dInput = new Tensor(B, T, E);
     }
@@ -99,7 +105,7 @@ public sealed class LstmStepBreakdown
         }
         var flops = StepFlops.Of(CellKind.Lstm, E, H, L, B, T, CharLmBench.Vocab);
         double[] phaseFlops = [flops.InputProjection, flops.RecurrentForward, 0, 0, flops.RecurrentBackward,
-            flops.WeightGradients, flops.InputGradients, flops.Head, 0, 0];
+            flops.WeightGradients, 0, flops.InputGradients, flops.Head, 0, 0];
         var result = new PhaseTime[_ticks.Length];
         for (int p = 0; p < result.Length; p++) result[p] = new(PhaseNames[p], StepStats.MedianOf(phases[p]), phaseFlops[p]);
         return new StepBreakdown(result, StepStats.Of(real), StepStats.Of(replica), flops.Training);
@@ -156,13 +162,18 @@ public sealed class LstmStepBreakdown
         Gemm.Multiply(x, I, false, wIh, I, true, gates, GH, rows, GH, I, accumulate: true);
         Lap(Phase.InputGemm);
 
+        // W_hh packed once per pass for the per-step GEMMs, unless the batch is small enough for dot products.
+        bool packed = B > GemmSkinny.MaxRows;
+        if (packed) _packedForward[k].Pack(wHh, H, transB: true);
+        Lap(Phase.RecurrentGemmForward);
         Array.Clear(states, 0, B * H);   // h0 = c0 = 0
         Array.Clear(cells, 0, B * H);
         for (int t = 0; t < T; t++)
         {
             int prev = t * B * H, cur = (t + 1) * B * H;
             Span<float> gatesT = gates.AsSpan(t * B * GH, B * GH);
-            Gemm.Multiply(states.AsSpan(prev, B * H), H, false, wHh, H, true, gatesT, GH, B, GH, H, accumulate: true);
+            if (packed) Gemm.Multiply(states.AsSpan(prev, B * H), H, false, _packedForward[k], gatesT, GH, B, accumulate: true);
+            else Gemm.Multiply(states.AsSpan(prev, B * H), H, false, wHh, H, true, gatesT, GH, B, GH, H, accumulate: true);
             Lap(Phase.RecurrentGemmForward);
             for (int b = 0; b < B; b++)
             {
@@ -187,6 +198,8 @@ public sealed class LstmStepBreakdown
         dh.Clear();
         dc.Clear();
         Lap(Phase.GateKernelsBackward);
+        _packedBackward[k].Pack(wHh.Value.Data, H, transB: false);
+        Lap(Phase.RecurrentGemmBackward);
         for (int t = T - 1; t >= 0; t--)
         {
             int prev = t * B * H, cur = (t + 1) * B * H;
@@ -200,22 +213,24 @@ public sealed class LstmStepBreakdown
                 dhPrev.Slice(b * H, H).Clear();
             }
             Lap(Phase.GateKernelsBackward);
-            Gemm.Multiply(gatesT, GH, false, wHh.Value.Data, H, false, dhPrev, H, B, H, GH, accumulate: true);
+            Gemm.Multiply(gatesT, GH, false, _packedBackward[k], dhPrev, H, B, accumulate: true);
             Lap(Phase.RecurrentGemmBackward);
             var swap = dh; dh = dhPrev; dhPrev = swap;
         }
 
         Gemm.Multiply(gates, GH, true, x, I, false, wIh.Grad.Data, I, GH, I, rows, accumulate: true);
         Gemm.Multiply(gates, GH, true, states.AsSpan(0, rows * H), H, false, wHh.Grad.Data, H, GH, H, rows, accumulate: true);
-        for (int r = 0; r < rows; r++)
-        {
-            var row = gates.AsSpan(r * GH, GH);
-            Kernels.Add(bIh.Grad.Span, row, bIh.Grad.Span);
-            Kernels.Add(bHh.Grad.Span, row, bHh.Grad.Span);
-        }
         Lap(Phase.WeightGradientGemms);
         Gemm.Multiply(gates, GH, false, wIh.Value.Data, I, false, dx, I, rows, I, GH);
         Lap(Phase.InputGradientGemm);
+        AddColumnSums(gates, rows, bIh.Grad.Span);   // two passes over dG, as the layer makes them
+        AddColumnSums(gates, rows, bHh.Grad.Span);
+        Lap(Phase.BiasGradients);
+    }
+
+    private void AddColumnSums(float[] matrix, int rows, Span<float> sums)
+    {
+        for (int r = 0; r < rows; r++) Kernels.Add(sums, matrix.AsSpan(r * GH, GH), sums);
     }
 
     private void Lap(Phase phase)
