@@ -6,7 +6,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Summary = "measure speed: bench gemm [--size N] [--threads N] [--json]";
+    public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown]; [--threads N] [--json]";
 
     private static readonly Dictionary<string, Func<CliArgs, TextWriter, TextWriter, int>> Benchmarks = new()
     {
