@@ -3,6 +3,11 @@ using Xunit;
 
 namespace Recurrent.Tests;
 
+/// <summary>
+/// Runs alone (the Gemm.Threads collection): the allocation test below counts bytes while calls go through the shared
+/// worker pool, and another test holding the pool would send a call down the caller's own first-use path.
+/// </summary>
+[Collection("Gemm.Threads")]
 public class GemmTests
 {
     /// <summary>Random operands for C[m,n] = op(A)·op(B) with leading dimensions padded by `pad` columns of junk.</summary>
