@@ -170,7 +170,7 @@ internal sealed class RecurrentDirection
                     continue;
                 }
                 if (dOutput != null)
-                    AddInto(dhRow, dOutput.AsSpan((t * B + b) * outWidth + outOffset, H));
+                    Kernels.Add(dhRow, dOutput.AsSpan((t * B + b) * outWidth + outOffset, H), dhRow);
                 switch (_cell)
                 {
                     case CellKind.Lstm:
@@ -206,16 +206,7 @@ internal sealed class RecurrentDirection
 
     private static void AddColumnSums(float[] matrix, int rows, int cols, Span<float> sums)
     {
-        for (int r = 0; r < rows; r++) AddInto(sums, matrix.AsSpan(r * cols, cols));
-    }
-
-    private static void AddInto(Span<float> destination, ReadOnlySpan<float> source)
-    {
-        for (int j = 0; j < destination.Length; j += Lanes.Width)
-        {
-            int n = Math.Min(Lanes.Width, destination.Length - j);
-            Lanes.Store(Lanes.Load(destination[j..], n) + Lanes.Load(source[j..], n), destination[j..], n);
-        }
+        for (int r = 0; r < rows; r++) Kernels.Add(sums, matrix.AsSpan(r * cols, cols), sums);
     }
 
     /// <summary>Sizes the buffers for (T, B) once; later calls with the same sizes reuse them.</summary>
