@@ -1,5 +1,6 @@
 using Recurrent.Benchmarks;
 using Recurrent.Layers;
+using Recurrent.Profiling;
 using Recurrent.Tensors;
 using Xunit;
 
@@ -51,39 +52,37 @@ public class BenchRnnTests
         Assert.InRange(loss, 3.9f, 4.6f);
     }
 
-    /// <summary>The breakdown's instrumented replica computes the same training step as the real layer stack.</summary>
-    [Fact]
-    public void BreakdownReplicaMatchesTheRealStep()
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    public void BreakdownTimesEveryPhaseOfTheRealStep(CellKind cell)
     {
-        var real = new CharLmBench(CellKind.Lstm, hidden: 16, batch: 3, seqLen: 7);
-        var copy = new CharLmBench(CellKind.Lstm, hidden: 16, batch: 3, seqLen: 7);
-        var replica = new LstmStepBreakdown(copy);
-        for (int step = 0; step < 3; step++)
-        {
-            float expected = real.TrainStep(), actual = replica.Step();
-            // Today the two are bit-identical; a tolerance lets the layer reorder float operations without this failing,
-            // while a different algorithm (which the breakdown would then misdescribe) still fails.
-            Assert.True(Math.Abs(expected - actual) <= 1e-5f * Math.Abs(expected), $"step {step}: loss {actual}, real {expected}");
-        }
-        foreach (var (p, q) in real.Parameters().Zip(copy.Parameters()))
-            for (int i = 0; i < p.Value.Length; i++)
-                Assert.True(Math.Abs(p.Value.Data[i] - q.Value.Data[i]) <= 1e-5f, $"{p.Name}[{i}]: {q.Value.Data[i]} vs {p.Value.Data[i]}");
-    }
-
-    [Fact]
-    public void BreakdownPhasesAddUpToTheStep()
-    {
-        var result = new LstmStepBreakdown(new CharLmBench(CellKind.Lstm, hidden: 16, batch: 2, seqLen: 5)).Measure(0, 3);
-        Assert.Equal(LstmStepBreakdown.PhaseNames.Length, result.Phases.Count);
+        var result = StepBreakdown.Measure(new CharLmBench(cell, hidden: 16, batch: 2, seqLen: 5), 0, 3);
+        Assert.Equal(StepProfiler.PhaseNames.Length, result.Phases.Count);
         Assert.All(result.Phases, p => Assert.True(p.Seconds >= 0, p.Name));
+        StepPhase[] timed = [StepPhase.InputGemm, StepPhase.RecurrentGemmForward, StepPhase.CellsForward, StepPhase.RecurrentGemmBackward,
+            StepPhase.CellsBackward, StepPhase.WeightGradientGemms, StepPhase.InputGradientGemm, StepPhase.EmbeddingHeadLoss, StepPhase.Optimizer];
+        Assert.All(timed, p => Assert.True(result.Phases[(int)p].Seconds > 0, $"{p} got no time"));
         Assert.Equal(3, result.Step.Steps);
         Assert.Equal(result.Step.Median, result.Phases.Sum(p => p.Seconds) + result.Overhead, 12);
-        Assert.Equal(StepFlops.Of(CellKind.Lstm, 64, 16, 2, 2, 5, 65).Training, result.Phases.Sum(p => p.Flops), 6);
+        Assert.Equal(StepFlops.Of(cell, 64, 16, 2, 2, 5, 65).Training, result.Phases.Sum(p => p.Flops), 6);
     }
 
     [Fact]
-    public void BreakdownRefusesOtherCells() =>
-        Assert.Throws<ArgumentException>(() => new LstmStepBreakdown(new CharLmBench(CellKind.Gru, hidden: 8, batch: 1, seqLen: 2)));
+    public void ProfilerTimesOnlyTheStartingThreadAndOnlyWhileStarted()
+    {
+        StepProfiler.Mark(StepPhase.Layout);                       // not started: ignored
+        StepProfiler.Start();
+        Thread.Sleep(20);
+        var other = new Thread(() => StepProfiler.Mark(StepPhase.Optimizer));
+        other.Start();
+        other.Join();
+        StepProfiler.Mark(StepPhase.Layout);
+        double[] seconds = StepProfiler.Stop();
+        Assert.InRange(seconds[(int)StepPhase.Layout], 0.015, 10);
+        Assert.Equal(0, seconds[(int)StepPhase.Optimizer]);
+        Assert.Equal(seconds[(int)StepPhase.Layout], seconds.Sum());
+    }
 
     [Fact]
     public void FlopsOfTheLstmStepAreTheReadmeFigure()

@@ -44,7 +44,7 @@ public class GemmTests
 
         public float[] RunPacked(bool accumulate, int threads, bool vector512 = true)
         {
-            var packed = new GemmPackedB(K, N, vector512);
+            var packed = new GemmPackedB(K, N, 1, vector512);
             packed.Pack(B, Ldb, TransB);
             var c = (float[])C0.Clone();
             Gemm.Multiply(A, Lda, TransA, packed, c, Ldc, M, accumulate, threads);

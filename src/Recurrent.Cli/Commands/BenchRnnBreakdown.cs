@@ -6,8 +6,10 @@ using Recurrent.Tensors;
 namespace Recurrent.Cli.Commands;
 
 /// <summary>
-/// `bench rnn --breakdown`: where an LSTM 2×512 training step's time goes (<see cref="LstmStepBreakdown"/>), as a table
-/// of milliseconds per step, share of the step, GFLOP/s and fraction of the FMA peak per phase; or one JSON object.
+/// `bench rnn --breakdown`: where an LSTM 2×512 training step's time goes (<see cref="StepBreakdown"/>), as a table of
+/// milliseconds per step, share of the step, GFLOP/s and fraction of the FMA peak per phase; or one JSON object.
+/// In a parallel time step the calling thread's own part is timed (the other threads work on theirs meanwhile), so a
+/// phase's GFLOP/s is the whole phase's FLOPs over that time.
 /// </summary>
 public static class BenchRnnBreakdown
 {
@@ -16,7 +18,7 @@ public static class BenchRnnBreakdown
         Gemm.Threads = threads;
         int hidden = sizes.Hidden ?? 512;
         var model = new CharLmBench(CellKind.Lstm, hidden, BenchRnnCommand.Layers, sizes.Batch, sizes.SeqLen);
-        var result = new LstmStepBreakdown(model).Measure(minSeconds, sizes.MinSteps);
+        var result = StepBreakdown.Measure(model, minSeconds, sizes.MinSteps);
         double step = result.Step.Median;
         var rows = result.Phases.Append(new PhaseTime("overhead (step − Σ phases)", result.Overhead, 0)).ToList();
 
@@ -38,7 +40,7 @@ public static class BenchRnnBreakdown
             {
                 ["threads"] = threads, ["cell"] = "lstm", ["hidden"] = hidden, ["layers"] = BenchRnnCommand.Layers,
                 ["batch"] = sizes.Batch, ["seq_len"] = sizes.SeqLen,
-                ["step_ms"] = Math.Round(step * 1e3, 3), ["replica_ms"] = Math.Round(result.Replica.Median * 1e3, 3),
+                ["step_ms"] = Math.Round(step * 1e3, 3), ["profiled_step_ms"] = Math.Round(result.Profiled.Median * 1e3, 3),
                 ["steps"] = result.Step.Steps,
                 ["tokens_per_s"] = Math.Round(sizes.Batch * sizes.SeqLen / step, 1),
                 ["gflop_per_step"] = Math.Round(result.StepFlops / 1e9, 3),
@@ -52,7 +54,7 @@ public static class BenchRnnBreakdown
 
         double gflops = result.StepFlops / step / 1e9;
         stdout.WriteLine($"LSTM {BenchRnnCommand.Layers}×{hidden} training step, B={sizes.Batch}, T={sizes.SeqLen}, threads {threads}: " +
-                         $"{step * 1e3:F1} ms (median of {result.Step.Steps}; instrumented replica {result.Replica.Median * 1e3:F1} ms), " +
+                         $"{step * 1e3:F1} ms (median of {result.Step.Steps}; profiled {result.Profiled.Median * 1e3:F1} ms), " +
                          $"{sizes.Batch * sizes.SeqLen / step:N0} tokens/s");
         stdout.WriteLine($"{result.StepFlops / 1e9:F2} GFLOP per step → {gflops:F1} GFLOP/s = {gflops / peakGflops:P1} of the FMA peak {peakGflops:F0} GFLOP/s");
         stdout.WriteLine($"{"phase",-44} {"ms/step",8} {"share",7} {"GFLOP",7} {"GFLOP/s",8} {"of peak",8}");

@@ -1,6 +1,7 @@
 using Recurrent.Layers;
 using Recurrent.Losses;
 using Recurrent.Optimizers;
+using Recurrent.Profiling;
 using Recurrent.Tensors;
 
 namespace Recurrent.Benchmarks;
@@ -81,13 +82,19 @@ public sealed class CharLmBench : IModule
     {
         Optimizer.ZeroGrad();
         Rnn.Training = true;
+        StepProfiler.Mark(StepPhase.Optimizer);
         var x = Embedding.Forward(Inputs, InputShape);
+        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
         var y = Rnn.Forward(x).Output;
         float loss = Loss.Forward(Head.Forward(y), Targets);
         var dy = Head.Backward(Loss.Backward());
-        Embedding.Backward(Rnn.Backward(dy).DInput);
+        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
+        var dx = Rnn.Backward(dy).DInput;
+        Embedding.Backward(dx);
+        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
         GradientClipping.ClipGlobalNorm(_parameters, MaxNorm);
         Optimizer.Step();
+        StepProfiler.Mark(StepPhase.Optimizer);
         return loss;
     }
 

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Layers.Cells;
+using Recurrent.Profiling;
 using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
@@ -19,7 +21,7 @@ namespace Recurrent.Layers;
 /// Past a sequence's length the state is frozen and the output is zero, which is what PyTorch's packed sequences give
 /// (the reverse direction thus starts from h0 at the sequence's last real step).
 /// </summary>
-internal sealed class RecurrentDirection
+internal sealed class RecurrentDirection : IParallelWork
 {
     public Parameter WeightIh { get; }
     public Parameter WeightHh { get; }
@@ -31,11 +33,18 @@ internal sealed class RecurrentDirection
     private readonly bool _reverse;
 
     private int _steps, _batch;
-    private float[] _gates = [], _states = [], _cells = [], _hiddenN = [], _hiddenProjection = [], _hiddenGrad = [];
-    private float[] _dh = [], _dhPrev = [], _dc = [];
-    private readonly float[] _combinedBias;
+    private AlignedFloats _gates, _states, _cells, _hiddenN, _hiddenProjection, _hiddenGrad;
+    private AlignedFloats _dh, _dhPrev, _dc;
+    private readonly float[] _combinedBias, _biasGrad, _biasGradHidden;
     // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
     private readonly GemmPackedB _recurrentForward, _recurrentBackward;
+
+    // The step RunPart works on, set before each parallel job: forward or backward; the step whose cells run
+    // (−1: none) and, backward, the step whose dA·W_hh is added first (−1: none); the caller's arrays for this pass.
+    private bool _forwardPass, _packed;
+    private int _kernelTime, _gemmTime, _parts = 1, _outWidth, _outOffset;
+    private int[]? _lengths;
+    private float[]? _output, _dOutput;
 
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix)
     {
@@ -49,7 +58,9 @@ internal sealed class RecurrentDirection
         BiasIh = new Parameter("bias_ih_" + suffix, _gateWidth);
         BiasHh = new Parameter("bias_hh_" + suffix, _gateWidth);
         _combinedBias = new float[_gateWidth];
-        _recurrentForward = new GemmPackedB(hidden, _gateWidth);
+        _biasGrad = new float[_gateWidth];
+        _biasGradHidden = cell == CellKind.Gru ? new float[_gateWidth] : [];
+        _recurrentForward = new GemmPackedB(hidden, _gateWidth, segments: Gates(cell));
         _recurrentBackward = new GemmPackedB(_gateWidth, hidden);
     }
 
@@ -71,65 +82,34 @@ internal sealed class RecurrentDirection
     {
         Allocate(steps, batch);
         int H = _hidden, GH = _gateWidth, B = batch, rows = steps * batch;
-        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
+        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
 
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
         for (int g = 0; g < GH; g++)
             _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
-        for (int r = 0; r < rows; r++) _combinedBias.CopyTo(_gates, r * GH);
+        for (int r = 0; r < rows; r++) _combinedBias.CopyTo(_gates.Slice(r * GH, GH));
         Gemm.Multiply(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _gates, GH, rows, GH, _inputSize, accumulate: true);
+        StepProfiler.Mark(StepPhase.InputGemm);
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
-        bool packed = batch > GemmSkinny.MaxRows;
-        if (packed) _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
+        _packed = batch > GemmSkinny.MaxRows;
+        if (_packed) _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
         int first = _reverse ? steps : 0;
-        h0.CopyTo(_states.AsSpan(first * B * H, B * H));
-        if (lstm) c0.CopyTo(_cells.AsSpan(first * B * H, B * H));
-        ReadOnlySpan<float> biasHn = gru ? BiasHh.Value.Data.AsSpan(2 * H, H) : default;
+        h0.CopyTo(_states.Slice(first * B * H, B * H));
+        if (lstm) c0.CopyTo(_cells.Slice(first * B * H, B * H));
+        StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
+        (_forwardPass, _lengths, _output, _outWidth, _outOffset) = (true, lengths, output, outWidth, outOffset);
         for (int s = 0; s < steps; s++)
         {
-            int t = TimeOf(s);
-            int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
-            Span<float> gatesT = _gates.AsSpan(t * B * GH, B * GH);
-            // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
-            Span<float> target = gru ? _hiddenProjection : gatesT;
-            if (packed) Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, _recurrentForward, target, GH, B, accumulate: !gru);
-            else Gemm.Multiply(_states.AsSpan(prev, B * H), H, false, WeightHh.Value.Data, H, true, target, GH, B, GH, H, accumulate: !gru);
-
-            for (int b = 0; b < B; b++)
-            {
-                Span<float> hPrev = _states.AsSpan(prev + b * H, H), h = _states.AsSpan(cur + b * H, H);
-                Span<float> outRow = output.AsSpan((t * B + b) * outWidth + outOffset, H);
-                if (!Active(lengths, t, b))
-                {
-                    hPrev.CopyTo(h);
-                    if (lstm) _cells.AsSpan(prev + b * H, H).CopyTo(_cells.AsSpan(cur + b * H, H));
-                    outRow.Clear();
-                    continue;
-                }
-                Span<float> gatesRow = gatesT.Slice(b * GH, GH);
-                switch (_cell)
-                {
-                    case CellKind.Lstm:
-                        LstmKernels.Forward(gatesRow, _cells.AsSpan(prev + b * H, H), _cells.AsSpan(cur + b * H, H), h, H);
-                        break;
-                    case CellKind.Gru:
-                        GruKernels.Forward(gatesRow, _hiddenProjection.AsSpan(b * GH, GH), biasHn, hPrev,
-                            _hiddenN.AsSpan((t * B + b) * H, H), h, H);
-                        break;
-                    default:
-                        RnnKernels.Forward(gatesRow, relu, H);
-                        gatesRow.CopyTo(h);
-                        break;
-                }
-                h.CopyTo(outRow);
-            }
+            _kernelTime = TimeOf(s);
+            RunStep();
         }
+        (_lengths, _output) = (null, null);
 
         int last = _reverse ? 0 : steps;
-        _states.AsSpan(last * B * H, B * H).CopyTo(hN);
-        if (lstm) _cells.AsSpan(last * B * H, B * H).CopyTo(cN);
+        _states.Slice(last * B * H, B * H).CopyTo(hN);
+        if (lstm) _cells.Slice(last * B * H, B * H).CopyTo(cN);
     }
 
     /// <summary>
@@ -144,69 +124,197 @@ internal sealed class RecurrentDirection
         ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, float[] dx, bool accumulateDx, Span<float> dh0, Span<float> dc0)
     {
         int steps = _steps, B = _batch, H = _hidden, GH = _gateWidth, rows = steps * B;
-        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
-        Span<float> dh = _dh, dhPrev = _dhPrev, dc = _dc;
-        if (dhN.IsEmpty) dh.Clear(); else dhN.CopyTo(dh);
-        if (lstm) { if (dcN.IsEmpty) dc.Clear(); else dcN.CopyTo(dc); }
-        // The hidden side's gradient equals the input side's except in the GRU's n block.
-        float[] hiddenGrad = gru ? _hiddenGrad : _gates;
+        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
+        if (dhN.IsEmpty) _dh.All.Clear(); else dhN.CopyTo(_dh);
+        if (lstm) { if (dcN.IsEmpty) _dc.All.Clear(); else dcN.CopyTo(_dc); }
         _recurrentBackward.Pack(WeightHh.Value.Data, H, transB: false);
+        _biasGrad.AsSpan().Clear();
+        if (gru) _biasGradHidden.AsSpan().Clear();
+        StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
+        // Step s's job adds step s+1's dA·W_hh into dh_t, then runs step s's cells; one more job adds the last.
+        (_forwardPass, _lengths, _dOutput, _outWidth, _outOffset, _gemmTime) = (false, lengths, dOutput, outWidth, outOffset, -1);
         for (int s = steps - 1; s >= 0; s--)
         {
-            int t = TimeOf(s);
-            int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
-            Span<float> gatesT = _gates.AsSpan(t * B * GH, B * GH);
-            for (int b = 0; b < B; b++)
-            {
-                Span<float> dhRow = dh.Slice(b * H, H), dhPrevRow = dhPrev.Slice(b * H, H);
-                Span<float> gatesRow = gatesT.Slice(b * GH, GH);
-                if (!Active(lengths, t, b))
-                {
-                    // The state was copied through unchanged: so is its gradient; this step's gates had no effect.
-                    gatesRow.Clear();
-                    if (gru) hiddenGrad.AsSpan((t * B + b) * GH, GH).Clear();
-                    dhRow.CopyTo(dhPrevRow);
-                    continue;
-                }
-                if (dOutput != null)
-                    Kernels.Add(dhRow, dOutput.AsSpan((t * B + b) * outWidth + outOffset, H), dhRow);
-                switch (_cell)
-                {
-                    case CellKind.Lstm:
-                        LstmKernels.Backward(gatesRow, _cells.AsSpan(prev + b * H, H), _cells.AsSpan(cur + b * H, H),
-                            dhRow, dc.Slice(b * H, H), H);
-                        dhPrevRow.Clear();
-                        break;
-                    case CellKind.Gru:
-                        GruKernels.Backward(gatesRow, _hiddenN.AsSpan((t * B + b) * H, H), _states.AsSpan(prev + b * H, H),
-                            dhRow, hiddenGrad.AsSpan((t * B + b) * GH, GH), dhPrevRow, H);
-                        break;
-                    default:
-                        RnnKernels.Backward(gatesRow, dhRow, relu, H);
-                        dhPrevRow.Clear();
-                        break;
-                }
-            }
-            // dh_{t−1} += dA_t W_hh
-            Gemm.Multiply(hiddenGrad.AsSpan(t * B * GH, B * GH), GH, false, _recurrentBackward, dhPrev, H, B, accumulate: true);
-            var swap = dh; dh = dhPrev; dhPrev = swap;
+            _kernelTime = TimeOf(s);
+            RunStep();
+            _gemmTime = _kernelTime;
+            (_dh, _dhPrev) = (_dhPrev, _dh);
         }
-        dh.CopyTo(dh0);
-        if (lstm) dc.CopyTo(dc0);
+        _kernelTime = -1;
+        RunStep();
+        (_lengths, _dOutput) = (null, null);
+        _dh.All.CopyTo(dh0);
+        if (lstm) _dc.All.CopyTo(dc0);
+        Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
+        Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
+        StepProfiler.Mark(StepPhase.CellsBackward);
 
-        // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih; biases get the column sums.
+        // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih.
+        AlignedFloats hiddenGrad = gru ? _hiddenGrad : _gates;
         int prevStart = _reverse ? B * H : 0;
         Gemm.Multiply(_gates, GH, true, x, _inputSize, false, WeightIh.Grad.Data, _inputSize, GH, _inputSize, rows, accumulate: true);
-        Gemm.Multiply(hiddenGrad, GH, true, _states.AsSpan(prevStart, rows * H), H, false, WeightHh.Grad.Data, H, GH, H, rows, accumulate: true);
+        Gemm.Multiply(hiddenGrad, GH, true, _states.Slice(prevStart, rows * H), H, false, WeightHh.Grad.Data, H, GH, H, rows, accumulate: true);
+        StepProfiler.Mark(StepPhase.WeightGradientGemms);
         Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
-        AddColumnSums(_gates, rows, GH, BiasIh.Grad.Data);
-        AddColumnSums(hiddenGrad, rows, GH, BiasHh.Grad.Data);
+        StepProfiler.Mark(StepPhase.InputGradientGemm);
     }
 
-    private static void AddColumnSums(float[] matrix, int rows, int cols, Span<float> sums)
+    /// <summary>
+    /// Runs the step set up in the fields, cut by hidden units into parts for the worker threads (alone on this
+    /// thread when the step is small, there is one thread, or the workers are busy; the result is the same).
+    /// </summary>
+    private void RunStep()
     {
-        for (int r = 0; r < rows; r++) Kernels.Add(sums, matrix.AsSpan(r * cols, cols), sums);
+        int parts = 1;
+        if (Gemm.Threads > 1 && (long)_batch * _hidden * _gateWidth >= Gemm.ParallelMinMultiplyAdds)
+            parts = Math.Min(Gemm.Threads, (_hidden + UnitBlock - 1) / UnitBlock);
+        _parts = parts;
+        if (parts > 1 && WorkerPool.TryRun(this, parts))
+            StepProfiler.Mark(StepPhase.WaitForOtherParts);
+        else
+            for (int p = 0; p < parts; p++) RunPart(p);
+    }
+
+    /// <summary>Parts cut the units on multiples of this: a whole number of GEMM kernel panels of every gate.</summary>
+    private const int UnitBlock = 32;
+
+    void IParallelWork.RunPart(int part) => RunPart(part);
+
+    private void RunPart(int part)
+    {
+        int blocks = (_hidden + UnitBlock - 1) / UnitBlock;
+        int from = blocks * part / _parts * UnitBlock, to = Math.Min(_hidden, blocks * (part + 1) / _parts * UnitBlock);
+        if (_forwardPass) ForwardPart(from, to);
+        else BackwardPart(from, to);
+    }
+
+    /// <summary>
+    /// Units [from, to) of forward step _kernelTime: their columns of every gate of h_{t−1} W_hhᵀ, then the cells.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ForwardPart(int from, int to)
+    {
+        int t = _kernelTime, B = _batch, H = _hidden, GH = _gateWidth, units = to - from;
+        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
+        int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
+        Span<float> gatesT = _gates.Slice(t * B * GH, B * GH);
+        Span<ColumnRange> columns = stackalloc ColumnRange[GH / H];
+        for (int g = 0; g < columns.Length; g++) columns[g] = new ColumnRange(g * H + from, g * H + to);
+
+        // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
+        Span<float> target = gru ? _hiddenProjection : gatesT;
+        ReadOnlySpan<float> hPrevAll = _states.Slice(prev, B * H);
+        if (_packed) Gemm.MultiplyColumns(hPrevAll, H, _recurrentForward, target, GH, B, accumulate: !gru, columns);
+        else Gemm.MultiplyColumns(hPrevAll, H, WeightHh.Value.Data, H, target, GH, B, GH, H, accumulate: !gru, columns);
+        StepProfiler.Mark(StepPhase.RecurrentGemmForward);
+
+        ReadOnlySpan<float> biasHn = gru ? BiasHh.Value.Data.AsSpan(2 * H, H) : default;
+        for (int b = 0; b < B; b++)
+        {
+            Span<float> hPrev = _states.Slice(prev + b * H, H), h = _states.Slice(cur + b * H, H);
+            Span<float> outRow = _output.AsSpan((t * B + b) * _outWidth + _outOffset, H);
+            if (!Active(_lengths, t, b))
+            {
+                hPrev.Slice(from, units).CopyTo(h.Slice(from, units));
+                if (lstm) _cells.Slice(prev + b * H + from, units).CopyTo(_cells.Slice(cur + b * H + from, units));
+                outRow.Slice(from, units).Clear();
+                continue;
+            }
+            Span<float> gatesRow = gatesT.Slice(b * GH, GH);
+            switch (_cell)
+            {
+                case CellKind.Lstm:
+                    LstmKernels.Forward(gatesRow, _cells.Slice(prev + b * H, H), _cells.Slice(cur + b * H, H), h, H, from, to);
+                    break;
+                case CellKind.Gru:
+                    GruKernels.Forward(gatesRow, _hiddenProjection.Slice(b * GH, GH), biasHn, hPrev,
+                        _hiddenN.Slice((t * B + b) * H, H), h, H, from, to);
+                    break;
+                default:
+                    RnnKernels.Forward(gatesRow, relu, from, to);
+                    gatesRow.Slice(from, units).CopyTo(h.Slice(from, units));
+                    break;
+            }
+            h.Slice(from, units).CopyTo(outRow.Slice(from, units));
+        }
+        StepProfiler.Mark(StepPhase.CellsForward);
+    }
+
+    /// <summary>
+    /// Units [from, to) of a backward job: dh_t += dA_{t+1} W_hh for their columns (step _gemmTime), then step
+    /// _kernelTime's cells (dA_t, and dh_{t−1}'s part that bypasses W_hh), and the bias gradients' sums of dA_t.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BackwardPart(int from, int to)
+    {
+        int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, gates = GH / H;
+        bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
+        AlignedFloats hiddenGrad = gru ? _hiddenGrad : _gates;
+        if (_gemmTime >= 0)
+        {
+            var columns = new ColumnRange(from, to);
+            Gemm.MultiplyColumns(hiddenGrad.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
+                accumulate: true, new ReadOnlySpan<ColumnRange>(in columns));
+            StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
+        }
+        int t = _kernelTime;
+        if (t < 0) return;
+
+        int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
+        Span<float> gatesT = _gates.Slice(t * B * GH, B * GH);
+        for (int b = 0; b < B; b++)
+        {
+            Span<float> dhRow = _dh.Slice(b * H, H), dhPrevRow = _dhPrev.Slice(b * H, H);
+            Span<float> gatesRow = gatesT.Slice(b * GH, GH);
+            if (!Active(_lengths, t, b))
+            {
+                // The state was copied through unchanged: so is its gradient; this step's gates had no effect.
+                for (int g = 0; g < gates; g++)
+                {
+                    gatesRow.Slice(g * H + from, units).Clear();
+                    if (gru) hiddenGrad.Slice((t * B + b) * GH + g * H + from, units).Clear();
+                }
+                dhRow.Slice(from, units).CopyTo(dhPrevRow.Slice(from, units));
+                continue;
+            }
+            if (_dOutput != null)
+            {
+                Span<float> mine = dhRow.Slice(from, units);
+                Kernels.Add(mine, _dOutput.AsSpan((t * B + b) * _outWidth + _outOffset + from, units), mine);
+            }
+            switch (_cell)
+            {
+                case CellKind.Lstm:
+                    LstmKernels.Backward(gatesRow, _cells.Slice(prev + b * H, H), _cells.Slice(cur + b * H, H),
+                        dhRow, _dc.Slice(b * H, H), H, from, to);
+                    dhPrevRow.Slice(from, units).Clear();
+                    break;
+                case CellKind.Gru:
+                    GruKernels.Backward(gatesRow, _hiddenN.Slice((t * B + b) * H, H), _states.Slice(prev + b * H, H),
+                        dhRow, hiddenGrad.Slice((t * B + b) * GH, GH), dhPrevRow, H, from, to);
+                    break;
+                default:
+                    RnnKernels.Backward(gatesRow, dhRow, relu, from, to);
+                    dhPrevRow.Slice(from, units).Clear();
+                    break;
+            }
+        }
+        for (int g = 0; g < gates; g++)
+        {
+            AddRows(_gates, t, g * H + from, units, _biasGrad);
+            if (gru) AddRows(_hiddenGrad, t, g * H + from, units, _biasGradHidden);
+        }
+        StepProfiler.Mark(StepPhase.CellsBackward);
+    }
+
+    /// <summary>sums[col, col + count) += the rows of step t's [B, G·H] block of matrix, over those columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddRows(AlignedFloats matrix, int t, int col, int count, float[] sums)
+    {
+        Span<float> sum = sums.AsSpan(col, count);
+        for (int b = 0; b < _batch; b++)
+            Kernels.Add(sum, matrix.Slice((t * _batch + b) * _gateWidth + col, count), sum);
     }
 
     /// <summary>Sizes the buffers for (T, B) once; later calls with the same sizes reuse them.</summary>
@@ -216,20 +324,20 @@ internal sealed class RecurrentDirection
         _steps = steps;
         _batch = batch;
         int H = _hidden, GH = _gateWidth;
-        _gates = new float[steps * batch * GH];
-        _states = new float[(steps + 1) * batch * H];
-        _dh = new float[batch * H];
-        _dhPrev = new float[batch * H];
+        _gates = AlignedFloats.Allocate(steps * batch * GH);
+        _states = AlignedFloats.Allocate((steps + 1) * batch * H);
+        _dh = AlignedFloats.Allocate(batch * H);
+        _dhPrev = AlignedFloats.Allocate(batch * H);
         if (_cell == CellKind.Lstm)
         {
-            _cells = new float[(steps + 1) * batch * H];
-            _dc = new float[batch * H];
+            _cells = AlignedFloats.Allocate((steps + 1) * batch * H);
+            _dc = AlignedFloats.Allocate(batch * H);
         }
         if (_cell == CellKind.Gru)
         {
-            _hiddenN = new float[steps * batch * H];
-            _hiddenProjection = new float[batch * GH];
-            _hiddenGrad = new float[steps * batch * GH];
+            _hiddenN = AlignedFloats.Allocate(steps * batch * H);
+            _hiddenProjection = AlignedFloats.Allocate(batch * GH);
+            _hiddenGrad = AlignedFloats.Allocate(steps * batch * GH);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Recurrent.Profiling;
 using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
@@ -129,6 +130,7 @@ public sealed class RecurrentLayer : IModule
         _lengths = lengths == null || lengths.All(l => l == T) ? null : (int[])lengths.Clone();
         if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
         else input.Data.CopyTo(_input, 0);
+        StepProfiler.Mark(StepPhase.Layout);
 
         int stateSize = B * H;
         for (int k = 0; k < NumLayers; k++)
@@ -144,11 +146,13 @@ public sealed class RecurrentLayer : IModule
                     Cell == CellKind.Lstm ? _cN.Data.AsSpan(s, stateSize) : default);
             }
             if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Data;
+            StepProfiler.Mark(StepPhase.Layout);
         }
 
         // Time-major callers get the top layer's own buffer; batch-first ones a transposed copy.
         Tensor top = _layerOutputs[NumLayers - 1];
         if (BatchFirst) SwapFirstTwoAxes(top.Data, _output.Data, T, B, D * H);
+        StepProfiler.Mark(StepPhase.Layout);
         return new RecurrentOutput(BatchFirst ? _output : top, _hN, Cell == CellKind.Lstm ? _cN : null);
     }
 
@@ -174,6 +178,7 @@ public sealed class RecurrentLayer : IModule
             if (BatchFirst) SwapFirstTwoAxes(dOutput.Data, _dOutputTimeMajor, B, T, D * H);
             dTop = BatchFirst ? _dOutputTimeMajor : dOutput.Data;
         }
+        StepProfiler.Mark(StepPhase.Layout);
 
         for (int k = NumLayers - 1; k >= 0; k--)
         {
@@ -188,10 +193,12 @@ public sealed class RecurrentLayer : IModule
                     _dh0.Data.AsSpan(s, stateSize), Cell == CellKind.Lstm ? _dc0.Data.AsSpan(s, stateSize) : default);
             }
             if (k > 0) dTop = _dropouts[k].Backward(_layerInputGrads[k]).Data;
+            StepProfiler.Mark(StepPhase.Layout);
         }
 
         if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Data, _dInput.Data, T, B, InputSize);
         else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
+        StepProfiler.Mark(StepPhase.Layout);
         return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
     }
 

@@ -72,16 +72,49 @@ public static class Gemm
         if (threads > 1 && (long)problem.M * problem.N * problem.K >= ParallelMinMultiplyAdds)
         {
             var partition = GemmPartition.Choose(threads, problem.M, problem.N, mr, nr);
-            if (partition.Parts > 1 && GemmThreadPool.TryRun(problem, partition, vector512)) return;
+            if (partition.Parts > 1 && WorkerPool.TryRun(GemmWork.Prepare(problem, partition, vector512), partition.Parts)) return;
         }
-        RunRectangle(problem, vector512, 0, problem.M, 0, problem.N);
+        var all = new ColumnRange(0, problem.N);
+        RunPart(problem, vector512, 0, problem.M, new ReadOnlySpan<ColumnRange>(in all));
     }
 
-    /// <summary>One thread's rectangle [i0, i1) × [j0, j1) of C, by the path that suits the problem's shape.</summary>
-    internal static void RunRectangle(in GemmProblem problem, bool vector512, int i0, int i1, int j0, int j1)
+    /// <summary>
+    /// One thread's share of C: rows [i0, i1) over the column ranges given, by the path that suits the problem's
+    /// shape. Each range starts on a kernel panel boundary (and, with a segmented packed B, stays in its segment).
+    /// </summary>
+    internal static void RunPart(in GemmProblem problem, bool vector512, int i0, int i1, ReadOnlySpan<ColumnRange> columns)
     {
-        if (GemmSkinny.Applies(problem)) GemmSkinny.Run(problem, i0, i1, j0, j1);
-        else GemmBlocked.Run(problem, vector512, i0, i1, j0, j1);
+        if (GemmSkinny.Applies(problem))
+            foreach (var (j0, j1) in columns) GemmSkinny.Run(problem, i0, i1, j0, j1);
+        else GemmBlocked.Run(problem, vector512, i0, i1, columns);
+    }
+
+    /// <summary>
+    /// The columns given of C = (C +) A·B with a packed B, on the calling thread only: one thread's share of a product
+    /// whose parts are run by the caller's own parallel work (the recurrent layers' time steps). Ranges start on
+    /// multiples of 32 columns within one segment of B.
+    /// </summary>
+    internal static unsafe void MultiplyColumns(ReadOnlySpan<float> a, int lda, GemmPackedB b, Span<float> c, int ldc, int m,
+        bool accumulate, ReadOnlySpan<ColumnRange> columns)
+    {
+        RequireMatrix("Gemm.MultiplyColumns", "A", a.Length, m, b.K, lda);
+        RequireMatrix("Gemm.MultiplyColumns", "C", c.Length, m, b.N, ldc);
+        if (PrepareTrivial(c, ldc, m, b.N, b.K, accumulate)) return;
+        fixed (float* pa = a, pc = c)
+            RunPart(new GemmProblem(pa, lda, false, null, 0, false, pc, ldc, m, b.N, b.K, accumulate, b), b.Wide, 0, m, columns);
+        b.KeepAlive();
+    }
+
+    /// <summary>The same with B unpacked, [n, ldb] (C = (C +) A·Bᵀ): the few-row products of sampling.</summary>
+    internal static unsafe void MultiplyColumns(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bT, int ldb, Span<float> c,
+        int ldc, int m, int n, int k, bool accumulate, ReadOnlySpan<ColumnRange> columns)
+    {
+        RequireMatrix("Gemm.MultiplyColumns", "A", a.Length, m, k, lda);
+        RequireMatrix("Gemm.MultiplyColumns", "B", bT.Length, n, k, ldb);
+        RequireMatrix("Gemm.MultiplyColumns", "C", c.Length, m, n, ldc);
+        if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
+        fixed (float* pa = a, pb = bT, pc = c)
+            RunPart(new GemmProblem(pa, lda, false, pb, ldb, true, pc, ldc, m, n, k, accumulate), Vector512Default, 0, m, columns);
     }
 
     /// <summary>
@@ -103,7 +136,7 @@ public static class Gemm
         if (PrepareTrivial(c, ldc, m, n, k, accumulate)) return;
         fixed (float* pa = a, pc = c)
         {
-            var problem = new GemmProblem(pa, lda, transA, null, 0, false, pc, ldc, m, n, k, accumulate, b.Data);
+            var problem = new GemmProblem(pa, lda, transA, null, 0, false, pc, ldc, m, n, k, accumulate, b);
             Run(problem, threads, b.Wide);
         }
         b.KeepAlive();

@@ -21,14 +21,20 @@ internal static unsafe class GemmBlocked
     /// </summary>
     public static int BlockDepth(int k) => (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
 
+    /// <summary>
+    /// Rows [i0, i1) of C over the column ranges given (each starting on a panel boundary): A's block is packed once
+    /// per k block and reused for all of them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(in GemmProblem g, bool wide, int i0, int i1, int j0, int j1)
+    public static void Run(in GemmProblem g, bool wide, int i0, int i1, ReadOnlySpan<ColumnRange> columns)
     {
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
         int kcMax = BlockDepth(g.K);
         int mcMax = Math.Min(MC, RoundUp(i1 - i0, mr));
-        int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
+        int widest = 0;
+        foreach (var range in columns) widest = Math.Max(widest, range.End - range.Start);
+        int ncMax = Math.Min(NC, RoundUp(widest, nr));
         var buffers = GemmBuffers.Current;
         // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
         float* ap = buffers.A(mcMax * kcMax + 16), bp = g.PackedB != null ? null : buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
@@ -41,27 +47,30 @@ internal static unsafe class GemmBlocked
             {
                 int mc = Math.Min(MC, i1 - ic);
                 GemmPack.PackA(g, ic, mc, p0, kc, mr, ap);
-                for (int jc = j0; jc < j1; jc += NC)
+                foreach (var (j0, j1) in columns)
                 {
-                    int nc = Math.Min(NC, j1 - jc);
-                    float* bBlock = bp;
-                    if (g.PackedB != null) bBlock = g.PackedB + GemmPackedB.BlockOffset(p0, kc, jc, g.N, nr);
-                    else GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
-                    for (int ir = 0; ir < mc; ir += mr)
+                    for (int jc = j0; jc < j1; jc += NC)
                     {
-                        int rows = Math.Min(mr, mc - ir);
-                        float* a = ap + ir * kc;
-                        float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
-                        for (int jr = 0; jr < nc; jr += nr)
+                        int nc = Math.Min(NC, j1 - jc);
+                        float* bBlock = bp;
+                        if (g.PackedB != null) bBlock = g.PackedB.Panels(p0, kc, jc);
+                        else GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
+                        for (int ir = 0; ir < mc; ir += mr)
                         {
-                            float* b = bBlock + jr * kc;
-                            int cols = Math.Min(nr, nc - jr);
-                            if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add);
-                            else
+                            int rows = Math.Min(mr, mc - ir);
+                            float* a = ap + ir * kc;
+                            float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
+                            for (int jr = 0; jr < nc; jr += nr)
                             {
-                                // A short last column panel: full-width tile into the buffer, then the valid columns.
-                                Kernel(wide, rows, a, b, kc, tile, nr, add: false);
-                                Merge(tile, nr, c + jr, g.Ldc, rows, cols, add);
+                                float* b = bBlock + jr * kc;
+                                int cols = Math.Min(nr, nc - jr);
+                                if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add);
+                                else
+                                {
+                                    // A short last column panel: full-width tile into the buffer, then the valid columns.
+                                    Kernel(wide, rows, a, b, kc, tile, nr, add: false);
+                                    Merge(tile, nr, c + jr, g.Ldc, rows, cols, add);
+                                }
                             }
                         }
                     }

@@ -7,9 +7,13 @@ namespace Recurrent.Tensors;
 /// </summary>
 internal readonly unsafe struct GemmProblem(
     float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc, int m, int n, int k, bool accumulate,
-    float* packedB = null)
+    GemmPackedB? packedB = null)
 {
-    public readonly float* A = a, B = b, C = c, PackedB = packedB;
+    public readonly float* A = a, B = b, C = c;
+    public readonly GemmPackedB? PackedB = packedB;
     public readonly int Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k;
     public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
 }
+
+/// <summary>Columns [Start, End) of C: one of the ranges a thread's share of a product may consist of.</summary>
+internal readonly record struct ColumnRange(int Start, int End);

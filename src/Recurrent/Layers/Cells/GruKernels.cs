@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Tensors;
 using V = System.Runtime.Intrinsics.Vector512<float>;
 
@@ -8,18 +9,20 @@ namespace Recurrent.Layers.Cells;
 ///   r = σ(a_r), z = σ(a_z), n = tanh(x_n + r ⊙ (W_hn h_{t−1} + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 /// where a_r, a_z = W_i· x + b_i· + W_h· h + b_h· and x_n = W_in x + b_in. The reset gate multiplies the hidden
 /// projection including b_hn, so that part is kept apart from the input part.
+/// Each call covers hidden units [from, to) of the row (every gate's block): one thread's share of a step.
 /// </summary>
 internal static class GruKernels
 {
     /// <param name="gates">[3H]: (a_r, a_z, x_n) in, activations (r, z, n) out — kept for backward.</param>
     /// <param name="hiddenProjection">[3H] W_hh h_{t−1} (no bias); only its n block is read here.</param>
     /// <param name="hn">[H] out: W_hn h_{t−1} + b_hn, kept for backward.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
-        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, int hidden)
+        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, int hidden, int from, int to)
     {
-        for (int j = 0; j < hidden; j += Lanes.Width)
+        for (int j = from; j < to; j += Lanes.Width)
         {
-            int k = Math.Min(Lanes.Width, hidden - j);
+            int k = Math.Min(Lanes.Width, to - j);
             V r = VectorMath.Sigmoid(Lanes.Load(gates[j..], k) + Lanes.Load(hiddenProjection[j..], k));
             V z = VectorMath.Sigmoid(Lanes.Load(gates[(hidden + j)..], k) + Lanes.Load(hiddenProjection[(hidden + j)..], k));
             V hnv = Lanes.Load(hiddenProjection[(2 * hidden + j)..], k) + Lanes.Load(biasHn[j..], k);
@@ -40,13 +43,14 @@ internal static class GruKernels
     /// <param name="gates">[3H]: (r, z, n) in, input-side gradients out (in place).</param>
     /// <param name="hiddenGrad">[3H] out: hidden-side gradients.</param>
     /// <param name="dhPrev">[H] out: dh ⊙ z.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
-        ReadOnlySpan<float> dh, Span<float> hiddenGrad, Span<float> dhPrev, int hidden)
+        ReadOnlySpan<float> dh, Span<float> hiddenGrad, Span<float> dhPrev, int hidden, int from, int to)
     {
         V one = V.One;
-        for (int j = 0; j < hidden; j += Lanes.Width)
+        for (int j = from; j < to; j += Lanes.Width)
         {
-            int k = Math.Min(Lanes.Width, hidden - j);
+            int k = Math.Min(Lanes.Width, to - j);
             V r = Lanes.Load(gates[j..], k);
             V z = Lanes.Load(gates[(hidden + j)..], k);
             V n = Lanes.Load(gates[(2 * hidden + j)..], k);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Recurrent.Tensors;
 using V = System.Runtime.Intrinsics.Vector512<float>;
@@ -8,16 +9,18 @@ namespace Recurrent.Layers.Cells;
 /// The fused pointwise part of one LSTM step for one batch row (gate order i, f, g, o as PyTorch):
 ///   i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o), c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
 /// where a = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh has already been summed into the gate row by the GEMMs.
+/// Each call covers hidden units [from, to) of the row (every gate's block): one thread's share of a step.
 /// </summary>
 internal static class LstmKernels
 {
     /// <param name="gates">[4H]: pre-activations in, activations (i, f, g, o) out — kept for backward.</param>
     /// <param name="cPrev">[H] c_{t−1}.</param> <param name="c">[H] c_t out.</param> <param name="h">[H] h_t out.</param>
-    public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, int hidden)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, int hidden, int from, int to)
     {
-        for (int j = 0; j < hidden; j += Lanes.Width)
+        for (int j = from; j < to; j += Lanes.Width)
         {
-            int n = Math.Min(Lanes.Width, hidden - j);
+            int n = Math.Min(Lanes.Width, to - j);
             V i = VectorMath.Sigmoid(Lanes.Load(gates[j..], n));
             V f = VectorMath.Sigmoid(Lanes.Load(gates[(hidden + j)..], n));
             V g = VectorMath.Tanh(Lanes.Load(gates[(2 * hidden + j)..], n));
@@ -38,13 +41,14 @@ internal static class LstmKernels
     /// </summary>
     /// <param name="gates">[4H]: activations in, gate pre-activation gradients da out (in place).</param>
     /// <param name="dc">[H]: dc_t in, dc_{t−1} out (in place).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c,
-        ReadOnlySpan<float> dh, Span<float> dc, int hidden)
+        ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)
     {
         V one = V.One;
-        for (int j = 0; j < hidden; j += Lanes.Width)
+        for (int j = from; j < to; j += Lanes.Width)
         {
-            int n = Math.Min(Lanes.Width, hidden - j);
+            int n = Math.Min(Lanes.Width, to - j);
             V i = Lanes.Load(gates[j..], n);
             V f = Lanes.Load(gates[(hidden + j)..], n);
             V g = Lanes.Load(gates[(2 * hidden + j)..], n);

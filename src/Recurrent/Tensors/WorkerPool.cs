@@ -1,17 +1,25 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Tensors;
 
+/// <summary>Work cut into parts that can run on any thread in any order, all at once.</summary>
+internal interface IParallelWork
+{
+    void RunPart(int part);
+}
+
 /// <summary>
-/// Persistent worker threads for <see cref="Gemm"/>. The caller and the workers claim the parts of a partition from
-/// a shared ticket counter, so a worker the OS has not scheduled yet (the machine is busy) delays nothing: the caller
+/// Persistent worker threads for <see cref="Gemm"/> and the recurrent layers' time steps. The caller and the workers
+/// claim the parts of a job from a shared ticket counter, so a worker the OS has not scheduled yet (the machine is busy) delays nothing: the caller
 /// simply takes its part too. Workers spin briefly after each job before sleeping, because the recurrent layers call
 /// GEMM hundreds of times per step with a little pointwise work in between, and a sleeping thread's wake-up latency
-/// would land on every call. One parallel GEMM at a time: a caller that finds the pool busy runs its GEMM on its own
-/// thread (same result, bit for bit). No allocation per call: the job lives in static fields.
+/// would land on every call. One job at a time: a caller that finds the pool busy runs the parts on its own thread
+/// (same result, bit for bit). No allocation per call: the job lives in static fields. A part must not start
+/// parallel work of its own (the nested call would find the pool held by its own thread).
 /// </summary>
-internal static unsafe class GemmThreadPool
+internal static class WorkerPool
 {
     private static readonly object Gate = new();   // held by the one caller using the workers
     private static readonly object Signal = new(); // sleeping workers wait on it
@@ -23,24 +31,22 @@ internal static unsafe class GemmThreadPool
     private static long _job;         // generation of the job the fields below describe
     private static long _tickets;     // (job << 32) | parts claimed so far; reset when a job is posted
     private static int _remaining;    // parts of the current job not finished yet
-    private static GemmProblem _problem;
-    private static GemmPartition _partition;
-    private static bool _wide;
+    private static IParallelWork? _work;
+    private static int _parts;
     private static Exception? _error;
 
-    /// <summary>Runs every part of the partition; false (nothing done) when another caller holds the workers.</summary>
-    public static bool TryRun(in GemmProblem problem, in GemmPartition partition, bool wide)
+    /// <summary>Runs parts [0, parts) of the work; false (nothing done) when another caller holds the workers.</summary>
+    public static bool TryRun(IParallelWork work, int parts)
     {
         if (!Monitor.TryEnter(Gate)) return false;
         try
         {
-            EnsureWorkers(partition.Parts - 1);
+            EnsureWorkers(parts - 1);
             long job = _job + 1;
-            _problem = problem;
-            _partition = partition;
-            _wide = wide;
+            _work = work;
+            _parts = parts;
             _error = null;
-            _remaining = partition.Parts;
+            _remaining = parts;
             Volatile.Write(ref _job, job);
             Interlocked.Exchange(ref _tickets, job << 32); // publishes the fields above to whoever claims a ticket
             lock (Signal)
@@ -50,8 +56,8 @@ internal static unsafe class GemmThreadPool
             }
             ClaimParts();
             WaitForParts();
-            _problem = default; // drop the pointers: the caller's pins end when we return
-            if (_error != null) throw new InvalidOperationException("a GEMM worker failed", _error);
+            _work = null; // a GEMM's pointers are pinned only until we return
+            if (_error != null) throw new InvalidOperationException("a worker thread failed", _error);
             return true;
         }
         finally
@@ -70,11 +76,10 @@ internal static unsafe class GemmThreadPool
         {
             long ticket = Interlocked.Increment(ref _tickets);
             int part = (int)(ticket & 0xFFFFFFFF) - 1;
-            if (ticket >> 32 != Volatile.Read(ref _job) || part >= _partition.Parts) return;
+            if (ticket >> 32 != Volatile.Read(ref _job) || part >= _parts) return;
             try
             {
-                var (i0, i1, j0, j1) = _partition.Part(part);
-                if (i0 < i1 && j0 < j1) Gemm.RunRectangle(_problem, _wide, i0, i1, j0, j1);
+                _work!.RunPart(part);
             }
             catch (Exception e)
             {
@@ -90,12 +95,24 @@ internal static unsafe class GemmThreadPool
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         while (Volatile.Read(ref _remaining) != 0)
         {
-            if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(20); continue; }
+            if (Stopwatch.GetTimestamp() < deadline) { Pause(); continue; }
             // A Set left over from the previous job (its last part may signal after we saw _remaining reach 0) can
             // end this wait early; the loop re-checks, and a Set that Reset swallows came after _remaining hit 0.
             Done.Wait();
             Done.Reset();
         }
+    }
+
+    /// <summary>
+    /// One short pause in a spin loop (the x86 PAUSE instruction). Not Thread.SpinWait: its length is calibrated once
+    /// per process, and on this VM some processes came out with spins long enough that a worker missed most jobs
+    /// and the caller ran every part itself (a training step 10% slower, from one process to the next).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pause()
+    {
+        if (X86Base.IsSupported) X86Base.Pause();
+        else Thread.SpinWait(1);
     }
 
     private static void EnsureWorkers(int count)
@@ -106,7 +123,7 @@ internal static unsafe class GemmThreadPool
         for (int w = _workers.Length; w < count; w++)
         {
             long seen = _generation; // the worker's first job is the next one posted
-            grown[w] = new Thread(() => WorkerLoop(seen)) { IsBackground = true, Name = $"gemm-worker-{w + 1}" };
+            grown[w] = new Thread(() => WorkerLoop(seen)) { IsBackground = true, Name = $"recurrent-worker-{w + 1}" };
             grown[w].Start();
         }
         _workers = grown;
@@ -121,7 +138,7 @@ internal static unsafe class GemmThreadPool
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
             while (generation == seen && Stopwatch.GetTimestamp() < deadline)
             {
-                Thread.SpinWait(20);
+                Pause();
                 generation = Volatile.Read(ref _generation);
             }
             if (generation == seen)
@@ -132,5 +149,30 @@ internal static unsafe class GemmThreadPool
             seen = generation;
             ClaimParts();
         }
+    }
+}
+
+/// <summary>A GEMM cut into the rectangles of a partition, one part each. One instance per calling thread.</summary>
+internal sealed class GemmWork : IParallelWork
+{
+    [ThreadStatic] private static GemmWork? _current;
+    private GemmProblem _problem;
+    private GemmPartition _partition;
+    private bool _wide;
+
+    public static GemmWork Prepare(in GemmProblem problem, in GemmPartition partition, bool wide)
+    {
+        var work = _current ??= new GemmWork();
+        work._problem = problem;
+        work._partition = partition;
+        work._wide = wide;
+        return work;
+    }
+
+    public void RunPart(int part)
+    {
+        var (i0, i1, j0, j1) = _partition.Part(part);
+        var columns = new ColumnRange(j0, j1);
+        if (i0 < i1 && j0 < j1) Gemm.RunPart(_problem, _wide, i0, i1, new ReadOnlySpan<ColumnRange>(in columns));
     }
 }
