@@ -109,10 +109,19 @@ public class BenchRnnCommandTests
         Assert.StartsWith("overhead", lines[^1]);
     }
 
+    [Fact]
+    public void BreakdownTakesAnotherTrainingRow()
+    {
+        var (code, stdout, stderr) = Run([.. Tiny, "--breakdown", "--peak-gflops", "100", "--only", "train_gru_512"]);
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("GRU 2×8 training step, B=2, T=4", stdout);
+    }
+
     [Theory]
     [InlineData(new[] { "--only", "train_lstm_1024" }, "--only: unknown row 'train_lstm_1024'")]
     [InlineData(new[] { "--child", "nope" }, "--child: unknown row 'nope'")]
-    [InlineData(new[] { "--breakdown", "--only", "train" }, "--breakdown measures the LSTM training step only")]
+    [InlineData(new[] { "--breakdown", "--only", "train" }, "--breakdown measures one training row")]
+    [InlineData(new[] { "--breakdown", "--only", "infer_lstm_512" }, "--breakdown measures one training row")]
     [InlineData(new[] { "--min-steps", "0" }, "--min-steps must be")]
     [InlineData(new[] { "--threads", "0" }, "--threads must be")]
     [InlineData(new[] { "--cells", "lstm" }, "unknown option --cells")]

@@ -6,18 +6,19 @@ using Recurrent.Tensors;
 namespace Recurrent.Cli.Commands;
 
 /// <summary>
-/// `bench rnn --breakdown`: where an LSTM 2×512 training step's time goes (<see cref="StepBreakdown"/>), as a table of
+/// `bench rnn --breakdown`: where a training step's time goes (LSTM 2×512 unless --only names another training row) (<see cref="StepBreakdown"/>), as a table of
 /// milliseconds per step, share of the step, GFLOP/s and fraction of the FMA peak per phase; or one JSON object.
 /// In a parallel time step the calling thread's own part is timed (the other threads work on theirs meanwhile), so a
 /// phase's GFLOP/s is the whole phase's FLOPs over that time.
 /// </summary>
 public static class BenchRnnBreakdown
 {
-    public static void Run(BenchRnnCommand.Sizes sizes, int threads, double minSeconds, double peakGflops, bool json, TextWriter stdout)
+    public static void Run(BenchRnnCommand.Row row, BenchRnnCommand.Sizes sizes, int threads, double minSeconds, double peakGflops, bool json, TextWriter stdout)
     {
         Gemm.Threads = threads;
-        int hidden = sizes.Hidden ?? 512;
-        var model = new CharLmBench(CellKind.Lstm, hidden, BenchRnnCommand.Layers, sizes.Batch, sizes.SeqLen);
+        int hidden = sizes.Hidden ?? row.Hidden;
+        string cell = row.Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnTanh => "tanh-RNN", _ => row.Cell.ToString() };
+        var model = new CharLmBench(row.Cell, hidden, BenchRnnCommand.Layers, sizes.Batch, sizes.SeqLen);
         var result = StepBreakdown.Measure(model, minSeconds, sizes.MinSteps);
         double step = result.Step.Median;
         var rows = result.Phases.Append(new PhaseTime("overhead (step − Σ phases)", result.Overhead, 0)).ToList();
@@ -38,7 +39,7 @@ public static class BenchRnnBreakdown
             }
             stdout.WriteLine(new JsonObject
             {
-                ["threads"] = threads, ["cell"] = "lstm", ["hidden"] = hidden, ["layers"] = BenchRnnCommand.Layers,
+                ["threads"] = threads, ["cell"] = cell, ["hidden"] = hidden, ["layers"] = BenchRnnCommand.Layers,
                 ["batch"] = sizes.Batch, ["seq_len"] = sizes.SeqLen,
                 ["step_ms"] = Math.Round(step * 1e3, 3), ["profiled_step_ms"] = Math.Round(result.Profiled.Median * 1e3, 3),
                 ["steps"] = result.Step.Steps,
@@ -53,7 +54,7 @@ public static class BenchRnnBreakdown
         }
 
         double gflops = result.StepFlops / step / 1e9;
-        stdout.WriteLine($"LSTM {BenchRnnCommand.Layers}×{hidden} training step, B={sizes.Batch}, T={sizes.SeqLen}, threads {threads}: " +
+        stdout.WriteLine($"{cell} {BenchRnnCommand.Layers}×{hidden} training step, B={sizes.Batch}, T={sizes.SeqLen}, threads {threads}: " +
                          $"{step * 1e3:F1} ms (median of {result.Step.Steps}; profiled {result.Profiled.Median * 1e3:F1} ms), " +
                          $"{sizes.Batch * sizes.SeqLen / step:N0} tokens/s");
         stdout.WriteLine($"{result.StepFlops / 1e9:F2} GFLOP per step → {gflops:F1} GFLOP/s = {gflops / peakGflops:P1} of the FMA peak {peakGflops:F0} GFLOP/s");
