@@ -308,13 +308,21 @@ internal sealed class RecurrentDirection : IParallelWork
         StepProfiler.Mark(StepPhase.CellsBackward);
     }
 
-    /// <summary>sums[col, col + count) += the rows of step t's [B, G·H] block of matrix, over those columns.</summary>
+    /// <summary>
+    /// sums[col, col + count) += the rows of step t's [B, G·H] block of matrix over those columns, in row order: each
+    /// 16 columns' sum stays in a register across the batch.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddRows(AlignedFloats matrix, int t, int col, int count, float[] sums)
     {
-        Span<float> sum = sums.AsSpan(col, count);
-        for (int b = 0; b < _batch; b++)
-            Kernels.Add(sum, matrix.Slice((t * _batch + b) * _gateWidth + col, count), sum);
+        Span<float> block = matrix.Slice(t * _batch * _gateWidth, _batch * _gateWidth);
+        for (int j = 0; j < count; j += Lanes.Width)
+        {
+            int n = Math.Min(Lanes.Width, count - j);
+            var sum = Lanes.Load(sums.AsSpan(col + j), n);
+            for (int b = 0; b < _batch; b++) sum += Lanes.Load(block[(b * _gateWidth + col + j)..], n);
+            Lanes.Store(sum, sums.AsSpan(col + j), n);
+        }
     }
 
     /// <summary>Sizes the buffers for (T, B) once; later calls with the same sizes reuse them.</summary>
