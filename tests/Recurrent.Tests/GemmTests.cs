@@ -120,6 +120,37 @@ public class GemmTests
             }
     }
 
+    /// <summary>The bias added as C is stored gives the bits of filling C with it and accumulating (skinny, partial panels, k = 0 too).</summary>
+    [Theory]
+    [InlineData(3, 37, 20)]
+    [InlineData(33, 65, 129)]
+    [InlineData(40, 100, 600)]
+    [InlineData(5, 9, 0)]
+    public void BiasAddedAtTheStoreEqualsAFilledC(int m, int n, int k)
+    {
+        foreach (bool transB in new[] { false, true })
+        {
+            var t = new Case(m, n, k, transA: false, transB, pad: 2, seed: 8);
+            var bias = Enumerable.Range(0, n).Select(j => 0.25f * j - 3.3f).ToArray();
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool vector512 in new[] { true, false })
+                {
+                    var filled = (float[])t.C0.Clone();
+                    for (int i = 0; i < m; i++) bias.CopyTo(filled, i * t.Ldc);
+                    Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, transB, filled, t.Ldc, m, n, k, accumulate: true, threads, vector512);
+                    var c = (float[])t.C0.Clone();
+                    Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, transB, c, t.Ldc, m, n, k, accumulate: false, threads, vector512, bias);
+                    Assert.Equal(filled, c);
+                }
+            var viaPublic = (float[])t.C0.Clone();
+            Gemm.MultiplyAddBias(t.A, t.Lda, false, t.B, t.Ldb, transB, bias, viaPublic, t.Ldc, m, n, k);
+            var expected = (float[])t.C0.Clone();
+            Gemm.Multiply(t.A, t.Lda, false, t.B, t.Ldb, transB, expected, t.Ldc, m, n, k, accumulate: false, 1, true, bias);
+            Assert.Equal(expected, viaPublic);
+        }
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyAddBias(new float[4], 2, false, new float[4], 2, false, new float[3], new float[4], 2, 2, 2, 2));
+    }
+
     [Fact]
     public void PrepackedOperandIsRepackedInPlace()
     {

@@ -47,11 +47,12 @@ public sealed class Linear : IModule
             throw new ShapeException($"{Name}.Forward: expected last dimension {InFeatures}, got {Tensor.Describe(x.Shape)}");
         int n = x.Length / InFeatures;
         var y = _y = Reuse(_y, x.Shape, OutFeatures);
+        // y[N, out] = x[N, in] · W[out, in]ᵀ (+ b)
         if (Bias is not null)
-            for (int r = 0; r < n; r++) Bias.Value.Span.CopyTo(y.Span.Slice(r * OutFeatures, OutFeatures));
-        // y[N, out] (+)= x[N, in] · W[out, in]ᵀ
-        Gemm.Multiply(x.Data, InFeatures, false, Weight.Value.Data, InFeatures, true, y.Data, OutFeatures,
-            n, OutFeatures, InFeatures, accumulate: Bias is not null);
+            Gemm.MultiplyAddBias(x.Data, InFeatures, false, Weight.Value.Data, InFeatures, true, Bias.Value.Data, y.Data, OutFeatures,
+                n, OutFeatures, InFeatures);
+        else
+            Gemm.Multiply(x.Data, InFeatures, false, Weight.Value.Data, InFeatures, true, y.Data, OutFeatures, n, OutFeatures, InFeatures);
         _x = x;
         return y;
     }

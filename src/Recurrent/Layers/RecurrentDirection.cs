@@ -87,8 +87,7 @@ internal sealed class RecurrentDirection : IParallelWork
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
         for (int g = 0; g < GH; g++)
             _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
-        for (int r = 0; r < rows; r++) _combinedBias.CopyTo(_gates.Slice(r * GH, GH));
-        Gemm.Multiply(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _gates, GH, rows, GH, _inputSize, accumulate: true);
+        Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.

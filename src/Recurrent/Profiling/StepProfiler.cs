@@ -21,7 +21,7 @@ public static class StepProfiler
 {
     public static readonly string[] PhaseNames =
     [
-        "input GEMM X·W_ihᵀ (+bias fill)", "recurrent GEMMs fwd h·W_hhᵀ (+pack)", "cells fwd (gates, state)",
+        "input GEMM X·W_ihᵀ + bias", "recurrent GEMMs fwd h·W_hhᵀ (+pack)", "cells fwd (gates, state)",
         "recurrent GEMMs bwd dG·W_hh (+pack)", "cells bwd (+bias grads)", "waiting for the other threads' parts",
         "weight-grad GEMMs dGᵀX, dGᵀH", "input-grad GEMM dG·W_ih", "embedding + head + loss",
         "batch_first ↔ time-major copies, dropout", "zero grad + clip + Adam",

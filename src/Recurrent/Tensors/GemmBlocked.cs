@@ -63,13 +63,14 @@ internal static unsafe class GemmBlocked
                             for (int jr = 0; jr < nc; jr += nr)
                             {
                                 float* b = bBlock + jr * kc;
+                                float* bias = add || g.Bias == null ? null : g.Bias + jc + jr;
                                 int cols = Math.Min(nr, nc - jr);
-                                if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add);
+                                if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);
                                 else
                                 {
                                     // A short last column panel: full-width tile into the buffer, then the valid columns.
-                                    Kernel(wide, rows, a, b, kc, tile, nr, add: false);
-                                    Merge(tile, nr, c + jr, g.Ldc, rows, cols, add);
+                                    Kernel(wide, rows, a, b, kc, tile, nr, add: false, bias: null);
+                                    Merge(tile, nr, c + jr, g.Ldc, rows, cols, add, bias);
                                 }
                             }
                         }
@@ -79,17 +80,17 @@ internal static unsafe class GemmBlocked
         }
     }
 
-    private static void Kernel(bool wide, int rows, float* a, float* b, int kc, float* c, int ldc, bool add)
+    private static void Kernel(bool wide, int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
     {
-        if (wide) GemmKernel512.Run(rows, a, b, kc, c, ldc, add);
-        else GemmKernel256.Run(rows, a, b, kc, c, ldc, add);
+        if (wide) GemmKernel512.Run(rows, a, b, kc, c, ldc, add, bias);
+        else GemmKernel256.Run(rows, a, b, kc, c, ldc, add, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add)
+    private static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add, float* bias)
     {
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
-            for (int j = 0; j < cols; j++) c[j] = add ? c[j] + tile[j] : tile[j];
+            for (int j = 0; j < cols; j++) c[j] = add ? c[j] + tile[j] : bias != null ? tile[j] + bias[j] : tile[j];
     }
 
     private static int RoundUp(int x, int unit) => (x + unit - 1) / unit * unit;

@@ -13,25 +13,28 @@ internal static unsafe class GemmKernel256
 {
     public const int MR = 6, NR = 16;
 
-    /// <summary>C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows; a: packed [kc, MR], b: packed [kc, NR].</summary>
+    /// <summary>
+    /// C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows, or without add and with a bias,
+    /// Σ_p … + bias[0..NR); a: packed [kc, MR], b: packed [kc, NR].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add)
+    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
     {
         switch (rows)
         {
-            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add); break;
-            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add); break;
-            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add); break;
-            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add); break;
-            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add); break;
-            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add); break;
+            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add, bias); break;
+            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add, bias); break;
+            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add, bias); break;
+            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add, bias); break;
+            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add, bias); break;
+            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add, bias); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
 
     // Every C element is one FMA chain over p in order, whatever the tile shape: results do not depend on blocking.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add) where R : struct, IGemmRows
+    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add, float* bias) where R : struct, IGemmRows
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
@@ -57,21 +60,26 @@ internal static unsafe class GemmKernel256
             a += MR;
             b += NR;
         }
-        if (R.Value > 0) Store(c + 0 * ldc, c0_0, c0_1, add);
-        if (R.Value > 1) Store(c + 1 * ldc, c1_0, c1_1, add);
-        if (R.Value > 2) Store(c + 2 * ldc, c2_0, c2_1, add);
-        if (R.Value > 3) Store(c + 3 * ldc, c3_0, c3_1, add);
-        if (R.Value > 4) Store(c + 4 * ldc, c4_0, c4_1, add);
-        if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add);
+        if (R.Value > 0) Store(c + 0 * ldc, c0_0, c0_1, add, bias);
+        if (R.Value > 1) Store(c + 1 * ldc, c1_0, c1_1, add, bias);
+        if (R.Value > 2) Store(c + 2 * ldc, c2_0, c2_1, add, bias);
+        if (R.Value > 3) Store(c + 3 * ldc, c3_0, c3_1, add, bias);
+        if (R.Value > 4) Store(c + 4 * ldc, c4_0, c4_1, add, bias);
+        if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool add)
+    private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool add, float* bias)
     {
         if (add)
         {
             v0 += Vector256.Load(c + 0);
             v1 += Vector256.Load(c + 8);
+        }
+        else if (bias != null)
+        {
+            v0 += Vector256.Load(bias + 0);
+            v1 += Vector256.Load(bias + 8);
         }
         v0.Store(c + 0);
         v1.Store(c + 8);

@@ -13,31 +13,34 @@ internal static unsafe class GemmKernel512
 {
     public const int MR = 12, NR = 32;
 
-    /// <summary>C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows; a: packed [kc, MR], b: packed [kc, NR].</summary>
+    /// <summary>
+    /// C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows, or without add and with a bias,
+    /// Σ_p … + bias[0..NR); a: packed [kc, MR], b: packed [kc, NR].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add)
+    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
     {
         switch (rows)
         {
-            case 12: Tile<GemmRows12>(a, b, kc, c, ldc, add); break;
-            case 11: Tile<GemmRows11>(a, b, kc, c, ldc, add); break;
-            case 10: Tile<GemmRows10>(a, b, kc, c, ldc, add); break;
-            case 9: Tile<GemmRows9>(a, b, kc, c, ldc, add); break;
-            case 8: Tile<GemmRows8>(a, b, kc, c, ldc, add); break;
-            case 7: Tile<GemmRows7>(a, b, kc, c, ldc, add); break;
-            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add); break;
-            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add); break;
-            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add); break;
-            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add); break;
-            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add); break;
-            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add); break;
+            case 12: Tile<GemmRows12>(a, b, kc, c, ldc, add, bias); break;
+            case 11: Tile<GemmRows11>(a, b, kc, c, ldc, add, bias); break;
+            case 10: Tile<GemmRows10>(a, b, kc, c, ldc, add, bias); break;
+            case 9: Tile<GemmRows9>(a, b, kc, c, ldc, add, bias); break;
+            case 8: Tile<GemmRows8>(a, b, kc, c, ldc, add, bias); break;
+            case 7: Tile<GemmRows7>(a, b, kc, c, ldc, add, bias); break;
+            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add, bias); break;
+            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add, bias); break;
+            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add, bias); break;
+            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add, bias); break;
+            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add, bias); break;
+            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add, bias); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
 
     // Every C element is one FMA chain over p in order, whatever the tile shape: results do not depend on blocking.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add) where R : struct, IGemmRows
+    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add, float* bias) where R : struct, IGemmRows
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector512<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
@@ -76,27 +79,32 @@ internal static unsafe class GemmKernel512
             a += MR;
             b += NR;
         }
-        if (R.Value > 0) Store(c + 0 * ldc, c0_0, c0_1, add);
-        if (R.Value > 1) Store(c + 1 * ldc, c1_0, c1_1, add);
-        if (R.Value > 2) Store(c + 2 * ldc, c2_0, c2_1, add);
-        if (R.Value > 3) Store(c + 3 * ldc, c3_0, c3_1, add);
-        if (R.Value > 4) Store(c + 4 * ldc, c4_0, c4_1, add);
-        if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add);
-        if (R.Value > 6) Store(c + 6 * ldc, c6_0, c6_1, add);
-        if (R.Value > 7) Store(c + 7 * ldc, c7_0, c7_1, add);
-        if (R.Value > 8) Store(c + 8 * ldc, c8_0, c8_1, add);
-        if (R.Value > 9) Store(c + 9 * ldc, c9_0, c9_1, add);
-        if (R.Value > 10) Store(c + 10 * ldc, c10_0, c10_1, add);
-        if (R.Value > 11) Store(c + 11 * ldc, c11_0, c11_1, add);
+        if (R.Value > 0) Store(c + 0 * ldc, c0_0, c0_1, add, bias);
+        if (R.Value > 1) Store(c + 1 * ldc, c1_0, c1_1, add, bias);
+        if (R.Value > 2) Store(c + 2 * ldc, c2_0, c2_1, add, bias);
+        if (R.Value > 3) Store(c + 3 * ldc, c3_0, c3_1, add, bias);
+        if (R.Value > 4) Store(c + 4 * ldc, c4_0, c4_1, add, bias);
+        if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add, bias);
+        if (R.Value > 6) Store(c + 6 * ldc, c6_0, c6_1, add, bias);
+        if (R.Value > 7) Store(c + 7 * ldc, c7_0, c7_1, add, bias);
+        if (R.Value > 8) Store(c + 8 * ldc, c8_0, c8_1, add, bias);
+        if (R.Value > 9) Store(c + 9 * ldc, c9_0, c9_1, add, bias);
+        if (R.Value > 10) Store(c + 10 * ldc, c10_0, c10_1, add, bias);
+        if (R.Value > 11) Store(c + 11 * ldc, c11_0, c11_1, add, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, bool add, float* bias)
     {
         if (add)
         {
             v0 += Vector512.Load(c + 0);
             v1 += Vector512.Load(c + 16);
+        }
+        else if (bias != null)
+        {
+            v0 += Vector512.Load(bias + 0);
+            v1 += Vector512.Load(bias + 16);
         }
         v0.Store(c + 0);
         v1.Store(c + 16);

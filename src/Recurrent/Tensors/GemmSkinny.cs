@@ -27,21 +27,22 @@ internal static unsafe class GemmSkinny
             {
                 float* b = g.B + (long)j * g.Ldb;
                 var (s0, s1, s2, s3) = Dot4(a, b, b + g.Ldb, b + 2 * g.Ldb, b + 3 * g.Ldb, g.K);
-                Store(c + j, s0, g.Accumulate);
-                Store(c + j + 1, s1, g.Accumulate);
-                Store(c + j + 2, s2, g.Accumulate);
-                Store(c + j + 3, s3, g.Accumulate);
+                Store(g, c, j, s0);
+                Store(g, c, j + 1, s1);
+                Store(g, c, j + 2, s2);
+                Store(g, c, j + 3, s3);
             }
             for (; j < j1; j++)
             {
                 float* b = g.B + (long)j * g.Ldb;
-                Store(c + j, Dot4(a, b, b, b, b, g.K).Item1, g.Accumulate);
+                Store(g, c, j, Dot4(a, b, b, b, b, g.K).Item1);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, float value, bool accumulate) => *c = accumulate ? *c + value : value;
+    private static void Store(in GemmProblem g, float* c, int j, float value) =>
+        c[j] = g.Accumulate ? c[j] + value : g.Bias != null ? value + g.Bias[j] : value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (float, float, float, float) Dot4(float* a, float* b0, float* b1, float* b2, float* b3, int k)
