@@ -91,6 +91,20 @@ public class RecurrentLayerBehaviourTests
             for (int b = 0; b < B; b++)
                 for (int j = 0; j < 2 * H; j++) Assert.Equal(o1.Output[t, b, j], o2.Output[b, t, j]);
         AssertClose(o1.HN.Data, o2.HN.Data, 0f);
+
+        // Backward: the same gradients, the batch-first ones read and written in that layout.
+        var dy = Random(new Rng(3), T, B, 2 * H);
+        var dyb = new Tensor(B, T, 2 * H);
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                for (int j = 0; j < 2 * H; j++) dyb[b, t, j] = dy[t, b, j];
+        var g1 = timeMajor.Backward(dy);
+        var g2 = batchFirst.Backward(dyb);
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < I; i++) Assert.Equal(g1.DInput[t, b, i], g2.DInput[b, t, i]);
+        foreach (var (p1, p2) in timeMajor.Parameters().Zip(batchFirst.Parameters()))
+            AssertClose(p1.Grad.Data, p2.Grad.Data, 0f);
     }
 
     [Fact]

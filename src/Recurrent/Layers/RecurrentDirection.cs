@@ -42,9 +42,10 @@ internal sealed class RecurrentDirection : IParallelWork
     // The step RunPart works on, set before each parallel job: forward or backward; the step whose cells run
     // (−1: none) and, backward, the step whose dA·W_hh is added first (−1: none); the caller's arrays for this pass.
     private bool _forwardPass, _packed;
-    private int _kernelTime, _gemmTime, _parts = 1, _outWidth, _outOffset;
+    private int _kernelTime, _gemmTime, _parts = 1;
     private int[]? _lengths;
-    private float[]? _output, _dOutput;
+    private OutputSlot _output;
+    private OutputSlot? _dOutput;
 
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix)
     {
@@ -75,10 +76,10 @@ internal sealed class RecurrentDirection : IParallelWork
 
     /// <param name="x">[T, B, I] time-major input.</param>
     /// <param name="h0">[B, H]; c0 likewise (LSTM only, else empty).</param>
-    /// <param name="output">[T, B, outWidth]: this direction writes columns [outOffset, outOffset + H).</param>
+    /// <param name="output">where this direction's h_t go (columns [Offset, Offset + H) of each row).</param>
     /// <param name="hN">[B, H] final state out; cN likewise (LSTM).</param>
     public void Forward(float[] x, int steps, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, int[]? lengths,
-        float[] output, int outWidth, int outOffset, Span<float> hN, Span<float> cN)
+        OutputSlot output, Span<float> hN, Span<float> cN)
     {
         Allocate(steps, batch);
         int H = _hidden, GH = _gateWidth, B = batch, rows = steps * batch;
@@ -98,13 +99,13 @@ internal sealed class RecurrentDirection : IParallelWork
         if (lstm) c0.CopyTo(_cells.Slice(first * B * H, B * H));
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
-        (_forwardPass, _lengths, _output, _outWidth, _outOffset) = (true, lengths, output, outWidth, outOffset);
+        (_forwardPass, _lengths, _output) = (true, lengths, output);
         for (int s = 0; s < steps; s++)
         {
             _kernelTime = TimeOf(s);
             RunStep();
         }
-        (_lengths, _output) = (null, null);
+        (_lengths, _output) = (null, default);
 
         int last = _reverse ? 0 : steps;
         _states.Slice(last * B * H, B * H).CopyTo(hN);
@@ -115,11 +116,11 @@ internal sealed class RecurrentDirection : IParallelWork
     /// Accumulates the parameter gradients and writes (or adds, for the second direction) dX.
     /// </summary>
     /// <param name="x">the same [T, B, I] input Forward saw.</param>
-    /// <param name="dOutput">[T, B, outWidth] gradient of the output, or null.</param>
+    /// <param name="dOutput">the gradient of the output, laid out as Forward's output, or null.</param>
     /// <param name="dhN">[B, H] gradient of the final state (empty for none); dcN likewise.</param>
     /// <param name="dx">[T, B, I] out.</param>
     /// <param name="dh0">[B, H] out; dc0 likewise (LSTM).</param>
-    public void Backward(float[] x, int[]? lengths, float[]? dOutput, int outWidth, int outOffset,
+    public void Backward(float[] x, int[]? lengths, OutputSlot? dOutput,
         ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, float[] dx, bool accumulateDx, Span<float> dh0, Span<float> dc0)
     {
         int steps = _steps, B = _batch, H = _hidden, GH = _gateWidth, rows = steps * B;
@@ -132,7 +133,7 @@ internal sealed class RecurrentDirection : IParallelWork
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
         // Step s's job adds step s+1's dA·W_hh into dh_t, then runs step s's cells; one more job adds the last.
-        (_forwardPass, _lengths, _dOutput, _outWidth, _outOffset, _gemmTime) = (false, lengths, dOutput, outWidth, outOffset, -1);
+        (_forwardPass, _lengths, _dOutput, _gemmTime) = (false, lengths, dOutput, -1);
         for (int s = steps - 1; s >= 0; s--)
         {
             _kernelTime = TimeOf(s);
@@ -212,7 +213,7 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int b = 0; b < B; b++)
         {
             Span<float> hPrev = _states.Slice(prev + b * H, H), h = _states.Slice(cur + b * H, H);
-            Span<float> outRow = _output.AsSpan((t * B + b) * _outWidth + _outOffset, H);
+            Span<float> outRow = _output.Data.AsSpan(_output.Start(t, b, _steps, B), H);
             if (!Active(_lengths, t, b))
             {
                 hPrev.Slice(from, units).CopyTo(h.Slice(from, units));
@@ -277,10 +278,10 @@ internal sealed class RecurrentDirection : IParallelWork
                 dhRow.Slice(from, units).CopyTo(dhPrevRow.Slice(from, units));
                 continue;
             }
-            if (_dOutput != null)
+            if (_dOutput is OutputSlot dOut)
             {
                 Span<float> mine = dhRow.Slice(from, units);
-                Kernels.Add(mine, _dOutput.AsSpan((t * B + b) * _outWidth + _outOffset + from, units), mine);
+                Kernels.Add(mine, dOut.Data.AsSpan(dOut.Start(t, b, _steps, B) + from, units), mine);
             }
             switch (_cell)
             {

@@ -60,7 +60,6 @@ public sealed class RecurrentLayer : IModule
     private float[][] _layerInputs = [];                 // per layer: what it read (the input, or dropout of the layer below)
     private Tensor[] _layerInputGrads = [];              // per layer [T, B, width of its input]
     private float[] _zeroState = [];                     // [B, H] zeros: h0 and c0 when none is given
-    private float[] _dOutputTimeMajor = [];
     private Tensor _output = new(0), _hN = new(0), _cN = new(0), _dInput = new(0), _dh0 = new(0), _dc0 = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
@@ -142,18 +141,15 @@ public sealed class RecurrentLayer : IModule
                 _directions[k * D + d].Forward(x, T, B,
                     h0 == null ? _zeroState : h0.Data.AsSpan(s, stateSize),
                     c0 == null ? _zeroState : c0.Data.AsSpan(s, stateSize),
-                    _lengths, _layerOutputs[k].Data, D * H, d * H, _hN.Data.AsSpan(s, stateSize),
+                    _lengths, OutputOf(k, d), _hN.Data.AsSpan(s, stateSize),
                     Cell == CellKind.Lstm ? _cN.Data.AsSpan(s, stateSize) : default);
             }
             if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Data;
             StepProfiler.Mark(StepPhase.Layout);
         }
 
-        // Time-major callers get the top layer's own buffer; batch-first ones a transposed copy.
-        Tensor top = _layerOutputs[NumLayers - 1];
-        if (BatchFirst) SwapFirstTwoAxes(top.Data, _output.Data, T, B, D * H);
-        StepProfiler.Mark(StepPhase.Layout);
-        return new RecurrentOutput(BatchFirst ? _output : top, _hN, Cell == CellKind.Lstm ? _cN : null);
+        // Time-major callers get the top layer's own buffer; the top layer wrote batch-first rows straight into _output.
+        return new RecurrentOutput(BatchFirst ? _output : _layerOutputs[NumLayers - 1], _hN, Cell == CellKind.Lstm ? _cN : null);
     }
 
     /// <summary>Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0.</summary>
@@ -172,13 +168,9 @@ public sealed class RecurrentLayer : IModule
             RequireShape(dcN, _cN.Shape, "Backward dcN");
         }
 
-        float[]? dTop = null;
-        if (dOutput != null)
-        {
-            if (BatchFirst) SwapFirstTwoAxes(dOutput.Data, _dOutputTimeMajor, B, T, D * H);
-            dTop = BatchFirst ? _dOutputTimeMajor : dOutput.Data;
-        }
-        StepProfiler.Mark(StepPhase.Layout);
+        // The top layer reads dOutput where it is (batch-first or not); lower layers get time-major gradients.
+        float[]? dTop = dOutput?.Data;
+        bool dTopBatchFirst = BatchFirst;
 
         for (int k = NumLayers - 1; k >= 0; k--)
         {
@@ -186,13 +178,13 @@ public sealed class RecurrentLayer : IModule
             for (int d = 0; d < D; d++)
             {
                 int s = (k * D + d) * stateSize;
-                _directions[k * D + d].Backward(x, _lengths, dTop, D * H, d * H,
+                _directions[k * D + d].Backward(x, _lengths, dTop == null ? null : new OutputSlot(dTop, D * H, d * H, dTopBatchFirst),
                     dhN == null ? default : dhN.Data.AsSpan(s, stateSize),
                     dcN == null ? default : dcN.Data.AsSpan(s, stateSize),
                     _layerInputGrads[k].Data, accumulateDx: d > 0,
                     _dh0.Data.AsSpan(s, stateSize), Cell == CellKind.Lstm ? _dc0.Data.AsSpan(s, stateSize) : default);
             }
-            if (k > 0) dTop = _dropouts[k].Backward(_layerInputGrads[k]).Data;
+            if (k > 0) (dTop, dTopBatchFirst) = (_dropouts[k].Backward(_layerInputGrads[k]).Data, false);
             StepProfiler.Mark(StepPhase.Layout);
         }
 
@@ -200,6 +192,14 @@ public sealed class RecurrentLayer : IModule
         else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
         StepProfiler.Mark(StepPhase.Layout);
         return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
+    }
+
+    /// <summary>Where direction d of layer k writes its output: the top layer of a batch-first stack straight into _output.</summary>
+    private OutputSlot OutputOf(int k, int d)
+    {
+        bool top = k == NumLayers - 1;
+        return new OutputSlot(top && BatchFirst ? _output.Data : _layerOutputs[k].Data, NumDirections * HiddenSize, d * HiddenSize,
+            top && BatchFirst);
     }
 
     /// <summary>The shape check, with the message (and its string of this layer) built only when it fails.</summary>
@@ -229,11 +229,10 @@ public sealed class RecurrentLayer : IModule
         _zeroState = new float[batch * H];
         for (int k = 0; k < L; k++)
         {
-            _layerOutputs[k] = new Tensor(steps, batch, width);
+            _layerOutputs[k] = k == L - 1 && BatchFirst ? new Tensor(0) : new Tensor(steps, batch, width);
             _layerInputGrads[k] = new Tensor(steps, batch, k == 0 ? InputSize : width);
             _layerInputs[k] = _input;
         }
-        _dOutputTimeMajor = BatchFirst ? new float[steps * batch * width] : [];
         _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(0);
         _dInput = BatchFirst ? new Tensor(batch, steps, InputSize) : new Tensor(steps, batch, InputSize);
         _hN = new Tensor(L * D, batch, H);
