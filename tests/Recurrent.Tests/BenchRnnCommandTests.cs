@@ -115,13 +115,16 @@ public class BenchRnnCommandTests
         var (code, stdout, stderr) = Run([.. Tiny, "--breakdown", "--peak-gflops", "100", "--only", "train_gru_512"]);
         Assert.True(code == 0, stderr);
         Assert.StartsWith("GRU 2×8 training step, B=2, T=4", stdout);
+        (code, stdout, stderr) = Run([.. Tiny, "--breakdown", "--peak-gflops", "100", "--only", "infer_lstm_512"]);
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("LSTM 2×8 forward pass, B=2, T=4", stdout);
     }
 
     [Theory]
     [InlineData(new[] { "--only", "train_lstm_1024" }, "--only: unknown row 'train_lstm_1024'")]
     [InlineData(new[] { "--child", "nope" }, "--child: unknown row 'nope'")]
-    [InlineData(new[] { "--breakdown", "--only", "train" }, "--breakdown measures one training row")]
-    [InlineData(new[] { "--breakdown", "--only", "infer_lstm_512" }, "--breakdown measures one training row")]
+    [InlineData(new[] { "--breakdown", "--only", "train" }, "--breakdown measures one training or forward row")]
+    [InlineData(new[] { "--breakdown", "--only", "sample_lstm_512" }, "--breakdown measures one training or forward row")]
     [InlineData(new[] { "--min-steps", "0" }, "--min-steps must be")]
     [InlineData(new[] { "--threads", "0" }, "--threads must be")]
     [InlineData(new[] { "--cells", "lstm" }, "unknown option --cells")]

@@ -6,8 +6,9 @@ using Recurrent.Tensors;
 namespace Recurrent.Cli.Commands;
 
 /// <summary>
-/// `bench rnn --breakdown`: where a training step's time goes (LSTM 2×512 unless --only names another training row) (<see cref="StepBreakdown"/>), as a table of
-/// milliseconds per step, share of the step, GFLOP/s and fraction of the FMA peak per phase; or one JSON object.
+/// `bench rnn --breakdown`: where a training step's or forward pass's time goes (LSTM 2×512 training unless --only names
+/// another row; <see cref="StepBreakdown"/>), as a table of milliseconds per step, share of the step, GFLOP/s and
+/// fraction of the FMA peak per phase; or one JSON object.
 /// In a parallel time step the calling thread's own part is timed (the other threads work on theirs meanwhile), so a
 /// phase's GFLOP/s is the whole phase's FLOPs over that time.
 /// </summary>
@@ -19,7 +20,9 @@ public static class BenchRnnBreakdown
         int hidden = sizes.Hidden ?? row.Hidden;
         string cell = row.Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnTanh => "tanh-RNN", _ => row.Cell.ToString() };
         var model = new CharLmBench(row.Cell, hidden, BenchRnnCommand.Layers, sizes.Batch, sizes.SeqLen);
-        var result = StepBreakdown.Measure(model, minSeconds, sizes.MinSteps);
+        bool training = row.Kind == "train";
+        var result = StepBreakdown.Measure(model, minSeconds, sizes.MinSteps, training);
+        string what = training ? "training step" : "forward pass";
         double step = result.Step.Median;
         var rows = result.Phases.Append(new PhaseTime("overhead (step − Σ phases)", result.Overhead, 0)).ToList();
 
@@ -39,7 +42,7 @@ public static class BenchRnnBreakdown
             }
             stdout.WriteLine(new JsonObject
             {
-                ["threads"] = threads, ["cell"] = cell, ["hidden"] = hidden, ["layers"] = BenchRnnCommand.Layers,
+                ["threads"] = threads, ["cell"] = cell, ["training"] = training, ["hidden"] = hidden, ["layers"] = BenchRnnCommand.Layers,
                 ["batch"] = sizes.Batch, ["seq_len"] = sizes.SeqLen,
                 ["step_ms"] = Math.Round(step * 1e3, 3), ["profiled_step_ms"] = Math.Round(result.Profiled.Median * 1e3, 3),
                 ["steps"] = result.Step.Steps,
@@ -54,7 +57,7 @@ public static class BenchRnnBreakdown
         }
 
         double gflops = result.StepFlops / step / 1e9;
-        stdout.WriteLine($"{cell} {BenchRnnCommand.Layers}×{hidden} training step, B={sizes.Batch}, T={sizes.SeqLen}, threads {threads}: " +
+        stdout.WriteLine($"{cell} {BenchRnnCommand.Layers}×{hidden} {what}, B={sizes.Batch}, T={sizes.SeqLen}, threads {threads}: " +
                          $"{step * 1e3:F1} ms (median of {result.Step.Steps}; profiled {result.Profiled.Median * 1e3:F1} ms), " +
                          $"{sizes.Batch * sizes.SeqLen / step:N0} tokens/s");
         stdout.WriteLine($"{result.StepFlops / 1e9:F2} GFLOP per step → {gflops:F1} GFLOP/s = {gflops / peakGflops:P1} of the FMA peak {peakGflops:F0} GFLOP/s");

@@ -12,7 +12,7 @@ namespace Recurrent.Cli.Commands;
 /// ../shared/bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
 /// char-LMs, forward-only tokens/s and batch-1 sampling chars/s for LSTM 2×512, and the peak working set of each,
 /// every row in its own child process (this executable with the hidden option --child NAME). Utilization = GEMM FLOPs
-/// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of an LSTM (or with --only, another row's)
+/// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of an LSTM (or with --only, another training or forward row's)
 /// training step (<see cref="LstmStepBreakdown"/>). --json prints one JSON object.
 /// Hidden options for tests: --batch, --seq-len, --hidden, --sample-chars, --min-steps (smaller sizes), --peak-gflops
 /// (skip measuring the peak), --child NAME (measure one row here and print its JSON object).
@@ -55,8 +55,9 @@ public static class BenchRnnCommand
             var row = child == null ? null
                 : Rows.FirstOrDefault(r => r.Name == child) ?? throw CliArgs.Usage($"--child: unknown row '{child}' (rows: {RowNames})");
             var trained = breakdown ? Select(only ?? "train_lstm_512") : [];
-            if (breakdown && (trained.Count != 1 || trained[0].Kind != "train"))
-                throw CliArgs.Usage("--breakdown measures one training row: --only " + string.Join(", ", Rows.Where(r => r.Kind == "train").Select(r => r.Name)));
+            if (breakdown && (trained.Count != 1 || trained[0].Kind == "sample"))
+                throw CliArgs.Usage("--breakdown measures one training or forward row: --only " +
+                    string.Join(", ", Rows.Where(r => r.Kind != "sample").Select(r => r.Name)));
             int saved = Gemm.Threads;   // these measure in this process (a test's, too): leave the setting as found
             try
             {

@@ -102,7 +102,11 @@ public sealed class CharLmBench : IModule
     public Tensor Infer()
     {
         Rnn.Training = false;
-        return Head.Forward(Rnn.Forward(Embedding.Forward(Inputs, InputShape)).Output);
+        var x = Embedding.Forward(Inputs, InputShape);
+        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
+        var logits = Head.Forward(Rnn.Forward(x).Output);
+        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
+        return logits;
     }
 
     /// <summary>

@@ -16,13 +16,15 @@ public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats St
     public double Overhead => Step.Median - Phases.Sum(p => p.Seconds);
 
     /// <summary>
-    /// Alternates plain and profiled training steps of the model (after <see cref="StepTiming.Warmup"/> of each) until
-    /// minSeconds of timed work and minSteps of each; every phase's figure is its median over the profiled steps.
-    /// The phases are those of <see cref="StepProfiler"/>, timed in the real layers.
+    /// Alternates plain and profiled training steps of the model (or forward passes, when not training; after
+    /// <see cref="StepTiming.Warmup"/> of each) until minSeconds of timed work and minSteps of each; every phase's
+    /// figure is its median over the profiled steps. The phases are those of <see cref="StepProfiler"/>, timed in the
+    /// real layers.
     /// </summary>
-    public static StepBreakdown Measure(CharLmBench model, double minSeconds, int minSteps)
+    public static StepBreakdown Measure(CharLmBench model, double minSeconds, int minSteps, bool training = true)
     {
-        for (int i = 0; i < 2 * StepTiming.Warmup; i++) model.TrainStep();
+        Action step = training ? () => model.TrainStep() : () => model.Infer();
+        for (int i = 0; i < 2 * StepTiming.Warmup; i++) step();
         var plain = new List<double>();
         var profiled = new List<double>();
         var phases = StepProfiler.PhaseNames.Select(_ => new List<double>()).ToArray();
@@ -30,11 +32,11 @@ public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats St
         while (total < minSeconds || plain.Count < minSteps)
         {
             long start = Stopwatch.GetTimestamp();
-            model.TrainStep();
+            step();
             plain.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
             start = Stopwatch.GetTimestamp();
             StepProfiler.Start();
-            model.TrainStep();
+            step();
             double[] seconds = StepProfiler.Stop();
             profiled.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
             for (int p = 0; p < seconds.Length; p++) phases[p].Add(seconds[p]);
@@ -44,11 +46,14 @@ public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats St
         var phaseFlops = new double[phases.Length];
         phaseFlops[(int)StepPhase.InputGemm] = flops.InputProjection;
         phaseFlops[(int)StepPhase.RecurrentGemmForward] = flops.RecurrentForward;
-        phaseFlops[(int)StepPhase.RecurrentGemmBackward] = flops.RecurrentBackward;
-        phaseFlops[(int)StepPhase.WeightGradientGemms] = flops.WeightGradients;
-        phaseFlops[(int)StepPhase.InputGradientGemm] = flops.InputGradients;
-        phaseFlops[(int)StepPhase.EmbeddingHeadLoss] = flops.Head;
+        phaseFlops[(int)StepPhase.EmbeddingHeadLoss] = training ? flops.Head : flops.Head / 3;
+        if (training)
+        {
+            phaseFlops[(int)StepPhase.RecurrentGemmBackward] = flops.RecurrentBackward;
+            phaseFlops[(int)StepPhase.WeightGradientGemms] = flops.WeightGradients;
+            phaseFlops[(int)StepPhase.InputGradientGemm] = flops.InputGradients;
+        }
         var result = phases.Select((p, i) => new PhaseTime(StepProfiler.PhaseNames[i], StepStats.MedianOf(p), phaseFlops[i])).ToArray();
-        return new StepBreakdown(result, StepStats.Of(plain), StepStats.Of(profiled), flops.Training);
+        return new StepBreakdown(result, StepStats.Of(plain), StepStats.Of(profiled), training ? flops.Training : flops.Forward);
     }
 }

@@ -12,8 +12,13 @@ internal static unsafe class GemmBlocked
     public const int KC = 256;
     /// <summary>Width of a B block.</summary>
     public const int NC = 512;
-    /// <summary>Rows of A packed at once (a multiple of both kernels' MR).</summary>
-    public const int MC = 1536;
+    /// <summary>
+    /// Most rows of A packed at once (a multiple of both kernels' MR). B's blocks are packed again for each such
+    /// block of rows, so the rows are cut into as few blocks as this allows, of equal size: 1,600 rows are one block,
+    /// not 1,536 and a 64-row remainder that would pack all of B for little work. A packed block streams from L3
+    /// once per B block, which the kernel's arithmetic easily hides.
+    /// </summary>
+    public const int MC = 3072;
 
     /// <summary>
     /// The k blocks depend on k alone (equal sizes, at most KC), never on the rectangle or thread count, so every
@@ -31,7 +36,8 @@ internal static unsafe class GemmBlocked
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
         int kcMax = BlockDepth(g.K);
-        int mcMax = Math.Min(MC, RoundUp(i1 - i0, mr));
+        int rowBlocks = (i1 - i0 + MC - 1) / MC;
+        int mcMax = RoundUp((i1 - i0 + rowBlocks - 1) / rowBlocks, mr);
         int widest = 0;
         foreach (var range in columns) widest = Math.Max(widest, range.End - range.Start);
         int ncMax = Math.Min(NC, RoundUp(widest, nr));
@@ -43,9 +49,9 @@ internal static unsafe class GemmBlocked
         {
             int kc = Math.Min(kcMax, g.K - p0);
             bool add = g.Accumulate || p0 > 0;
-            for (int ic = i0; ic < i1; ic += MC)
+            for (int ic = i0; ic < i1; ic += mcMax)
             {
-                int mc = Math.Min(MC, i1 - ic);
+                int mc = Math.Min(mcMax, i1 - ic);
                 GemmPack.PackA(g, ic, mc, p0, kc, mr, ap);
                 foreach (var (j0, j1) in columns)
                 {
