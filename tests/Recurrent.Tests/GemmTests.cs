@@ -151,6 +151,40 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MultiplyAddBias(new float[4], 2, false, new float[4], 2, false, new float[3], new float[4], 2, 2, 2, 2));
     }
 
+    /// <summary>Two products sharing A give the bits of two separate calls, at any thread count.</summary>
+    [Theory]
+    [InlineData(40, 7, 33, 50, true)]
+    [InlineData(100, 64, 96, 300, true)]
+    [InlineData(25, 5, 3, 9, false)]
+    public void SharedAProductsEqualTwoSeparateOnes(int m, int n1, int n2, int k, bool transA)
+    {
+        var one = new Case(m, n1, k, transA, transB: false, pad: 1, seed: 21);
+        var two = new Case(m, n2, k, transA, transB: false, pad: 3, seed: 22);
+        foreach (bool accumulate in new[] { false, true })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                int saved = Gemm.Threads;
+                Gemm.Threads = threads;
+                try
+                {
+                    var c1 = (float[])one.C0.Clone();
+                    var c2 = (float[])two.C0.Clone();
+                    GemmSharedA.Multiply(one.A, one.Lda, transA, m, k, one.B, one.Ldb, c1, one.Ldc, n1, two.B, two.Ldb, c2, two.Ldc, n2, accumulate);
+                    var e1 = (float[])one.C0.Clone();
+                    var e2 = (float[])two.C0.Clone();
+                    Gemm.Multiply(one.A, one.Lda, transA, one.B, one.Ldb, false, e1, one.Ldc, m, n1, k, accumulate, 1, true);
+                    Gemm.Multiply(one.A, one.Lda, transA, two.B, two.Ldb, false, e2, two.Ldc, m, n2, k, accumulate, 1, true);
+                    Assert.Equal(e1, c1);
+                    Assert.Equal(e2, c2);
+                    one.Check(c1, accumulate, "shared A, first product");
+                }
+                finally
+                {
+                    Gemm.Threads = saved;
+                }
+            }
+    }
+
     [Fact]
     public void PrepackedOperandIsRepackedInPlace()
     {

@@ -150,11 +150,16 @@ internal sealed class RecurrentDirection : IParallelWork
         Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
         StepProfiler.Mark(StepPhase.CellsBackward);
 
-        // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih.
-        AlignedFloats hiddenGrad = gru ? _hiddenGrad : _gates;
-        int prevStart = _reverse ? B * H : 0;
-        Gemm.Multiply(_gates, GH, true, x, _inputSize, false, WeightIh.Grad.Data, _inputSize, GH, _inputSize, rows, accumulate: true);
-        Gemm.Multiply(hiddenGrad, GH, true, _states.Slice(prevStart, rows * H), H, false, WeightHh.Grad.Data, H, GH, H, rows, accumulate: true);
+        // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih. dA_h = dA but in the GRU's n
+        // block, so the rows of dAᵀ they share are packed once for both weight gradients.
+        int I = _inputSize, shared = gru ? 2 * H : GH;
+        Span<float> hPrev = _states.Slice(_reverse ? B * H : 0, rows * H);
+        GemmSharedA.Multiply(_gates, GH, true, shared, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H, accumulate: true);
+        if (gru)
+        {
+            Gemm.Multiply(_gates.All[shared..], GH, true, x, I, false, WeightIh.Grad.Data.AsSpan(shared * I), I, H, I, rows, accumulate: true);
+            Gemm.Multiply(_hiddenGrad.All[shared..], GH, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
+        }
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
         Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
         StepProfiler.Mark(StepPhase.InputGradientGemm);

@@ -30,8 +30,16 @@ internal static unsafe class GemmBlocked
     /// Rows [i0, i1) of C over the column ranges given (each starting on a panel boundary): A's block is packed once
     /// per k block and reused for all of them.
     /// </summary>
+    public static void Run(in GemmProblem g, bool wide, int i0, int i1, ReadOnlySpan<ColumnRange> columns) =>
+        Run(g, columns, g, [], wide, i0, i1);
+
+    /// <summary>
+    /// The same for two products that share A (A, lda, transA, M, K and accumulate; B and C their own): each block
+    /// of A is packed once for both — a layer's weight gradients dGᵀX and dGᵀH.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(in GemmProblem g, bool wide, int i0, int i1, ReadOnlySpan<ColumnRange> columns)
+    public static void Run(in GemmProblem g, ReadOnlySpan<ColumnRange> columns, in GemmProblem second,
+        ReadOnlySpan<ColumnRange> secondColumns, bool wide, int i0, int i1)
     {
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
@@ -40,45 +48,57 @@ internal static unsafe class GemmBlocked
         int mcMax = RoundUp((i1 - i0 + rowBlocks - 1) / rowBlocks, mr);
         int widest = 0;
         foreach (var range in columns) widest = Math.Max(widest, range.End - range.Start);
+        foreach (var range in secondColumns) widest = Math.Max(widest, range.End - range.Start);
         int ncMax = Math.Min(NC, RoundUp(widest, nr));
         var buffers = GemmBuffers.Current;
         // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
-        float* ap = buffers.A(mcMax * kcMax + 16), bp = g.PackedB != null ? null : buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
+        float* ap = buffers.A(mcMax * kcMax + 16), bp = buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
 
         for (int p0 = 0; p0 < g.K; p0 += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - p0);
-            bool add = g.Accumulate || p0 > 0;
             for (int ic = i0; ic < i1; ic += mcMax)
             {
                 int mc = Math.Min(mcMax, i1 - ic);
                 GemmPack.PackA(g, ic, mc, p0, kc, mr, ap);
-                foreach (var (j0, j1) in columns)
+                Panels(g, columns, wide, ap, ic, mc, p0, kc, bp, tile);
+                Panels(second, secondColumns, wide, ap, ic, mc, p0, kc, bp, tile);
+            }
+        }
+    }
+
+    /// <summary>Rows [ic, ic + mc) of C, k block [p0, p0 + kc), over the columns given, with that block of A packed at ap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panels(in GemmProblem g, ReadOnlySpan<ColumnRange> columns, bool wide, float* ap, int ic, int mc,
+        int p0, int kc, float* bp, float* tile)
+    {
+        int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
+        int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
+        bool add = g.Accumulate || p0 > 0;
+        foreach (var (j0, j1) in columns)
+        {
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                float* bBlock = bp;
+                if (g.PackedB != null) bBlock = g.PackedB.Panels(p0, kc, jc);
+                else GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
+                for (int ir = 0; ir < mc; ir += mr)
                 {
-                    for (int jc = j0; jc < j1; jc += NC)
+                    int rows = Math.Min(mr, mc - ir);
+                    float* a = ap + ir * kc;
+                    float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        int nc = Math.Min(NC, j1 - jc);
-                        float* bBlock = bp;
-                        if (g.PackedB != null) bBlock = g.PackedB.Panels(p0, kc, jc);
-                        else GemmPack.PackB(g, p0, kc, jc, nc, nr, bp);
-                        for (int ir = 0; ir < mc; ir += mr)
+                        float* b = bBlock + jr * kc;
+                        float* bias = add || g.Bias == null ? null : g.Bias + jc + jr;
+                        int cols = Math.Min(nr, nc - jr);
+                        if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);
+                        else
                         {
-                            int rows = Math.Min(mr, mc - ir);
-                            float* a = ap + ir * kc;
-                            float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                float* b = bBlock + jr * kc;
-                                float* bias = add || g.Bias == null ? null : g.Bias + jc + jr;
-                                int cols = Math.Min(nr, nc - jr);
-                                if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);
-                                else
-                                {
-                                    // A short last column panel: full-width tile into the buffer, then the valid columns.
-                                    Kernel(wide, rows, a, b, kc, tile, nr, add: false, bias: null);
-                                    Merge(tile, nr, c + jr, g.Ldc, rows, cols, add, bias);
-                                }
-                            }
+                            // A short last column panel: full-width tile into the buffer, then the valid columns.
+                            Kernel(wide, rows, a, b, kc, tile, nr, add: false, bias: null);
+                            Merge(tile, nr, c + jr, g.Ldc, rows, cols, add, bias);
                         }
                     }
                 }
