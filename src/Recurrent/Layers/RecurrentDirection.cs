@@ -147,6 +147,7 @@ internal sealed class RecurrentDirection : IParallelWork
         _dh.All.CopyTo(dh0);
         if (lstm) _dc.All.CopyTo(dc0);
         Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
+        if (gru) _biasGrad.AsSpan(0, 2 * H).CopyTo(_biasGradHidden);
         Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
         StepProfiler.Mark(StepPhase.CellsBackward);
 
@@ -308,7 +309,7 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int g = 0; g < gates; g++)
         {
             AddRows(_gates, t, g * H + from, units, _biasGrad);
-            if (gru) AddRows(_hiddenGrad, t, g * H + from, units, _biasGradHidden);
+            if (gru && g == 2) AddRows(_hiddenGrad, t, g * H + from, units, _biasGradHidden); // r, z: as the input side's
         }
         StepProfiler.Mark(StepPhase.CellsBackward);
     }
