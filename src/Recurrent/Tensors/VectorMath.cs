@@ -39,7 +39,7 @@ public static class VectorMath
     /// NaN stays NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpNonPositive(Vector512<float> x)
+    internal static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
         var n = Vector512.Round(x * Vector512.Create(1.44269504f));
         var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
