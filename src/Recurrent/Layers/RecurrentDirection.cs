@@ -211,7 +211,7 @@ internal sealed class RecurrentDirection : IParallelWork
         // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
         Span<float> target = gru ? _hiddenProjection : gatesT;
         ReadOnlySpan<float> hPrevAll = _states.Slice(prev, B * H);
-        if (_packed) Gemm.MultiplyColumns(hPrevAll, H, _recurrentForward, target, GH, B, accumulate: !gru, columns, reverse: t % 2 == 1);
+        if (_packed) Gemm.MultiplyColumns(hPrevAll, H, _recurrentForward, target, GH, B, accumulate: !gru, columns);
         else Gemm.MultiplyColumns(hPrevAll, H, WeightHh.Value.Data, H, target, GH, B, GH, H, accumulate: !gru, columns);
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
@@ -261,7 +261,7 @@ internal sealed class RecurrentDirection : IParallelWork
         {
             var columns = new ColumnRange(from, to);
             Gemm.MultiplyColumns(hiddenGrad.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
-                accumulate: true, new ReadOnlySpan<ColumnRange>(in columns), reverse: _gemmTime % 2 == 1);
+                accumulate: true, new ReadOnlySpan<ColumnRange>(in columns));
             StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
         }
         int t = _kernelTime;

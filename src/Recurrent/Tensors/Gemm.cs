@@ -113,21 +113,16 @@ public static class Gemm
     /// <summary>
     /// The columns given of C = (C +) A·B with a packed B, on the calling thread only: one thread's share of a product
     /// whose parts are run by the caller's own parallel work (the recurrent layers' time steps). Ranges start on
-    /// multiples of 32 columns within one segment of B. With reverse, B is read in the opposite order (see
-    /// <see cref="GemmStreamB"/>); the result is the same.
+    /// multiples of 32 columns within one segment of B.
     /// </summary>
     internal static unsafe void MultiplyColumns(ReadOnlySpan<float> a, int lda, GemmPackedB b, Span<float> c, int ldc, int m,
-        bool accumulate, ReadOnlySpan<ColumnRange> columns, bool reverse = false)
+        bool accumulate, ReadOnlySpan<ColumnRange> columns)
     {
         RequireMatrix("Gemm.MultiplyColumns", "A", a.Length, m, b.K, lda);
         RequireMatrix("Gemm.MultiplyColumns", "C", c.Length, m, b.N, ldc);
         if (PrepareTrivial(c, ldc, m, b.N, b.K, accumulate)) return;
         fixed (float* pa = a, pc = c)
-        {
-            var problem = new GemmProblem(pa, lda, false, null, 0, false, pc, ldc, m, b.N, b.K, accumulate, b);
-            if (GemmStreamB.Applies(problem)) GemmStreamB.Run(problem, b.Wide, columns, reverse);
-            else RunPart(problem, b.Wide, 0, m, columns);
-        }
+            RunPart(new GemmProblem(pa, lda, false, null, 0, false, pc, ldc, m, b.N, b.K, accumulate, b), b.Wide, 0, m, columns);
         b.KeepAlive();
     }
 

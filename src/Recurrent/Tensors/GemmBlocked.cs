@@ -106,14 +106,14 @@ internal static unsafe class GemmBlocked
         }
     }
 
-    internal static void Kernel(bool wide, int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
+    private static void Kernel(bool wide, int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
     {
         if (wide) GemmKernel512.Run(rows, a, b, kc, c, ldc, add, bias);
         else GemmKernel256.Run(rows, a, b, kc, c, ldc, add, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add, float* bias)
+    private static void Merge(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add, float* bias)
     {
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
             for (int j = 0; j < cols; j++) c[j] = add ? c[j] + tile[j] : bias != null ? tile[j] + bias[j] : tile[j];
