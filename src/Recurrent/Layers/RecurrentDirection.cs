@@ -14,6 +14,12 @@ namespace Recurrent.Layers;
 /// Backward runs the steps in reverse with one GEMM per step (dh_{t−1} += dA_t W_hh), then three large GEMMs give
 /// dW_ih, dW_hh and dX for all steps at once.
 ///
+/// Threads: each step is one job cut by hidden units (multiples of 32, so the cuts fall on cache lines and kernel
+/// panels). A part computes its units' columns of every gate of h_{t−1} W_hhᵀ (W_hhᵀ is packed by gate blocks so each
+/// block's columns can start there) and then those units' cells, on data it has just written: the pointwise work is
+/// split as the GEMM is, with one synchronisation per step. Backward, a part adds its units' columns of dA_{t+1} W_hh
+/// to dh_t, then runs step t's cells for them and sums their bias gradients. Any cut gives the same bits.
+///
 /// Kept for backward: Gates [T, B, G·H] (activations; backward overwrites them in place with the pre-activation
 /// gradients), States [T+1, B, H] (h in processing order's neighbours: the forward direction's h_{t−1} is States[t] and
 /// h_t is States[t+1]; the reverse direction's h_{t+1} is States[t+1] and h_t is States[t]), Cells [T+1, B, H] likewise
@@ -231,18 +237,16 @@ internal sealed class RecurrentDirection : IParallelWork
             switch (_cell)
             {
                 case CellKind.Lstm:
-                    LstmKernels.Forward(gatesRow, _cells.Slice(prev + b * H, H), _cells.Slice(cur + b * H, H), h, H, from, to);
+                    LstmKernels.Forward(gatesRow, _cells.Slice(prev + b * H, H), _cells.Slice(cur + b * H, H), h, outRow, H, from, to);
                     break;
                 case CellKind.Gru:
                     GruKernels.Forward(gatesRow, _hiddenProjection.Slice(b * GH, GH), biasHn, hPrev,
-                        _hiddenN.Slice((t * B + b) * H, H), h, H, from, to);
+                        _hiddenN.Slice((t * B + b) * H, H), h, outRow, H, from, to);
                     break;
                 default:
-                    RnnKernels.Forward(gatesRow, relu, from, to);
-                    gatesRow.Slice(from, units).CopyTo(h.Slice(from, units));
+                    RnnKernels.Forward(gatesRow, h, outRow, relu, from, to);
                     break;
             }
-            h.Slice(from, units).CopyTo(outRow.Slice(from, units));
         }
         StepProfiler.Mark(StepPhase.CellsForward);
     }
@@ -261,7 +265,7 @@ internal sealed class RecurrentDirection : IParallelWork
         {
             var columns = new ColumnRange(from, to);
             Gemm.MultiplyColumns(hiddenGrad.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
-                accumulate: true, new ReadOnlySpan<ColumnRange>(in columns));
+                accumulate: !DhIsGemmOnly, new ReadOnlySpan<ColumnRange>(in columns));
             StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
         }
         int t = _kernelTime;
@@ -294,7 +298,7 @@ internal sealed class RecurrentDirection : IParallelWork
                 case CellKind.Lstm:
                     LstmKernels.Backward(gatesRow, _cells.Slice(prev + b * H, H), _cells.Slice(cur + b * H, H),
                         dhRow, _dc.Slice(b * H, H), H, from, to);
-                    dhPrevRow.Slice(from, units).Clear();
+                    if (!DhIsGemmOnly) dhPrevRow.Slice(from, units).Clear();
                     break;
                 case CellKind.Gru:
                     GruKernels.Backward(gatesRow, _hiddenN.Slice((t * B + b) * H, H), _states.Slice(prev + b * H, H),
@@ -302,7 +306,7 @@ internal sealed class RecurrentDirection : IParallelWork
                     break;
                 default:
                     RnnKernels.Backward(gatesRow, dhRow, relu, from, to);
-                    dhPrevRow.Slice(from, units).Clear();
+                    if (!DhIsGemmOnly) dhPrevRow.Slice(from, units).Clear();
                     break;
             }
         }
@@ -313,6 +317,12 @@ internal sealed class RecurrentDirection : IParallelWork
         }
         StepProfiler.Mark(StepPhase.CellsBackward);
     }
+
+    /// <summary>
+    /// dh_{t−1} is dA_t W_hh and nothing else (an LSTM or RNN, every sequence full length): the step GEMM writes it
+    /// instead of adding to a cleared buffer. The GRU adds it to dh_t ⊙ z; a frozen row copies dh_t through.
+    /// </summary>
+    private bool DhIsGemmOnly => _cell != CellKind.Gru && _lengths == null;
 
     /// <summary>
     /// sums[col, col + count) += the rows of step t's [B, G·H] block of matrix over those columns, in row order: each

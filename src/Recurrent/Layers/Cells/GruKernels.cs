@@ -16,9 +16,10 @@ internal static class GruKernels
     /// <param name="gates">[3H]: (a_r, a_z, x_n) in, activations (r, z, n) out — kept for backward.</param>
     /// <param name="hiddenProjection">[3H] W_hh h_{t−1} (no bias); only its n block is read here.</param>
     /// <param name="hn">[H] out: W_hn h_{t−1} + b_hn, kept for backward.</param>
+    /// <param name="h">[H] h_t out; output: h_t again, the layer's output row.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
-        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, int hidden, int from, int to)
+        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
     {
         for (int j = from; j < to; j += Lanes.Width)
         {
@@ -31,7 +32,9 @@ internal static class GruKernels
             Lanes.Store(z, gates[(hidden + j)..], k);
             Lanes.Store(n, gates[(2 * hidden + j)..], k);
             Lanes.Store(hnv, hn[j..], k);
-            Lanes.Store(n + z * (Lanes.Load(hPrev[j..], k) - n), h[j..], k);
+            V ht = n + z * (Lanes.Load(hPrev[j..], k) - n);
+            Lanes.Store(ht, h[j..], k);
+            Lanes.Store(ht, output[j..], k);
         }
     }
 

@@ -15,8 +15,10 @@ internal static class LstmKernels
 {
     /// <param name="gates">[4H]: pre-activations in, activations (i, f, g, o) out — kept for backward.</param>
     /// <param name="cPrev">[H] c_{t−1}.</param> <param name="c">[H] c_t out.</param> <param name="h">[H] h_t out.</param>
+    /// <param name="output">[H] h_t out again: the layer's output row.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, int hidden, int from, int to)
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> output,
+        int hidden, int from, int to)
     {
         for (int j = from; j < to; j += Lanes.Width)
         {
@@ -31,7 +33,9 @@ internal static class LstmKernels
             Lanes.Store(g, gates[(2 * hidden + j)..], n);
             Lanes.Store(o, gates[(3 * hidden + j)..], n);
             Lanes.Store(ct, c[j..], n);
-            Lanes.Store(o * VectorMath.Tanh(ct), h[j..], n);
+            V ht = o * VectorMath.Tanh(ct);
+            Lanes.Store(ht, h[j..], n);
+            Lanes.Store(ht, output[j..], n);
         }
     }
 

@@ -13,14 +13,18 @@ namespace Recurrent.Layers.Cells;
 internal static class RnnKernels
 {
     /// <param name="preactivation">[H]: a in, h_t out (in place; it is the only thing backward needs).</param>
+    /// <param name="h">[H] h_t out again (the state), and output: the layer's output row.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(Span<float> preactivation, bool relu, int from, int to)
+    public static void Forward(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
     {
         for (int j = from; j < to; j += Lanes.Width)
         {
             int k = Math.Min(Lanes.Width, to - j);
             V a = Lanes.Load(preactivation[j..], k);
-            Lanes.Store(relu ? Vector512.Max(a, V.Zero) : VectorMath.Tanh(a), preactivation[j..], k);
+            V ht = relu ? Vector512.Max(a, V.Zero) : VectorMath.Tanh(a);
+            Lanes.Store(ht, preactivation[j..], k);
+            Lanes.Store(ht, h[j..], k);
+            Lanes.Store(ht, output[j..], k);
         }
     }
 
