@@ -17,17 +17,19 @@ internal interface IParallelWork
 /// runs the parts on its own thread (same result, bit for bit). No allocation per call: the job lives in static
 /// fields. A part must not start parallel work of its own (the nested call would find the pool held by its own thread).
 ///
-/// Workers spin for 5 ms after each job before sleeping. A recurrent layer posts a job every few microseconds, and
-/// between them a training step has single-threaded stretches (the loss, Adam) of a fraction of a millisecond to a
-/// few. With a 200 µs spin the worker slept through those, and Linux woke it on the caller's own core, where it
-/// often stayed: the two threads then shared one core, and a whole process ran at two thirds of its speed
-/// (LSTM 2×128: 156–165 k tokens/s in six processes out of six, against 217–228 k with the longer spin).
+/// Workers spin for 5 ms after each job before sleeping, so they stay awake through a training step's
+/// single-threaded stretches (the loss, Adam: a fraction of a millisecond to a few) and a layer's next job finds them
+/// spinning. A woken thread is placed by the OS, sometimes on the caller's own core (seen once on this VM); spinners
+/// yield the core every 20 µs so that case costs a time slice at most. Side by side with the former 200 µs
+/// Thread.SpinWait loop these measured the same, fast or slow with the host (LSTM 2×128 moves by ±30 % from one
+/// minute to the next on this VM): they are precautions, not measured gains.
 /// </summary>
 internal static class WorkerPool
 {
     private static readonly object Gate = new();   // held by the one caller using the workers
     private static readonly object Signal = new(); // sleeping workers wait on it
     private static readonly long SpinTicks = Stopwatch.Frequency / 200; // 5 ms
+    private static readonly long YieldTicks = Stopwatch.Frequency / 50000; // 20 µs
     private static readonly ManualResetEventSlim Done = new(false);
 
     private static Thread[] _workers = [];
@@ -96,10 +98,15 @@ internal static class WorkerPool
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WaitForParts()
     {
-        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        long now = Stopwatch.GetTimestamp(), deadline = now + SpinTicks, nextYield = now + YieldTicks;
         while (Volatile.Read(ref _remaining) != 0)
         {
-            if (Stopwatch.GetTimestamp() < deadline) { Pause(); continue; }
+            now = Stopwatch.GetTimestamp();
+            if (now < deadline)
+            {
+                Spin(now, ref nextYield);
+                continue;
+            }
             // A Set left over from the previous job (its last part may signal after we saw _remaining reach 0) can
             // end this wait early; the loop re-checks, and a Set that Reset swallows came after _remaining hit 0.
             Done.Wait();
@@ -108,14 +115,18 @@ internal static class WorkerPool
     }
 
     /// <summary>
-    /// One short pause in a spin loop (the x86 PAUSE instruction). Not Thread.SpinWait: its length is calibrated once
-    /// per process, and on this VM some processes came out with spins long enough that a worker missed most jobs
-    /// and the caller ran every part itself (a training step 10% slower, from one process to the next).
+    /// One turn of a spin loop: the x86 PAUSE instruction, and every 20 µs a yield of the core. PAUSE rather than
+    /// Thread.SpinWait, whose length is calibrated once per process: a spin whose cost is the same in every process.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pause()
+    private static void Spin(long now, ref long nextYield)
     {
-        if (X86Base.IsSupported) X86Base.Pause();
+        if (now >= nextYield)
+        {
+            Thread.Yield();
+            nextYield = now + YieldTicks;
+        }
+        else if (X86Base.IsSupported) X86Base.Pause();
         else Thread.SpinWait(1);
     }
 
@@ -139,10 +150,10 @@ internal static class WorkerPool
         while (true)
         {
             long generation = Volatile.Read(ref _generation);
-            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-            while (generation == seen && Stopwatch.GetTimestamp() < deadline)
+            long now = Stopwatch.GetTimestamp(), deadline = now + SpinTicks, nextYield = now + YieldTicks;
+            while (generation == seen && (now = Stopwatch.GetTimestamp()) < deadline)
             {
-                Pause();
+                Spin(now, ref nextYield);
                 generation = Volatile.Read(ref _generation);
             }
             if (generation == seen)
