@@ -71,8 +71,8 @@ public static partial class Kernels
     }
 
     /// <summary>
-    /// Σ e^{x−max}, also storing each e^{x−max} into y when store is set (y may be x). x − max ≤ 0, the domain of
-    /// VectorMath's float exp, which is also many times faster than Vector512.Exp on the −∞ of a row's padding lanes.
+    /// Σ e^{x−max}, also storing each e^{x−max} into y when store is set (y may be x). x − max ≤ 0: the domain of
+    /// VectorMath's float32 exp, faster than Vector512.Exp (which works in double).
     /// </summary>
     private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store)
     {
