@@ -12,8 +12,9 @@ namespace Recurrent.Cli.Commands;
 /// ../shared/bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
 /// char-LMs, forward-only tokens/s and batch-1 sampling chars/s for LSTM 2×512, and the peak working set of each,
 /// every row in its own child process (this executable with the hidden option --child NAME). Utilization = GEMM FLOPs
-/// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of an LSTM (or with --only, another training or forward row's)
-/// training step (<see cref="LstmStepBreakdown"/>). --json prints one JSON object.
+/// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of the LSTM
+/// 2×512 training step, or with --only of another training row or the forward pass (<see cref="StepBreakdown"/>).
+/// --json prints one JSON object.
 /// Hidden options for tests: --batch, --seq-len, --hidden, --sample-chars, --min-steps (smaller sizes), --peak-gflops
 /// (skip measuring the peak), --child NAME (measure one row here and print its JSON object).
 /// </summary>
