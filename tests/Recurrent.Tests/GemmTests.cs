@@ -151,12 +151,14 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MultiplyAddBias(new float[4], 2, false, new float[4], 2, false, new float[3], new float[4], 2, 2, 2, 2));
     }
 
-    /// <summary>Two products sharing A give the bits of two separate calls, at any thread count.</summary>
+    /// <summary>Two products sharing A (the second over the first m2 rows) give the bits of two separate calls, at any thread count.</summary>
     [Theory]
-    [InlineData(40, 7, 33, 50, true)]
-    [InlineData(100, 64, 96, 300, true)]
-    [InlineData(25, 5, 3, 9, false)]
-    public void SharedAProductsEqualTwoSeparateOnes(int m, int n1, int n2, int k, bool transA)
+    [InlineData(40, 7, 33, 50, true, 40)]
+    [InlineData(100, 64, 96, 300, true, 100)]
+    [InlineData(150, 64, 96, 300, true, 100)]
+    [InlineData(150, 40, 128, 200, true, 13)]
+    [InlineData(25, 5, 3, 9, false, 25)]
+    public void SharedAProductsEqualTwoSeparateOnes(int m, int n1, int n2, int k, bool transA, int m2)
     {
         var one = new Case(m, n1, k, transA, transB: false, pad: 1, seed: 21);
         var two = new Case(m, n2, k, transA, transB: false, pad: 3, seed: 22);
@@ -169,11 +171,11 @@ public class GemmTests
                 {
                     var c1 = (float[])one.C0.Clone();
                     var c2 = (float[])two.C0.Clone();
-                    GemmSharedA.Multiply(one.A, one.Lda, transA, m, k, one.B, one.Ldb, c1, one.Ldc, n1, two.B, two.Ldb, c2, two.Ldc, n2, accumulate);
+                    GemmSharedA.Multiply(one.A, one.Lda, transA, m, k, one.B, one.Ldb, c1, one.Ldc, n1, two.B, two.Ldb, c2, two.Ldc, n2, accumulate, m2);
                     var e1 = (float[])one.C0.Clone();
                     var e2 = (float[])two.C0.Clone();
                     Gemm.Multiply(one.A, one.Lda, transA, one.B, one.Ldb, false, e1, one.Ldc, m, n1, k, accumulate, 1, true);
-                    Gemm.Multiply(one.A, one.Lda, transA, two.B, two.Ldb, false, e2, two.Ldc, m, n2, k, accumulate, 1, true);
+                    Gemm.Multiply(one.A, one.Lda, transA, two.B, two.Ldb, false, e2, two.Ldc, m2, n2, k, accumulate, 1, true);
                     Assert.Equal(e1, c1);
                     Assert.Equal(e2, c2);
                     one.Check(c1, accumulate, "shared A, first product");

@@ -161,12 +161,10 @@ internal sealed class RecurrentDirection : IParallelWork
         // block, so the rows of dAᵀ they share are packed once for both weight gradients.
         int I = _inputSize, shared = gru ? 2 * H : GH;
         Span<float> hPrev = _states.Slice(_reverse ? B * H : 0, rows * H);
-        GemmSharedA.Multiply(_gates, GH, true, shared, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H, accumulate: true);
+        GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H,
+            accumulate: true, m2: shared);
         if (gru)
-        {
-            Gemm.Multiply(_gates.All[shared..], GH, true, x, I, false, WeightIh.Grad.Data.AsSpan(shared * I), I, H, I, rows, accumulate: true);
             Gemm.Multiply(_hiddenGrad.All[shared..], GH, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
-        }
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
         Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
         StepProfiler.Mark(StepPhase.InputGradientGemm);

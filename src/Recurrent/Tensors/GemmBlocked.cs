@@ -34,8 +34,8 @@ internal static unsafe class GemmBlocked
         Run(g, columns, g, [], wide, i0, i1);
 
     /// <summary>
-    /// The same for two products that share A (A, lda, transA, M, K and accumulate; B and C their own): each block
-    /// of A is packed once for both — a layer's weight gradients dGᵀX and dGᵀH.
+    /// The same for two products that share A (A, lda, transA, K and accumulate; B and C their own; the second may
+    /// stop at fewer rows): each block of A is packed once for both — a layer's weight gradients dGᵀX and dGᵀH.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem g, ReadOnlySpan<ColumnRange> columns, in GemmProblem second,
@@ -62,7 +62,7 @@ internal static unsafe class GemmBlocked
                 int mc = Math.Min(mcMax, i1 - ic);
                 GemmPack.PackA(g, ic, mc, p0, kc, mr, ap);
                 Panels(g, columns, wide, ap, ic, mc, p0, kc, bp, tile);
-                Panels(second, secondColumns, wide, ap, ic, mc, p0, kc, bp, tile);
+                if (ic < second.M) Panels(second, secondColumns, wide, ap, ic, Math.Min(mc, second.M - ic), p0, kc, bp, tile);
             }
         }
     }
