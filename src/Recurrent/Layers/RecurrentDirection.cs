@@ -39,11 +39,12 @@ internal sealed class RecurrentDirection : IParallelWork
     private readonly bool _reverse;
 
     private int _steps, _batch;
-    private AlignedFloats _gates, _states, _cells, _hiddenN, _hiddenProjection, _hiddenGrad;
+    private AlignedFloats _gates, _states, _cells, _hiddenN, _hiddenProjection, _hiddenGradN;
     private AlignedFloats _dh, _dhPrev, _dc;
     private readonly float[] _combinedBias, _biasGrad, _biasGradHidden;
     // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
-    private readonly GemmPackedB _recurrentForward, _recurrentBackward;
+    // The GRU's backward splits W_hh by rows: r and z multiply dA's own columns, n the hidden side's n block.
+    private readonly GemmPackedB _recurrentForward, _recurrentBackward, _recurrentBackwardN;
 
     // The step RunPart works on, set before each parallel job: forward or backward; the step whose cells run
     // (−1: none) and, backward, the step whose dA·W_hh is added first (−1: none); the caller's arrays for this pass.
@@ -68,7 +69,9 @@ internal sealed class RecurrentDirection : IParallelWork
         _biasGrad = new float[_gateWidth];
         _biasGradHidden = cell == CellKind.Gru ? new float[_gateWidth] : [];
         _recurrentForward = new GemmPackedB(hidden, _gateWidth, segments: Gates(cell));
-        _recurrentBackward = new GemmPackedB(_gateWidth, hidden);
+        bool gru = cell == CellKind.Gru;
+        _recurrentBackward = new GemmPackedB(gru ? 2 * hidden : _gateWidth, hidden);
+        _recurrentBackwardN = new GemmPackedB(gru ? hidden : 0, hidden);
     }
 
     public static int Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
@@ -133,7 +136,8 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
         if (dhN.IsEmpty) _dh.All.Clear(); else dhN.CopyTo(_dh);
         if (lstm) { if (dcN.IsEmpty) _dc.All.Clear(); else dcN.CopyTo(_dc); }
-        _recurrentBackward.Pack(WeightHh.Value.Data, H, transB: false);
+        _recurrentBackward.Pack(WeightHh.Value.Data.AsSpan(0, _recurrentBackward.K * H), H, transB: false);
+        if (gru) _recurrentBackwardN.Pack(WeightHh.Value.Data.AsSpan(2 * H * H), H, transB: false);
         _biasGrad.AsSpan().Clear();
         if (gru) _biasGradHidden.AsSpan().Clear();
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
@@ -164,7 +168,7 @@ internal sealed class RecurrentDirection : IParallelWork
         GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H,
             accumulate: true, m2: shared);
         if (gru)
-            Gemm.Multiply(_hiddenGrad.All[shared..], GH, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
+            Gemm.Multiply(_hiddenGradN, H, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
         Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
         StepProfiler.Mark(StepPhase.InputGradientGemm);
@@ -258,12 +262,14 @@ internal sealed class RecurrentDirection : IParallelWork
     {
         int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, gates = GH / H;
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
-        AlignedFloats hiddenGrad = gru ? _hiddenGrad : _gates;
         if (_gemmTime >= 0)
         {
-            var columns = new ColumnRange(from, to);
-            Gemm.MultiplyColumns(hiddenGrad.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
-                accumulate: !DhIsGemmOnly, new ReadOnlySpan<ColumnRange>(in columns));
+            var range = new ColumnRange(from, to);
+            var columns = new ReadOnlySpan<ColumnRange>(in range);
+            Gemm.MultiplyColumns(_gates.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
+                accumulate: !DhIsGemmOnly, columns);
+            if (gru)
+                Gemm.MultiplyColumns(_hiddenGradN.Slice(_gemmTime * B * H, B * H), H, _recurrentBackwardN, _dh, H, B, accumulate: true, columns);
             StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
         }
         int t = _kernelTime;
@@ -278,11 +284,8 @@ internal sealed class RecurrentDirection : IParallelWork
             if (!Active(_lengths, t, b))
             {
                 // The state was copied through unchanged: so is its gradient; this step's gates had no effect.
-                for (int g = 0; g < gates; g++)
-                {
-                    gatesRow.Slice(g * H + from, units).Clear();
-                    if (gru) hiddenGrad.Slice((t * B + b) * GH + g * H + from, units).Clear();
-                }
+                for (int g = 0; g < gates; g++) gatesRow.Slice(g * H + from, units).Clear();
+                if (gru) _hiddenGradN.Slice((t * B + b) * H + from, units).Clear();
                 dhRow.Slice(from, units).CopyTo(dhPrevRow.Slice(from, units));
                 continue;
             }
@@ -300,7 +303,7 @@ internal sealed class RecurrentDirection : IParallelWork
                     break;
                 case CellKind.Gru:
                     GruKernels.Backward(gatesRow, _hiddenN.Slice((t * B + b) * H, H), _states.Slice(prev + b * H, H),
-                        dhRow, hiddenGrad.Slice((t * B + b) * GH, GH), dhPrevRow, H, from, to);
+                        dhRow, _hiddenGradN.Slice((t * B + b) * H, H), dhPrevRow, H, from, to);
                     break;
                 default:
                     RnnKernels.Backward(gatesRow, dhRow, relu, from, to);
@@ -308,11 +311,8 @@ internal sealed class RecurrentDirection : IParallelWork
                     break;
             }
         }
-        for (int g = 0; g < gates; g++)
-        {
-            AddRows(_gates, t, g * H + from, units, _biasGrad);
-            if (gru && g == 2) AddRows(_hiddenGrad, t, g * H + from, units, _biasGradHidden); // r, z: as the input side's
-        }
+        for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, _biasGrad.AsSpan(g * H + from, units));
+        if (gru) AddRows(_hiddenGradN, H, t, from, _biasGradHidden.AsSpan(2 * H + from, units)); // r, z: as the input side's
         StepProfiler.Mark(StepPhase.CellsBackward);
     }
 
@@ -323,19 +323,19 @@ internal sealed class RecurrentDirection : IParallelWork
     private bool DhIsGemmOnly => _cell != CellKind.Gru && _lengths == null;
 
     /// <summary>
-    /// sums[col, col + count) += the rows of step t's [B, G·H] block of matrix over those columns, in row order: each
-    /// 16 columns' sum stays in a register across the batch.
+    /// sums += the rows of step t's [B, width] block of matrix over columns [col, col + sums.Length), in row order:
+    /// each 16 columns' sum stays in a register across the batch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddRows(AlignedFloats matrix, int t, int col, int count, float[] sums)
+    private void AddRows(AlignedFloats matrix, int width, int t, int col, Span<float> sums)
     {
-        Span<float> block = matrix.Slice(t * _batch * _gateWidth, _batch * _gateWidth);
-        for (int j = 0; j < count; j += Lanes.Width)
+        Span<float> block = matrix.Slice(t * _batch * width, _batch * width);
+        for (int j = 0; j < sums.Length; j += Lanes.Width)
         {
-            int n = Math.Min(Lanes.Width, count - j);
-            var sum = Lanes.Load(sums.AsSpan(col + j), n);
-            for (int b = 0; b < _batch; b++) sum += Lanes.Load(block[(b * _gateWidth + col + j)..], n);
-            Lanes.Store(sum, sums.AsSpan(col + j), n);
+            int n = Math.Min(Lanes.Width, sums.Length - j);
+            var sum = Lanes.Load(sums[j..], n);
+            for (int b = 0; b < _batch; b++) sum += Lanes.Load(block[(b * width + col + j)..], n);
+            Lanes.Store(sum, sums[j..], n);
         }
     }
 
@@ -359,7 +359,7 @@ internal sealed class RecurrentDirection : IParallelWork
         {
             _hiddenN = AlignedFloats.Allocate(steps * batch * H);
             _hiddenProjection = AlignedFloats.Allocate(batch * GH);
-            _hiddenGrad = AlignedFloats.Allocate(steps * batch * GH);
+            _hiddenGradN = AlignedFloats.Allocate(steps * batch * H);
         }
     }
 }

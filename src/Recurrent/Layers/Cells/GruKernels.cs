@@ -41,14 +41,15 @@ internal static class GruKernels
     /// <summary>
     /// Backward through one step: dn = dh(1−z), dz = dh(h_{t−1} − n), da_n = dn(1−n²), dr = da_n ⊙ hn,
     /// da_r = dr r(1−r), da_z = dz z(1−z); the input side gets (da_r, da_z, da_n), the hidden side (da_r, da_z, da_n ⊙ r),
-    /// and h_{t−1} gets dh ⊙ z directly (plus the hidden side through W_hh, added by the caller's GEMM).
+    /// and h_{t−1} gets dh ⊙ z directly (plus the hidden side through W_hh, added by the caller's GEMM). The hidden
+    /// side's r and z blocks are the input side's, so only its n block is written.
     /// </summary>
     /// <param name="gates">[3H]: (r, z, n) in, input-side gradients out (in place).</param>
-    /// <param name="hiddenGrad">[3H] out: hidden-side gradients.</param>
+    /// <param name="hiddenGradN">[H] out: the hidden side's n block, da_n ⊙ r.</param>
     /// <param name="dhPrev">[H] out: dh ⊙ z.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
-        ReadOnlySpan<float> dh, Span<float> hiddenGrad, Span<float> dhPrev, int hidden, int from, int to)
+        ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)
     {
         V one = V.One;
         for (int j = from; j < to; j += Lanes.Width)
@@ -64,9 +65,7 @@ internal static class GruKernels
             Lanes.Store(dar, gates[j..], k);
             Lanes.Store(daz, gates[(hidden + j)..], k);
             Lanes.Store(dan, gates[(2 * hidden + j)..], k);
-            Lanes.Store(dar, hiddenGrad[j..], k);
-            Lanes.Store(daz, hiddenGrad[(hidden + j)..], k);
-            Lanes.Store(dan * r, hiddenGrad[(2 * hidden + j)..], k);
+            Lanes.Store(dan * r, hiddenGradN[j..], k);
             Lanes.Store(dhv * z, dhPrev[j..], k);
         }
     }
