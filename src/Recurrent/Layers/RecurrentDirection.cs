@@ -12,7 +12,8 @@ namespace Recurrent.Layers;
 /// Forward, as cuDNN does it: one GEMM projects every time step's input at once (A = X W_ihᵀ + biases, [T·B, G·H]);
 /// then per step only h_{t−1} W_hhᵀ is added and one fused kernel per batch row computes the gates and the new state.
 /// Backward runs the steps in reverse with one GEMM per step (dh_{t−1} += dA_t W_hh), then three large GEMMs give
-/// dW_ih, dW_hh and dX for all steps at once.
+/// dW_ih, dW_hh and dX for all steps at once. The GRU's hidden side differs from the input side's dA only in its n
+/// block (da_n ⊙ r, kept apart in [T, B, H]), so its step GEMM is two products, over W_hh's r, z rows and its n rows.
 ///
 /// Threads: each step is one job cut by hidden units (multiples of 32, so the cuts fall on cache lines and kernel
 /// panels). A part computes its units' columns of every gate of h_{t−1} W_hhᵀ (W_hhᵀ is packed by gate blocks so each
