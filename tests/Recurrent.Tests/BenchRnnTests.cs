@@ -64,7 +64,6 @@ public class BenchRnnTests
             StepPhase.CellsBackward, StepPhase.WeightGradientGemms, StepPhase.InputGradientGemm, StepPhase.EmbeddingHeadLoss, StepPhase.Optimizer];
         Assert.All(timed, p => Assert.True(result.Phases[(int)p].Seconds > 0, $"{p} got no time"));
         Assert.Equal(3, result.Step.Steps);
-        Assert.Equal(result.Step.Median, result.Phases.Sum(p => p.Seconds) + result.Overhead, 12);
         Assert.Equal(StepFlops.Of(cell, 64, 16, 2, 2, 5, 65).Training, result.Phases.Sum(p => p.Flops), 6);
     }
 

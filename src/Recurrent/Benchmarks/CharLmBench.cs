@@ -89,8 +89,7 @@ public sealed class CharLmBench : IModule
         float loss = Loss.Forward(Head.Forward(y), Targets);
         var dy = Head.Backward(Loss.Backward());
         StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
-        var dx = Rnn.Backward(dy).DInput;
-        Embedding.Backward(dx);
+        Embedding.Backward(Rnn.Backward(dy).DInput);
         StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
         GradientClipping.ClipGlobalNorm(_parameters, MaxNorm);
         Optimizer.Step();

@@ -52,7 +52,8 @@ internal static unsafe class GemmBlocked
         int ncMax = Math.Min(NC, RoundUp(widest, nr));
         var buffers = GemmBuffers.Current;
         // +16: the transposing pack may write up to 16 floats past a panel (see GemmPack.Scatter).
-        float* ap = buffers.A(mcMax * kcMax + 16), bp = buffers.B(kcMax * ncMax + 16), tile = buffers.Tile(mr * nr);
+        bool packsB = g.PackedB == null || (!secondColumns.IsEmpty && second.PackedB == null);
+        float* ap = buffers.A(mcMax * kcMax + 16), bp = packsB ? buffers.B(kcMax * ncMax + 16) : null, tile = buffers.Tile(mr * nr);
 
         for (int p0 = 0; p0 < g.K; p0 += kcMax)
         {

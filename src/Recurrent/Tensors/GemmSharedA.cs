@@ -27,7 +27,6 @@ internal static unsafe class GemmSharedA
             Gemm.Multiply(a, lda, transA, b2, ldb2, false, c2, ldc2, m2, n2, k, accumulate);
             return;
         }
-        if (m == 0) return;
         bool wide = Gemm.Vector512Default;
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         fixed (float* pa = a, pb1 = b1, pb2 = b2, pc1 = c1, pc2 = c2)
