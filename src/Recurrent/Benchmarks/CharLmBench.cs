@@ -11,6 +11,7 @@ namespace Recurrent.Benchmarks;
 /// B = batch, T = time, V = 65 characters, E = 64, H = hidden, L = layers.
 ///
 ///   tokens [B, T] → Embedding(V, E) → RecurrentLayer(cell, E, H, L, batch_first) [B, T, H] → Linear(H, V) [B, T, V]
+///   (the layer reads the embedding through its vocabulary, as every caller that hands it tokens: see EmbeddingLookup)
 ///   loss = mean over all B·T positions of cross-entropy(logits, next token)
 ///
 /// <see cref="TrainStep"/> is torch_bench's step: zero the gradients, forward, loss, backward, clip the global norm to 5,
@@ -83,14 +84,11 @@ public sealed class CharLmBench : IModule
         Optimizer.ZeroGrad();
         Rnn.Training = true;
         StepProfiler.Mark(StepPhase.Optimizer);
-        var x = Embedding.Forward(Inputs, InputShape);
-        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
-        var y = Rnn.Forward(x).Output;
+        var y = Rnn.Forward(Embedding, Inputs, InputShape).Output;
         float loss = Loss.Forward(Head.Forward(y), Targets);
         var dy = Head.Backward(Loss.Backward());
         StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
-        Embedding.Backward(Rnn.Backward(dy).DInput);
-        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
+        Rnn.Backward(dy);
         GradientClipping.ClipGlobalNorm(_parameters, MaxNorm);
         Optimizer.Step();
         StepProfiler.Mark(StepPhase.Optimizer);
@@ -101,9 +99,7 @@ public sealed class CharLmBench : IModule
     public Tensor Infer()
     {
         Rnn.Training = false;
-        var x = Embedding.Forward(Inputs, InputShape);
-        StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
-        var logits = Head.Forward(Rnn.Forward(x).Output);
+        var logits = Head.Forward(Rnn.Forward(Embedding, Inputs, InputShape).Output);
         StepProfiler.Mark(StepPhase.EmbeddingHeadLoss);
         return logits;
     }

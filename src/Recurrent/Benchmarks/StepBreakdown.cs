@@ -42,7 +42,8 @@ public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats St
             for (int p = 0; p < seconds.Length; p++) phases[p].Add(seconds[p]);
             total += plain[^1] + profiled[^1];
         }
-        var flops = Benchmarks.StepFlops.Of(model.Cell, CharLmBench.EmbeddingSize, model.Hidden, model.Layers, model.Batch, model.SeqLen, CharLmBench.Vocab);
+        var flops = Benchmarks.StepFlops.Of(model.Cell, CharLmBench.EmbeddingSize, model.Hidden, model.Layers, model.Batch, model.SeqLen,
+            CharLmBench.Vocab, embedded: true);
         var phaseFlops = new double[phases.Length];
         phaseFlops[(int)StepPhase.InputGemm] = flops.InputProjection;
         phaseFlops[(int)StepPhase.RecurrentGemmForward] = flops.RecurrentForward;

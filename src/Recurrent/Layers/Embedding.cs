@@ -38,13 +38,7 @@ public sealed class Embedding : IModule
     /// <summary>tokens: flat, tokens.Length = Π shape; returns y: shape + [dim] (the layer's buffer).</summary>
     public Tensor Forward(int[] tokens, params int[] shape)
     {
-        long count = 1;
-        foreach (int d in shape) count *= d;
-        if (count != tokens.Length)
-            throw new ShapeException($"{Name}.Forward: {tokens.Length} tokens do not fill shape {Tensor.Describe(shape)}");
-        for (int i = 0; i < tokens.Length; i++)
-            if ((uint)tokens[i] >= (uint)NumEmbeddings)
-                throw new ArgumentException($"{Name}.Forward: token {tokens[i]} at position {i} is outside [0, {NumEmbeddings})");
+        RequireTokens(tokens, shape, $"{Name}.Forward");
 
         if (_y is null || _y.Rank != shape.Length + 1 || !_y.Shape.AsSpan(0, shape.Length).SequenceEqual(shape))
             _y = new Tensor([.. shape, EmbeddingDim]);
@@ -57,6 +51,18 @@ public sealed class Embedding : IModule
         var y = _y.Span;
         for (int i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));
         return _y;
+    }
+
+    /// <summary>Tokens must fill the shape and lie in [0, num_embeddings); the error names the place and position.</summary>
+    internal void RequireTokens(int[] tokens, ReadOnlySpan<int> shape, string place)
+    {
+        long count = 1;
+        foreach (int d in shape) count *= d;
+        if (count != tokens.Length)
+            throw new ShapeException($"{place}: {tokens.Length} tokens do not fill shape {Tensor.Describe(shape)}");
+        for (int i = 0; i < tokens.Length; i++)
+            if ((uint)tokens[i] >= (uint)NumEmbeddings)
+                throw new ArgumentException($"{place}: token {tokens[i]} at position {i} is outside [0, {NumEmbeddings})");
     }
 
     /// <summary>dy: shape + [dim]. Accumulates dW[token] += dy[position] (a token seen twice gets both rows).</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Recurrent.Layers.Cells;
 using Recurrent.Profiling;
 using Recurrent.Tensors;
@@ -84,11 +85,12 @@ internal sealed class RecurrentDirection : IParallelWork
     private int CurrentIndex(int t) => _reverse ? t : t + 1;
     private static bool Active(int[]? lengths, int t, int b) => lengths == null || t < lengths[b];
 
-    /// <param name="x">[T, B, I] time-major input.</param>
+    /// <param name="x">[T, B, I] time-major input; unused when lookup is given.</param>
+    /// <param name="lookup">the first layer's embedding and tokens, or null: see <see cref="EmbeddingLookup"/>.</param>
     /// <param name="h0">[B, H]; c0 likewise (LSTM only, else empty).</param>
     /// <param name="output">where this direction's h_t go (columns [Offset, Offset + H) of each row).</param>
     /// <param name="hN">[B, H] final state out; cN likewise (LSTM).</param>
-    public void Forward(float[] x, int steps, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, int[]? lengths,
+    public void Forward(float[] x, EmbeddingLookup? lookup, int steps, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, int[]? lengths,
         OutputSlot output, Span<float> hN, Span<float> cN)
     {
         Allocate(steps, batch);
@@ -98,7 +100,8 @@ internal sealed class RecurrentDirection : IParallelWork
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
         for (int g = 0; g < GH; g++)
             _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
-        Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
+        if (lookup != null) lookup.Project(WeightIh.Value.Data, _combinedBias, GH, _gates);
+        else Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
@@ -125,12 +128,13 @@ internal sealed class RecurrentDirection : IParallelWork
     /// <summary>
     /// Accumulates the parameter gradients and writes (or adds, for the second direction) dX.
     /// </summary>
-    /// <param name="x">the same [T, B, I] input Forward saw.</param>
+    /// <param name="x">the same [T, B, I] input Forward saw; lookup likewise (then dx is not written: the embedding's
+    /// gradient is accumulated instead).</param>
     /// <param name="dOutput">the gradient of the output, laid out as Forward's output, or null.</param>
     /// <param name="dhN">[B, H] gradient of the final state (empty for none); dcN likewise.</param>
     /// <param name="dx">[T, B, I] out.</param>
     /// <param name="dh0">[B, H] out; dc0 likewise (LSTM).</param>
-    public void Backward(float[] x, int[]? lengths, OutputSlot? dOutput,
+    public void Backward(float[] x, EmbeddingLookup? lookup, int[]? lengths, OutputSlot? dOutput,
         ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, float[] dx, bool accumulateDx, Span<float> dh0, Span<float> dc0)
     {
         int steps = _steps, B = _batch, H = _hidden, GH = _gateWidth, rows = steps * B;
@@ -163,15 +167,20 @@ internal sealed class RecurrentDirection : IParallelWork
         StepProfiler.Mark(StepPhase.CellsBackward);
 
         // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih. dA_h = dA but in the GRU's n
-        // block, so the rows of dAᵀ they share are packed once for both weight gradients.
+        // block, so the rows of dAᵀ they share are packed once for both weight gradients. Through an embedding lookup,
+        // dW_ih and the embedding's gradient come from dA's rows summed by token instead.
         int I = _inputSize, shared = gru ? 2 * H : GH;
         Span<float> hPrev = _states.Slice(_reverse ? B * H : 0, rows * H);
-        GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H,
-            accumulate: true, m2: shared);
+        if (lookup != null)
+            Gemm.Multiply(_gates, GH, true, hPrev, H, false, WeightHh.Grad.Data, H, shared, H, rows, accumulate: true);
+        else
+            GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H,
+                accumulate: true, m2: shared);
         if (gru)
             Gemm.Multiply(_hiddenGradN, H, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
-        Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
+        if (lookup != null) lookup.Backward(_gates, GH, WeightIh.Value.Data, WeightIh.Grad.Data);
+        else Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
         StepProfiler.Mark(StepPhase.InputGradientGemm);
     }
 
@@ -227,6 +236,11 @@ internal sealed class RecurrentDirection : IParallelWork
         ReadOnlySpan<float> biasHn = gru ? BiasHh.Value.Data.AsSpan(2 * H, H) : default;
         for (int b = 0; b < B; b++)
         {
+            if (b + 1 < B)
+            {
+                for (int g = 0; g < columns.Length; g++) Prefetch(gatesT, (b + 1) * GH + g * H + from, units);
+                if (lstm) Prefetch(_cells.All, prev + (b + 1) * H + from, units);
+            }
             Span<float> hPrev = _states.Slice(prev + b * H, H), h = _states.Slice(cur + b * H, H);
             Span<float> outRow = _output.Data.AsSpan(_output.Start(t, b, _steps, B), H);
             if (!Active(_lengths, t, b))
@@ -280,6 +294,14 @@ internal sealed class RecurrentDirection : IParallelWork
         Span<float> gatesT = _gates.Slice(t * B * GH, B * GH);
         for (int b = 0; b < B; b++)
         {
+            if (b + 1 < B)
+            {
+                for (int g = 0; g < gates; g++) Prefetch(gatesT, (b + 1) * GH + g * H + from, units);
+                if (gru) Prefetch(_hiddenN.All, (t * B + b + 1) * H + from, units);
+                if (gru) Prefetch(_states.All, prev + (b + 1) * H + from, units);
+                if (lstm) Prefetch(_cells.All, prev + (b + 1) * H + from, units);
+                if (lstm) Prefetch(_cells.All, cur + (b + 1) * H + from, units);
+            }
             Span<float> dhRow = _dh.Slice(b * H, H), dhPrevRow = _dhPrev.Slice(b * H, H);
             Span<float> gatesRow = gatesT.Slice(b * GH, GH);
             if (!Active(_lengths, t, b))
@@ -322,6 +344,19 @@ internal sealed class RecurrentDirection : IParallelWork
     /// instead of adding to a cleared buffer. The GRU adds it to dh_t ⊙ z; a frozen row copies dh_t through.
     /// </summary>
     private bool DhIsGemmOnly => _cell != CellKind.Gru && _lengths == null;
+
+    /// <summary>
+    /// Asks for the cache lines of span[from, from + count) before the next batch row's cells read them: the gates
+    /// of a step were written by the input GEMM (or the forward pass) long before and are in L3 or memory, and a
+    /// row's kilobyte or so per gate is too short a run for the hardware prefetcher to catch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(Span<float> span, int from, int count)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (float* start = span)
+            for (int i = 0; i < count; i += 16) Sse.Prefetch0(start + from + i);
+    }
 
     /// <summary>
     /// sums += the rows of step t's [B, width] block of matrix over columns [col, col + sums.Length), in row order:

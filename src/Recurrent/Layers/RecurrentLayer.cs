@@ -61,6 +61,13 @@ public sealed class RecurrentLayer : IModule
     private Tensor[] _layerInputGrads = [];              // per layer [T, B, width of its input]
     private float[] _zeroState = [];                     // [B, H] zeros: h0 and c0 when none is given
     private Tensor _output = new(0), _hN = new(0), _cN = new(0), _dInput = new(0), _dh0 = new(0), _dc0 = new(0);
+    // Forward from tokens: the first layer reads them through _lookup, or (a large vocabulary) the embedding's own
+    // output, whose gradient Backward then hands back to it. Either way Backward returns an empty DInput.
+    private readonly EmbeddingLookup _lookup = new();
+    private bool _lookupActive;
+    internal bool ReadsThroughVocabulary => _lookupActive; // tests: which path the last Forward took
+    private Embedding? _denseEmbedding;
+    private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         float dropout = 0f, bool batchFirst = false, Rng? rng = null)
@@ -109,8 +116,48 @@ public sealed class RecurrentLayer : IModule
         if (input.Rank != 3 || input.Dim(2) != InputSize)
             throw new ShapeException($"{this}.Forward: expected input {(BatchFirst ? "[B, T, " : "[T, B, ")}{InputSize}], got {Tensor.Describe(input.Shape)}");
         int T = BatchFirst ? input.Dim(1) : input.Dim(0), B = BatchFirst ? input.Dim(0) : input.Dim(1);
-        int states = NumLayers * NumDirections, H = HiddenSize, D = NumDirections;
         if (T == 0 || B == 0) throw new ShapeException($"{this}.Forward: input {Tensor.Describe(input.Shape)} has no time steps or no sequences");
+        Prepare(T, B, h0, c0, lengths);
+        if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
+        else input.Data.CopyTo(_input, 0);
+        (_lookupActive, _denseEmbedding) = (false, null);
+        StepProfiler.Mark(StepPhase.Layout);
+        return RunForward(h0, c0);
+    }
+
+    /// <summary>
+    /// Forward(embedding.Forward(tokens, shape), h0, c0, lengths), with the first layer reading the embedding through
+    /// the vocabulary (<see cref="EmbeddingLookup"/>) when it is small against the T·B tokens. Backward then adds the
+    /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
+    /// </summary>
+    /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
+    public RecurrentOutput Forward(Embedding embedding, int[] tokens, int[] shape, Tensor? h0 = null, Tensor? c0 = null,
+        int[]? lengths = null)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        if (embedding.EmbeddingDim != InputSize)
+            throw new ShapeException($"{this}.Forward: the embedding's vectors have {embedding.EmbeddingDim} floats, the layer's input {InputSize}");
+        if (shape.Length != 2 || shape[0] == 0 || shape[1] == 0)
+            throw new ShapeException($"{this}.Forward: tokens must be {(BatchFirst ? "[B, T]" : "[T, B]")} with no empty axis, got {Tensor.Describe(shape)}");
+        embedding.RequireTokens(tokens, shape, $"{this}.Forward");
+        int T = BatchFirst ? shape[1] : shape[0], B = BatchFirst ? shape[0] : shape[1];
+        if (!EmbeddingLookup.Applies(embedding.NumEmbeddings, T * B))
+        {
+            var output = Forward(embedding.Forward(tokens, shape), h0, c0, lengths);
+            _denseEmbedding = embedding;
+            return output;
+        }
+        Prepare(T, B, h0, c0, lengths);
+        _lookup.Set(embedding, tokens, T, B, BatchFirst);
+        (_lookupActive, _denseEmbedding) = (true, null);
+        StepProfiler.Mark(StepPhase.Layout);
+        return RunForward(h0, c0);
+    }
+
+    /// <summary>Checks the states and lengths for T steps of B sequences and sizes the buffers.</summary>
+    private void Prepare(int T, int B, Tensor? h0, Tensor? c0, int[]? lengths)
+    {
+        int states = NumLayers * NumDirections, H = HiddenSize;
         if (h0 != null) RequireShape(h0, [states, B, H], "Forward h0");
         if (c0 != null)
         {
@@ -127,18 +174,19 @@ public sealed class RecurrentLayer : IModule
 
         Allocate(T, B);
         _lengths = lengths == null || lengths.All(l => l == T) ? null : (int[])lengths.Clone();
-        if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
-        else input.Data.CopyTo(_input, 0);
-        StepProfiler.Mark(StepPhase.Layout);
+    }
 
-        int stateSize = B * H;
+    /// <summary>The layers over the prepared input (the time-major copy, or the lookup).</summary>
+    private RecurrentOutput RunForward(Tensor? h0, Tensor? c0)
+    {
+        int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
         for (int k = 0; k < NumLayers; k++)
         {
             float[] x = k == 0 ? _input : _layerInputs[k];
             for (int d = 0; d < D; d++)
             {
                 int s = (k * D + d) * stateSize;
-                _directions[k * D + d].Forward(x, T, B,
+                _directions[k * D + d].Forward(x, k == 0 && _lookupActive ? _lookup : null, T, B,
                     h0 == null ? _zeroState : h0.Data.AsSpan(s, stateSize),
                     c0 == null ? _zeroState : c0.Data.AsSpan(s, stateSize),
                     _lengths, OutputOf(k, d), _hN.Data.AsSpan(s, stateSize),
@@ -152,7 +200,10 @@ public sealed class RecurrentLayer : IModule
         return new RecurrentOutput(BatchFirst ? _output : _layerOutputs[NumLayers - 1], _hN, Cell == CellKind.Lstm ? _cN : null);
     }
 
-    /// <summary>Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0.</summary>
+    /// <summary>
+    /// Accumulates every parameter's gradient and returns the gradients of Forward's input, h0 and c0. After a Forward
+    /// from tokens the input's gradient goes into the embedding's and DInput is empty.
+    /// </summary>
     /// <param name="dOutput">shaped like Forward's output, or null for none.</param>
     /// <param name="dhN">[L·D, B, H] gradient of the final hidden state, or null; dcN likewise (LSTM).</param>
     public RecurrentGradients Backward(Tensor? dOutput, Tensor? dhN = null, Tensor? dcN = null)
@@ -178,7 +229,8 @@ public sealed class RecurrentLayer : IModule
             for (int d = 0; d < D; d++)
             {
                 int s = (k * D + d) * stateSize;
-                _directions[k * D + d].Backward(x, _lengths, dTop == null ? null : new OutputSlot(dTop, D * H, d * H, dTopBatchFirst),
+                _directions[k * D + d].Backward(x, k == 0 && _lookupActive ? _lookup : null, _lengths,
+                    dTop == null ? null : new OutputSlot(dTop, D * H, d * H, dTopBatchFirst),
                     dhN == null ? default : dhN.Data.AsSpan(s, stateSize),
                     dcN == null ? default : dcN.Data.AsSpan(s, stateSize),
                     _layerInputGrads[k].Data, accumulateDx: d > 0,
@@ -188,10 +240,14 @@ public sealed class RecurrentLayer : IModule
             StepProfiler.Mark(StepPhase.Layout);
         }
 
+        var dc0 = Cell == CellKind.Lstm ? _dc0 : null;
+        if (_lookupActive) return new RecurrentGradients(Empty, _dh0, dc0);
         if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Data, _dInput.Data, T, B, InputSize);
         else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
         StepProfiler.Mark(StepPhase.Layout);
-        return new RecurrentGradients(_dInput, _dh0, Cell == CellKind.Lstm ? _dc0 : null);
+        if (_denseEmbedding == null) return new RecurrentGradients(_dInput, _dh0, dc0);
+        _denseEmbedding.Backward(_dInput);
+        return new RecurrentGradients(Empty, _dh0, dc0);
     }
 
     /// <summary>Where direction d of layer k writes its output: the top layer of a batch-first stack straight into _output.</summary>

@@ -36,6 +36,7 @@ public sealed class CharLanguageModel : IModule
     private Rng _dropoutRng;
     private bool _training = true;
     private Tensor _oneHot = new(0);    // [T, B, V] when E = 0
+    private readonly int[] _tokenShape = new int[2];
     private Tensor? _logits;
 
     /// <param name="rng">initializes the parameters (embedding ~ N(0,1), recurrent U(±1/√H), head U(±1/√H)) and,
@@ -109,11 +110,14 @@ public sealed class CharLanguageModel : IModule
         if (state != null && state.Batch != batch)
             throw new ShapeException($"CharLanguageModel.Forward: the state is for a batch of {state.Batch}, the tokens for {batch}");
 
-        Tensor x = _embedding != null ? _embedding.Forward(tokens, steps, batch) : OneHot(tokens, steps, batch);
+        // With an embedding, the first layer reads it itself (RecurrentLayer's Forward from tokens): x starts null.
+        Tensor? x = _embedding != null ? null : OneHot(tokens, steps, batch);
+        (_tokenShape[0], _tokenShape[1]) = (steps, batch);
         for (int k = 0; k < _layers.Length; k++)
         {
-            if (k > 0) x = _dropouts[k - 1].Forward(x);
-            var output = _layers[k].Forward(x, state?.H[k], state?.C?[k]);
+            var output = x == null
+                ? _layers[0].Forward(_embedding!, tokens, _tokenShape, state?.H[0], state?.C?[0])
+                : _layers[k].Forward(k > 0 ? _dropouts[k - 1].Forward(x) : x, state?.H[k], state?.C?[k]);
             // The layer copied h0/c0 when it read them, so the carried state can be overwritten now.
             if (state != null)
             {
@@ -122,7 +126,7 @@ public sealed class CharLanguageModel : IModule
             }
             x = output.Output;
         }
-        _logits = _head.Forward(_dropouts[^1].Forward(x));
+        _logits = _head.Forward(_dropouts[^1].Forward(x!));
         return _logits;
     }
 
@@ -140,9 +144,8 @@ public sealed class CharLanguageModel : IModule
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
             d = _dropouts[k].Backward(d);
-            d = _layers[k].Backward(d).DInput;
+            d = _layers[k].Backward(d).DInput; // the first layer adds the embedding's gradient itself
         }
-        _embedding?.Backward(d);
     }
 
     private Tensor OneHot(int[] tokens, int steps, int batch)

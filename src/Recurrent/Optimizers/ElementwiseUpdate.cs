@@ -20,12 +20,55 @@ internal static class ElementwiseUpdate
 {
     private const int W = 16;
 
-    public static void Run<TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
+    /// <summary>Below this many parameters one thread does the update; above, the worker threads share it.</summary>
+    private const int ParallelMinLength = 1 << 16;
+
+    public static unsafe void Run<TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
         Span<float> s0 = default, Span<float> s1 = default, Span<float> s2 = default) where TUpdate : struct, IElementUpdate
     {
         int n = p.Length;
         if (g.Length != n || (!s0.IsEmpty && s0.Length != n) || (!s1.IsEmpty && s1.Length != n) || (!s2.IsEmpty && s2.Length != n))
             throw new ArgumentException("ElementwiseUpdate: parameter, gradient and state lengths differ");
+        int parts = n < ParallelMinLength ? 1 : Math.Min(Gemm.Threads, n / ParallelMinLength * 2);
+        if (parts > 1)
+            fixed (float* pp = p, pg = g, p0 = s0, p1 = s1, p2 = s2)
+                if (WorkerPool.TryRun(ElementwiseWork<TUpdate>.Prepare(update, pp, pg, p0, p1, p2, n, parts), parts)) return;
+        RunRange(update, p, g, s0, s1, s2);
+    }
+
+    /// <summary>Elements [16·k, …) are the same arithmetic wherever a part starts, so any split gives the same bits.</summary>
+    private sealed unsafe class ElementwiseWork<TUpdate> : IParallelWork where TUpdate : struct, IElementUpdate
+    {
+        [ThreadStatic] private static ElementwiseWork<TUpdate>? _current;
+        private TUpdate _update;
+        private float* _p, _g, _s0, _s1, _s2;
+        private int _n, _parts;
+
+        public static ElementwiseWork<TUpdate> Prepare(in TUpdate update, float* p, float* g, float* s0, float* s1, float* s2,
+            int n, int parts)
+        {
+            var work = _current ??= new ElementwiseWork<TUpdate>();
+            (work._update, work._n, work._parts) = (update, n, parts);
+            work._p = p; work._g = g; work._s0 = s0; work._s1 = s1; work._s2 = s2;
+            return work;
+        }
+
+        public void RunPart(int part)
+        {
+            int start = Boundary(part), length = Boundary(part + 1) - start;
+            RunRange(_update, new Span<float>(_p + start, length), new ReadOnlySpan<float>(_g + start, length),
+                Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length));
+        }
+
+        private int Boundary(int part) => part >= _parts ? _n : (int)((long)_n / W * part / _parts) * W;
+
+        private static Span<float> Slice(float* state, int start, int length) => state == null ? default : new Span<float>(state + start, length);
+    }
+
+    private static void RunRange<TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
+        Span<float> s0, Span<float> s1, Span<float> s2) where TUpdate : struct, IElementUpdate
+    {
+        int n = p.Length;
         bool h0 = !s0.IsEmpty, h1 = !s1.IsEmpty, h2 = !s2.IsEmpty;
         var u = update; // a local copy lets the JIT keep the hyperparameter vectors in registers
         ref float rp = ref MemoryMarshal.GetReference(p);

@@ -41,9 +41,8 @@ internal static class CharLmReference
                 if (id < 0 || id >= vocab)
                     throw c.Bad($"token id {id} is outside the vocabulary 0..{vocab - 1}");
 
-        // Forward: x [B, T, E] → y [B, T, H] → logits [B, T, V], seen as [B·T, V] by the loss.
-        Tensor x = embedding.Forward(tokens, batch, steps);
-        Tensor y = lstm.Forward(x).Output;
+        // Forward: tokens [B, T] → (x [B, T, E] →) y [B, T, H] → logits [B, T, V], seen as [B·T, V] by the loss.
+        Tensor y = lstm.Forward(embedding, tokens, [batch, steps]).Output;
         Tensor logits = head.Forward(y);
         var loss = new SoftmaxCrossEntropy();
         float meanLoss = loss.Forward(new Tensor(logits.Data, batch * steps, vocab), targets);
@@ -56,7 +55,7 @@ internal static class CharLmReference
         model.ZeroGrad();
         Tensor dLogits = loss.Backward();
         Tensor dy = head.Backward(new Tensor(dLogits.Data, batch, steps, vocab));
-        embedding.Backward(lstm.Backward(dy).DInput);
+        lstm.Backward(dy); // the embedding's gradient included
         foreach (Parameter p in model.Parameters()) actual["grad." + p.Name] = p.Grad;
         return actual;
     }
