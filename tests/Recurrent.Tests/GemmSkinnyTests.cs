@@ -10,6 +10,7 @@ public class GemmSkinnyTests
     [InlineData(1, 1, 1)]
     [InlineData(1, 7, 15)]
     [InlineData(2, 2048, 512)]
+    [InlineData(1, 2048, 64)] // few multiply-adds, but enough of B to split between threads
     [InlineData(3, 13, 33)]
     [InlineData(4, 1030, 517)]
     public void MatchesTheReferenceOnAnyThreadCount(int m, int n, int k)

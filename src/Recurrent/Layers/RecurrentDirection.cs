@@ -16,11 +16,14 @@ namespace Recurrent.Layers;
 /// dW_ih, dW_hh and dX for all steps at once. The GRU's hidden side differs from the input side's dA only in its n
 /// block (da_n ⊙ r, kept apart in [T, B, H]), so its step GEMM is two products, over W_hh's r, z rows and its n rows.
 ///
-/// Threads: each step is one job cut by hidden units (multiples of 32, so the cuts fall on cache lines and kernel
-/// panels). A part computes its units' columns of every gate of h_{t−1} W_hhᵀ (W_hhᵀ is packed by gate blocks so each
-/// block's columns can start there) and then those units' cells, on data it has just written: the pointwise work is
-/// split as the GEMM is, with one synchronisation per step. Backward, a part adds its units' columns of dA_{t+1} W_hh
-/// to dh_t, then runs step t's cells for them and sums their bias gradients. Any cut gives the same bits.
+/// Threads: with 8 or more batch rows a thread, each time loop is one job cut by batch rows (whole blocks of 8): a
+/// thread runs every step for its rows, since a row of h_{t−1} W_hhᵀ, of dA_{t+1} W_hh and of the cells needs nothing
+/// but that row, so the threads never wait for each other inside the loop and never write each other's cache lines.
+/// Otherwise (sampling's few rows) each step is one job cut by hidden units (multiples of 32, so the cuts fall on
+/// cache lines and kernel panels): a part computes its units' columns of every gate of h_{t−1} W_hhᵀ (W_hhᵀ is packed
+/// by gate blocks so each block's columns can start there) and then those units' cells, with one synchronisation per
+/// step; backward, a part adds its units' columns of dA_{t+1} W_hh to dh_t, then runs step t's cells for them. The
+/// bias gradients are summed per block of 8 rows, then the blocks in order. Any cut gives the same bits.
 ///
 /// Kept for backward: Gates [T, B, G·H] (activations; backward overwrites them in place with the pre-activation
 /// gradients), States [T+1, B, H] (h in processing order's neighbours: the forward direction's h_{t−1} is States[t] and
@@ -44,13 +47,16 @@ internal sealed class RecurrentDirection : IParallelWork
     private AlignedFloats _gates, _states, _cells, _hiddenN, _hiddenProjection, _hiddenGradN;
     private AlignedFloats _dh, _dhPrev, _dc;
     private readonly float[] _combinedBias, _biasGrad, _biasGradHidden;
+    // [blocks of RowBlock batch rows, G·H]: each block's sums of the bias gradients (the GRU's hidden n block apart).
+    private AlignedFloats _biasPartials, _biasPartialsHidden;
     // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
     // The GRU's backward splits W_hh by rows: r and z multiply dA's own columns, n the hidden side's n block.
     private readonly GemmPackedB _recurrentForward, _recurrentBackward, _recurrentBackwardN;
 
-    // The step RunPart works on, set before each parallel job: forward or backward; the step whose cells run
-    // (−1: none) and, backward, the step whose dA·W_hh is added first (−1: none); the caller's arrays for this pass.
-    private bool _forwardPass, _packed;
+    // What RunPart works on, set before each parallel job: forward or backward; the whole loop cut by rows, or one
+    // step cut by units: the step whose cells run (−1: none) and, backward, the step whose dA·W_hh is added first
+    // (−1: none); the caller's arrays for this pass.
+    private bool _forwardPass, _packed, _byRows;
     private int _kernelTime, _gemmTime, _parts = 1;
     private int[]? _lengths;
     private OutputSlot _output;
@@ -113,11 +119,12 @@ internal sealed class RecurrentDirection : IParallelWork
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
         (_forwardPass, _lengths, _output) = (true, lengths, output);
-        for (int s = 0; s < steps; s++)
-        {
-            _kernelTime = TimeOf(s);
-            RunStep();
-        }
+        if (!RunTimeLoopByRows())
+            for (int s = 0; s < steps; s++)
+            {
+                _kernelTime = TimeOf(s);
+                RunStep();
+            }
         (_lengths, _output) = (null, default);
 
         int last = _reverse ? 0 : steps;
@@ -143,24 +150,34 @@ internal sealed class RecurrentDirection : IParallelWork
         if (lstm) { if (dcN.IsEmpty) _dc.All.Clear(); else dcN.CopyTo(_dc); }
         _recurrentBackward.Pack(WeightHh.Value.Data.AsSpan(0, _recurrentBackward.K * H), H, transB: false);
         if (gru) _recurrentBackwardN.Pack(WeightHh.Value.Data.AsSpan(2 * H * H), H, transB: false);
-        _biasGrad.AsSpan().Clear();
-        if (gru) _biasGradHidden.AsSpan().Clear();
+        _biasPartials.All.Clear();
+        if (gru) _biasPartialsHidden.All.Clear();
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
         // Step s's job adds step s+1's dA·W_hh into dh_t, then runs step s's cells; one more job adds the last.
         (_forwardPass, _lengths, _dOutput, _gemmTime) = (false, lengths, dOutput, -1);
-        for (int s = steps - 1; s >= 0; s--)
+        if (RunTimeLoopByRows())
         {
-            _kernelTime = TimeOf(s);
-            RunStep();
-            _gemmTime = _kernelTime;
-            (_dh, _dhPrev) = (_dhPrev, _dh);
+            // Each part swapped its rows of dh and dh_prev once a step.
+            if (steps % 2 == 1) (_dh, _dhPrev) = (_dhPrev, _dh);
         }
-        _kernelTime = -1;
-        RunStep();
+        else
+        {
+            for (int s = steps - 1; s >= 0; s--)
+            {
+                _kernelTime = TimeOf(s);
+                RunStep();
+                _gemmTime = _kernelTime;
+                (_dh, _dhPrev) = (_dhPrev, _dh);
+            }
+            _kernelTime = -1;
+            RunStep();
+        }
         (_lengths, _dOutput) = (null, null);
         _dh.All.CopyTo(dh0);
         if (lstm) _dc.All.CopyTo(dc0);
+        SumBlocks(_biasPartials, _biasGrad);
+        if (gru) SumBlocks(_biasPartialsHidden, _biasGradHidden);
         Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
         if (gru) _biasGrad.AsSpan(0, 2 * H).CopyTo(_biasGradHidden);
         Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
@@ -193,33 +210,93 @@ internal sealed class RecurrentDirection : IParallelWork
         int parts = 1;
         if (Gemm.Threads > 1 && (long)_batch * _hidden * _gateWidth >= Gemm.ParallelMinMultiplyAdds)
             parts = Math.Min(Gemm.Threads, (_hidden + UnitBlock - 1) / UnitBlock);
-        _parts = parts;
+        (_parts, _byRows) = (parts, false);
         if (parts > 1 && WorkerPool.TryRun(this, parts))
             StepProfiler.Mark(StepPhase.WaitForOtherParts);
         else
             for (int p = 0; p < parts; p++) RunPart(p);
     }
 
+    /// <summary>
+    /// The whole time loop (forward or backward, as set up in the fields) as one job cut by batch rows, when the batch
+    /// has rows enough: each thread runs every step for its own rows, since a row of h·W_hhᵀ, of dA·W_hh and of the
+    /// cells depends on nothing but its own row. The threads then never wait for each other within the loop and never
+    /// write each other's cache lines. False when the loop is to run step by step, cut by units, instead.
+    /// </summary>
+    private bool RunTimeLoopByRows()
+    {
+        if (!_packed || Gemm.Threads < 2 || (long)_batch * _hidden * _gateWidth < Gemm.ParallelMinMultiplyAdds) return false;
+        int parts = Math.Min(Gemm.Threads, RowBlocks);
+        if (parts < 2) return false;
+        (_parts, _byRows) = (parts, true);
+        if (WorkerPool.TryRun(this, parts))
+            StepProfiler.Mark(StepPhase.WaitForOtherParts);
+        else
+            for (int p = 0; p < parts; p++) RunPart(p);
+        return true;
+    }
+
     /// <summary>Parts cut the units on multiples of this: a whole number of GEMM kernel panels of every gate.</summary>
     private const int UnitBlock = 32;
+
+    /// <summary>
+    /// A loop cut by rows gives each part whole blocks of this many rows (fewer would leave the GEMM kernel's rows
+    /// idle). The bias gradients are summed per block, then the blocks in order, whatever the cut: the same bits.
+    /// </summary>
+    private const int RowBlock = 8;
+
+    private int RowBlocks => (_batch + RowBlock - 1) / RowBlock;
 
     void IParallelWork.RunPart(int part) => RunPart(part);
 
     private void RunPart(int part)
     {
+        if (_byRows)
+        {
+            int rowFrom = RowBlocks * part / _parts * RowBlock, rowTo = Math.Min(_batch, RowBlocks * (part + 1) / _parts * RowBlock);
+            if (_forwardPass) ForwardRows(rowFrom, rowTo);
+            else BackwardRows(rowFrom, rowTo);
+            return;
+        }
         int blocks = (_hidden + UnitBlock - 1) / UnitBlock;
         int from = blocks * part / _parts * UnitBlock, to = Math.Min(_hidden, blocks * (part + 1) / _parts * UnitBlock);
-        if (_forwardPass) ForwardPart(from, to);
-        else BackwardPart(from, to);
+        if (_forwardPass) ForwardPart(_kernelTime, 0, _batch, from, to);
+        else BackwardPart(_kernelTime, _gemmTime, 0, _batch, from, to, _dh, _dhPrev);
+    }
+
+    /// <summary>Every forward step, in order, for batch rows [rowFrom, rowTo) and all units.</summary>
+    private void ForwardRows(int rowFrom, int rowTo)
+    {
+        for (int s = 0; s < _steps; s++) ForwardPart(TimeOf(s), rowFrom, rowTo, 0, _hidden);
     }
 
     /// <summary>
-    /// Units [from, to) of forward step _kernelTime: their columns of every gate of h_{t−1} W_hhᵀ, then the cells.
+    /// Every backward step, in reverse, for batch rows [rowFrom, rowTo) and all units, then the last dA·W_hh; dh and
+    /// dh_prev trade places after each step (these rows of them only: the caller settles the fields afterwards).
+    /// </summary>
+    private void BackwardRows(int rowFrom, int rowTo)
+    {
+        Span<float> dh = _dh, dhPrev = _dhPrev;
+        int gemmTime = -1;
+        for (int s = _steps - 1; s >= 0; s--)
+        {
+            BackwardPart(TimeOf(s), gemmTime, rowFrom, rowTo, 0, _hidden, dh, dhPrev);
+            gemmTime = TimeOf(s);
+            var swap = dh;
+            dh = dhPrev;
+            dhPrev = swap;
+        }
+        BackwardPart(-1, gemmTime, rowFrom, rowTo, 0, _hidden, dh, dhPrev);
+    }
+
+    /// <summary>
+    /// Batch rows [rowFrom, rowTo) and units [from, to) of forward step t: their block of every gate of h_{t−1} W_hhᵀ,
+    /// then their cells.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardPart(int from, int to)
+    private void ForwardPart(int t, int rowFrom, int rowTo, int from, int to)
     {
-        int t = _kernelTime, B = _batch, H = _hidden, GH = _gateWidth, units = to - from;
+        int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, rows = rowTo - rowFrom;
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
         int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
         Span<float> gatesT = _gates.Slice(t * B * GH, B * GH);
@@ -227,16 +304,16 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int g = 0; g < columns.Length; g++) columns[g] = new ColumnRange(g * H + from, g * H + to);
 
         // h_{t−1} W_hhᵀ: into the GRU's own buffer (r multiplies it), else added to the gate pre-activations.
-        Span<float> target = gru ? _hiddenProjection : gatesT;
-        ReadOnlySpan<float> hPrevAll = _states.Slice(prev, B * H);
-        if (_packed) Gemm.MultiplyColumns(hPrevAll, H, _recurrentForward, target, GH, B, accumulate: !gru, columns);
-        else Gemm.MultiplyColumns(hPrevAll, H, WeightHh.Value.Data, H, target, GH, B, GH, H, accumulate: !gru, columns);
+        Span<float> target = (gru ? _hiddenProjection.All : gatesT).Slice(rowFrom * GH, rows * GH);
+        ReadOnlySpan<float> hPrevRows = _states.Slice(prev + rowFrom * H, rows * H);
+        if (_packed) Gemm.MultiplyColumns(hPrevRows, H, _recurrentForward, target, GH, rows, accumulate: !gru, columns);
+        else Gemm.MultiplyColumns(hPrevRows, H, WeightHh.Value.Data, H, target, GH, rows, GH, H, accumulate: !gru, columns);
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
         ReadOnlySpan<float> biasHn = gru ? BiasHh.Value.Data.AsSpan(2 * H, H) : default;
-        for (int b = 0; b < B; b++)
+        for (int b = rowFrom; b < rowTo; b++)
         {
-            if (b + 1 < B)
+            if (b + 1 < rowTo)
             {
                 for (int g = 0; g < columns.Length; g++) Prefetch(gatesT, (b + 1) * GH + g * H + from, units);
                 if (lstm) Prefetch(_cells.All, prev + (b + 1) * H + from, units);
@@ -269,32 +346,34 @@ internal sealed class RecurrentDirection : IParallelWork
     }
 
     /// <summary>
-    /// Units [from, to) of a backward job: dh_t += dA_{t+1} W_hh for their columns (step _gemmTime), then step
-    /// _kernelTime's cells (dA_t, and dh_{t−1}'s part that bypasses W_hh), and the bias gradients' sums of dA_t.
+    /// Batch rows [rowFrom, rowTo) and units [from, to) of a backward job: dh_t += dA_{t+1} W_hh for their block
+    /// (step gemmTime; −1: none), then step t's cells (dA_t, and dh_{t−1}'s part that bypasses W_hh; t = −1: none),
+    /// and the bias gradients' sums of dA_t.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardPart(int from, int to)
+    private void BackwardPart(int t, int gemmTime, int rowFrom, int rowTo, int from, int to, Span<float> dh, Span<float> dhPrev)
     {
-        int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, gates = GH / H;
+        int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, gates = GH / H, rows = rowTo - rowFrom;
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
-        if (_gemmTime >= 0)
+        if (gemmTime >= 0)
         {
             var range = new ColumnRange(from, to);
             var columns = new ReadOnlySpan<ColumnRange>(in range);
-            Gemm.MultiplyColumns(_gates.Slice(_gemmTime * B * GH, B * GH), GH, _recurrentBackward, _dh, H, B,
+            Span<float> dhRows = dh.Slice(rowFrom * H, rows * H);
+            Gemm.MultiplyColumns(_gates.Slice((gemmTime * B + rowFrom) * GH, rows * GH), GH, _recurrentBackward, dhRows, H, rows,
                 accumulate: !DhIsGemmOnly, columns);
             if (gru)
-                Gemm.MultiplyColumns(_hiddenGradN.Slice(_gemmTime * B * H, B * H), H, _recurrentBackwardN, _dh, H, B, accumulate: true, columns);
+                Gemm.MultiplyColumns(_hiddenGradN.Slice((gemmTime * B + rowFrom) * H, rows * H), H, _recurrentBackwardN, dhRows, H, rows,
+                    accumulate: true, columns);
             StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
         }
-        int t = _kernelTime;
         if (t < 0) return;
 
         int prev = PrevIndex(t) * B * H, cur = CurrentIndex(t) * B * H;
         Span<float> gatesT = _gates.Slice(t * B * GH, B * GH);
-        for (int b = 0; b < B; b++)
+        for (int b = rowFrom; b < rowTo; b++)
         {
-            if (b + 1 < B)
+            if (b + 1 < rowTo)
             {
                 for (int g = 0; g < gates; g++) Prefetch(gatesT, (b + 1) * GH + g * H + from, units);
                 if (gru) Prefetch(_hiddenN.All, (t * B + b + 1) * H + from, units);
@@ -302,7 +381,7 @@ internal sealed class RecurrentDirection : IParallelWork
                 if (lstm) Prefetch(_cells.All, prev + (b + 1) * H + from, units);
                 if (lstm) Prefetch(_cells.All, cur + (b + 1) * H + from, units);
             }
-            Span<float> dhRow = _dh.Slice(b * H, H), dhPrevRow = _dhPrev.Slice(b * H, H);
+            Span<float> dhRow = dh.Slice(b * H, H), dhPrevRow = dhPrev.Slice(b * H, H);
             Span<float> gatesRow = gatesT.Slice(b * GH, GH);
             if (!Active(_lengths, t, b))
             {
@@ -334,8 +413,8 @@ internal sealed class RecurrentDirection : IParallelWork
                     break;
             }
         }
-        for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, _biasGrad.AsSpan(g * H + from, units));
-        if (gru) AddRows(_hiddenGradN, H, t, from, _biasGradHidden.AsSpan(2 * H + from, units)); // r, z: as the input side's
+        for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, units, rowFrom, rowTo, _biasPartials, g * H + from);
+        if (gru) AddRows(_hiddenGradN, H, t, from, units, rowFrom, rowTo, _biasPartialsHidden, 2 * H + from); // r, z: as the input side's
         StepProfiler.Mark(StepPhase.CellsBackward);
     }
 
@@ -359,20 +438,34 @@ internal sealed class RecurrentDirection : IParallelWork
     }
 
     /// <summary>
-    /// sums += the rows of step t's [B, width] block of matrix over columns [col, col + sums.Length), in row order:
-    /// each 16 columns' sum stays in a register across the batch.
+    /// Adds step t's rows [rowFrom, rowTo) of matrix ([T·B, width]), columns [col, col + count), to the bias partials
+    /// ([blocks, G·H]) at columns [sumCol, sumCol + count): each block of RowBlock rows to its own row, in row order,
+    /// each 16 columns' sum in a register across the block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddRows(AlignedFloats matrix, int width, int t, int col, Span<float> sums)
+    private void AddRows(AlignedFloats matrix, int width, int t, int col, int count, int rowFrom, int rowTo,
+        AlignedFloats partials, int sumCol)
     {
-        Span<float> block = matrix.Slice(t * _batch * width, _batch * width);
-        for (int j = 0; j < sums.Length; j += Lanes.Width)
+        Span<float> step = matrix.Slice(t * _batch * width, _batch * width);
+        for (int b0 = rowFrom; b0 < rowTo; b0 += RowBlock)
         {
-            int n = Math.Min(Lanes.Width, sums.Length - j);
-            var sum = Lanes.Load(sums[j..], n);
-            for (int b = 0; b < _batch; b++) sum += Lanes.Load(block[(b * width + col + j)..], n);
-            Lanes.Store(sum, sums[j..], n);
+            Span<float> sums = partials.Slice(b0 / RowBlock * _gateWidth + sumCol, count);
+            int b1 = Math.Min(rowTo, b0 + RowBlock);
+            for (int j = 0; j < count; j += Lanes.Width)
+            {
+                int n = Math.Min(Lanes.Width, count - j);
+                var sum = Lanes.Load(sums[j..], n);
+                for (int b = b0; b < b1; b++) sum += Lanes.Load(step[(b * width + col + j)..], n);
+                Lanes.Store(sum, sums[j..], n);
+            }
         }
+    }
+
+    /// <summary>total = Σ over blocks, in block order, of partials' rows [blocks, G·H].</summary>
+    private void SumBlocks(AlignedFloats partials, Span<float> total)
+    {
+        partials.Slice(0, _gateWidth).CopyTo(total);
+        for (int k = 1; k < RowBlocks; k++) Kernels.Add(total, partials.Slice(k * _gateWidth, _gateWidth), total);
     }
 
     /// <summary>Sizes the buffers for (T, B) once; later calls with the same sizes reuse them.</summary>
@@ -385,6 +478,8 @@ internal sealed class RecurrentDirection : IParallelWork
         _gates = AlignedFloats.Allocate(steps * batch * GH);
         _states = AlignedFloats.Allocate((steps + 1) * batch * H);
         _dh = AlignedFloats.Allocate(batch * H);
+        _biasPartials = AlignedFloats.Allocate(RowBlocks * GH);
+        if (_cell == CellKind.Gru) _biasPartialsHidden = AlignedFloats.Allocate(RowBlocks * GH);
         _dhPrev = AlignedFloats.Allocate(batch * H);
         if (_cell == CellKind.Lstm)
         {

@@ -90,7 +90,7 @@ public static class Gemm
     {
         if (vector512 && !Vector512.IsHardwareAccelerated) vector512 = false;
         int mr = vector512 ? GemmKernel512.MR : GemmKernel256.MR, nr = vector512 ? GemmKernel512.NR : GemmKernel256.NR;
-        if (threads > 1 && (long)problem.M * problem.N * problem.K >= ParallelMinMultiplyAdds)
+        if (threads > 1 && WorthThreads(problem))
         {
             var partition = GemmPartition.Choose(threads, problem.M, problem.N, mr, nr);
             if (partition.Parts > 1 && WorkerPool.TryRun(GemmWork.Prepare(problem, partition, vector512), partition.Parts)) return;
@@ -98,6 +98,9 @@ public static class Gemm
         var all = new ColumnRange(0, problem.N);
         RunPart(problem, vector512, 0, problem.M, new ReadOnlySpan<ColumnRange>(in all));
     }
+
+    private static bool WorthThreads(in GemmProblem p) =>
+        (long)p.M * p.N * p.K >= ParallelMinMultiplyAdds || GemmSkinny.Applies(p) && (long)p.N * p.K >= GemmSkinny.ParallelMinFloats;
 
     /// <summary>
     /// One thread's share of C: rows [i0, i1) over the column ranges given, by the path that suits the problem's
