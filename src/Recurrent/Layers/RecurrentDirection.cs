@@ -18,12 +18,14 @@ namespace Recurrent.Layers;
 ///
 /// Threads: with 8 or more batch rows a thread, each time loop is one job cut by batch rows (whole blocks of 8): a
 /// thread runs every step for its rows, since a row of h_{t−1} W_hhᵀ, of dA_{t+1} W_hh and of the cells needs nothing
-/// but that row, so the threads never wait for each other inside the loop and never write each other's cache lines.
-/// Otherwise (sampling's few rows) each step is one job cut by hidden units (multiples of 32, so the cuts fall on
-/// cache lines and kernel panels): a part computes its units' columns of every gate of h_{t−1} W_hhᵀ (W_hhᵀ is packed
-/// by gate blocks so each block's columns can start there) and then those units' cells, with one synchronisation per
-/// step; backward, a part adds its units' columns of dA_{t+1} W_hh to dh_t, then runs step t's cells for them. The
-/// bias gradients are summed per block of 8 rows, then the blocks in order. Any cut gives the same bits.
+/// but that row, so the threads never wait for each other inside the loop and never write each other's cache lines;
+/// backward, a thread also takes its rows of dX_t = dA_t W_ih right after its cells, while dA_t is in cache.
+/// Otherwise (one thread, or sampling's few rows) each step is one job cut by hidden units (multiples of 32, so the
+/// cuts fall on cache lines and kernel panels): a part computes its units' columns of every gate of h_{t−1} W_hhᵀ
+/// (W_hhᵀ is packed by gate blocks so each block's columns can start there) and then those units' cells, with one
+/// synchronisation per step; backward, a part adds its units' columns of dA_{t+1} W_hh to dh_t, then runs step t's
+/// cells for them. The bias gradients are summed per block of 8 rows, then the blocks in order. Any cut gives the
+/// same bits.
 ///
 /// Kept for backward: Gates [T, B, G·H] (activations; backward overwrites them in place with the pre-activation
 /// gradients), States [T+1, B, H] (h in processing order's neighbours: the forward direction's h_{t−1} is States[t] and
@@ -52,6 +54,8 @@ internal sealed class RecurrentDirection : IParallelWork
     // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
     // The GRU's backward splits W_hh by rows: r and z multiply dA's own columns, n the hidden side's n block.
     private readonly GemmPackedB _recurrentForward, _recurrentBackward, _recurrentBackwardN;
+    // W_ih [G·H, I] packed for dX_t = dA_t W_ih inside a backward loop cut by rows (made on first use).
+    private GemmPackedB? _inputBackward;
 
     // What RunPart works on, set before each parallel job: forward or backward; the whole loop cut by rows, or one
     // step cut by units: the step whose cells run (−1: none) and, backward, the step whose dA·W_hh is added first
@@ -61,6 +65,8 @@ internal sealed class RecurrentDirection : IParallelWork
     private int[]? _lengths;
     private OutputSlot _output;
     private OutputSlot? _dOutput;
+    private float[]? _dx;
+    private bool _accumulateDx;
 
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix)
     {
@@ -154,6 +160,15 @@ internal sealed class RecurrentDirection : IParallelWork
         if (gru) _biasPartialsHidden.All.Clear();
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
+        // Cut by rows, each thread also takes its rows of dX_t = dA_t W_ih as soon as its cells have written dA_t.
+        bool dxInLoop = lookup == null && RowParts() > 1;
+        if (dxInLoop)
+        {
+            _inputBackward ??= new GemmPackedB(GH, _inputSize);
+            _inputBackward.Pack(WeightIh.Value.Data, _inputSize, transB: false);
+            (_dx, _accumulateDx) = (dx, accumulateDx);
+        }
+
         // Step s's job adds step s+1's dA·W_hh into dh_t, then runs step s's cells; one more job adds the last.
         (_forwardPass, _lengths, _dOutput, _gemmTime) = (false, lengths, dOutput, -1);
         if (RunTimeLoopByRows())
@@ -173,7 +188,7 @@ internal sealed class RecurrentDirection : IParallelWork
             _kernelTime = -1;
             RunStep();
         }
-        (_lengths, _dOutput) = (null, null);
+        (_lengths, _dOutput, _dx) = (null, null, null);
         _dh.All.CopyTo(dh0);
         if (lstm) _dc.All.CopyTo(dc0);
         SumBlocks(_biasPartials, _biasGrad);
@@ -197,7 +212,7 @@ internal sealed class RecurrentDirection : IParallelWork
             Gemm.Multiply(_hiddenGradN, H, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
         if (lookup != null) lookup.Backward(_gates, GH, WeightIh.Value.Data, WeightIh.Grad.Data);
-        else Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
+        else if (!dxInLoop) Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
         StepProfiler.Mark(StepPhase.InputGradientGemm);
     }
 
@@ -225,8 +240,7 @@ internal sealed class RecurrentDirection : IParallelWork
     /// </summary>
     private bool RunTimeLoopByRows()
     {
-        if (!_packed || Gemm.Threads < 2 || (long)_batch * _hidden * _gateWidth < Gemm.ParallelMinMultiplyAdds) return false;
-        int parts = Math.Min(Gemm.Threads, RowBlocks);
+        int parts = RowParts();
         if (parts < 2) return false;
         (_parts, _byRows) = (parts, true);
         if (WorkerPool.TryRun(this, parts))
@@ -235,6 +249,11 @@ internal sealed class RecurrentDirection : IParallelWork
             for (int p = 0; p < parts; p++) RunPart(p);
         return true;
     }
+
+    /// <summary>How many parts a loop cut by rows has: 1 (not cut by rows) when the batch has too few rows.</summary>
+    private int RowParts() =>
+        !_packed || Gemm.Threads < 2 || (long)_batch * _hidden * _gateWidth < Gemm.ParallelMinMultiplyAdds
+            ? 1 : Math.Min(Gemm.Threads, RowBlocks);
 
     /// <summary>Parts cut the units on multiples of this: a whole number of GEMM kernel panels of every gate.</summary>
     private const int UnitBlock = 32;
@@ -416,6 +435,14 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, units, rowFrom, rowTo, _biasPartials, g * H + from);
         if (gru) AddRows(_hiddenGradN, H, t, from, units, rowFrom, rowTo, _biasPartialsHidden, 2 * H + from); // r, z: as the input side's
         StepProfiler.Mark(StepPhase.CellsBackward);
+        if (_dx != null)
+        {
+            int I = _inputSize;
+            var all = new ColumnRange(0, I);
+            Gemm.MultiplyColumns(gatesT.Slice(rowFrom * GH, rows * GH), GH, _inputBackward!, _dx.AsSpan((t * B + rowFrom) * I, rows * I), I,
+                rows, _accumulateDx, new ReadOnlySpan<ColumnRange>(in all));
+            StepProfiler.Mark(StepPhase.InputGradientGemm);
+        }
     }
 
     /// <summary>
