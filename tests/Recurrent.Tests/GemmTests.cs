@@ -290,9 +290,17 @@ public class GemmTests
             Gemm.Multiply(t.A, t.Lda, false, packed, c, t.Ldc, t.M, true, threads);
         }
         for (int i = 0; i < 3; i++) Call();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) Call();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Now and then, with other tests allocating on other threads, this thread's counter moves by 8,144 bytes
+        // while these calls allocate nothing; a call that allocates would never measure 0, so the least of five
+        // measurements must be 0.
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 5 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) Call();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, least);
     }
 
     [Theory]
