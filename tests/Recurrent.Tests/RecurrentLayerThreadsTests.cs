@@ -5,11 +5,12 @@ using Xunit;
 namespace Recurrent.Tests;
 
 /// <summary>
-/// The time steps are cut into one part per thread: the forward loop by batch rows (8 or more a part), backward each
-/// step by hidden units (GEMM columns and cells together). The cut must not change a single bit: the same layer at 1,
-/// 2 and 3 threads gives identical outputs, states and gradients. Sizes are large enough for the parallel path
-/// (B·H·G·H ≥ 2¹⁸) and H = 136 is not a multiple of the 32-unit cut, so the last part is short; a batch of 24 cuts
-/// into three row parts; lengths differ so frozen rows are cut too. Sets Gemm.Threads, so it runs alone.
+/// The time loops are cut into one part per thread: by batch rows (whole blocks of 8) when each part gets a block,
+/// else each step by hidden units (GEMM columns and cells together). The cut must not change a single bit: the same
+/// layer at 1, 2 and 3 threads gives identical outputs, states and gradients. Sizes are large enough for the parallel
+/// path (B·H·G·H ≥ 2¹⁸); batches of 16 and 24 cut into two and three row parts, a batch of 8 by units, where
+/// H = 136 is not a multiple of the 32-unit cut, so the last part is short; lengths differ so frozen rows are cut
+/// too. Sets Gemm.Threads, so it runs alone.
 /// </summary>
 [Collection("Gemm.Threads")]
 public class RecurrentLayerThreadsTests
@@ -21,6 +22,8 @@ public class RecurrentLayerThreadsTests
     [InlineData(CellKind.RnnRelu, 16)]
     [InlineData(CellKind.Lstm, 24)]
     [InlineData(CellKind.Gru, 24)]
+    [InlineData(CellKind.Lstm, 8)] // one block of rows: each step cut by units
+    [InlineData(CellKind.Gru, 8)]
     [InlineData(CellKind.Lstm, 4)] // sampling-sized batch: the unpacked dot-product path
     public void ThreadCountChangesNoBit(CellKind cell, int batch)
     {

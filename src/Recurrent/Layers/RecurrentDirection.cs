@@ -220,17 +220,21 @@ internal sealed class RecurrentDirection : IParallelWork
     /// Runs the step set up in the fields, cut by hidden units into parts for the worker threads (alone on this
     /// thread when the step is small, there is one thread, or the workers are busy; the result is the same).
     /// </summary>
-    private void RunStep()
+    private void RunStep() =>
+        RunParts(WorthThreads ? Math.Min(Gemm.Threads, (_hidden + UnitBlock - 1) / UnitBlock) : 1, byRows: false);
+
+    /// <summary>Parts [0, parts) of the job set up in the fields on the worker threads, or here when they are busy.</summary>
+    private void RunParts(int parts, bool byRows)
     {
-        int parts = 1;
-        if (Gemm.Threads > 1 && (long)_batch * _hidden * _gateWidth >= Gemm.ParallelMinMultiplyAdds)
-            parts = Math.Min(Gemm.Threads, (_hidden + UnitBlock - 1) / UnitBlock);
-        (_parts, _byRows) = (parts, false);
+        (_parts, _byRows) = (parts, byRows);
         if (parts > 1 && WorkerPool.TryRun(this, parts))
             StepProfiler.Mark(StepPhase.WaitForOtherParts);
         else
             for (int p = 0; p < parts; p++) RunPart(p);
     }
+
+    /// <summary>A step (B·H·G·H multiply-adds) is large enough for a second thread to pay, and there is one.</summary>
+    private bool WorthThreads => Gemm.Threads > 1 && (long)_batch * _hidden * _gateWidth >= Gemm.ParallelMinMultiplyAdds;
 
     /// <summary>
     /// The whole time loop (forward or backward, as set up in the fields) as one job cut by batch rows, when the batch
@@ -242,18 +246,12 @@ internal sealed class RecurrentDirection : IParallelWork
     {
         int parts = RowParts();
         if (parts < 2) return false;
-        (_parts, _byRows) = (parts, true);
-        if (WorkerPool.TryRun(this, parts))
-            StepProfiler.Mark(StepPhase.WaitForOtherParts);
-        else
-            for (int p = 0; p < parts; p++) RunPart(p);
+        RunParts(parts, byRows: true);
         return true;
     }
 
     /// <summary>How many parts a loop cut by rows has: 1 (not cut by rows) when the batch has too few rows.</summary>
-    private int RowParts() =>
-        !_packed || Gemm.Threads < 2 || (long)_batch * _hidden * _gateWidth < Gemm.ParallelMinMultiplyAdds
-            ? 1 : Math.Min(Gemm.Threads, RowBlocks);
+    private int RowParts() => _packed && WorthThreads ? Math.Min(Gemm.Threads, RowBlocks) : 1;
 
     /// <summary>Parts cut the units on multiples of this: a whole number of GEMM kernel panels of every gate.</summary>
     private const int UnitBlock = 32;
@@ -505,9 +503,9 @@ internal sealed class RecurrentDirection : IParallelWork
         _gates = AlignedFloats.Allocate(steps * batch * GH);
         _states = AlignedFloats.Allocate((steps + 1) * batch * H);
         _dh = AlignedFloats.Allocate(batch * H);
+        _dhPrev = AlignedFloats.Allocate(batch * H);
         _biasPartials = AlignedFloats.Allocate(RowBlocks * GH);
         if (_cell == CellKind.Gru) _biasPartialsHidden = AlignedFloats.Allocate(RowBlocks * GH);
-        _dhPrev = AlignedFloats.Allocate(batch * H);
         if (_cell == CellKind.Lstm)
         {
             _cells = AlignedFloats.Allocate((steps + 1) * batch * H);
