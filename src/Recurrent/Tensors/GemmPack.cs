@@ -13,19 +13,29 @@ namespace Recurrent.Tensors;
 /// </summary>
 internal static unsafe class GemmPack
 {
+    /// <summary>How many p of a transposed A are copied into every panel before moving on (see PackA).</summary>
+    private const int TransposedARows = 4;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmProblem g, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
-        for (int r0 = 0; r0 < mc; r0 += mr, dst += mr * kc)
+        if (g.TransA)
         {
-            int rows = Math.Min(mr, mc - r0);
-            if (g.TransA)
-                // op(A)[i, p] = A[p, i]: the panel's rows are contiguous in memory for each p.
-                CopyRows(g.A + (long)p0 * g.Lda + i0 + r0, g.Lda, kc, rows, mr, dst);
-            else
-                // op(A)[i, p] = A[i, p]: each panel row is a contiguous run over p, scattered with stride mr.
-                Scatter(g.A + (long)(i0 + r0) * g.Lda + p0, g.Lda, rows, kc, mr, dst);
+            // op(A)[i, p] = A[p, i]: the panel's rows are contiguous in memory for each p. A few rows of A at a time
+            // across all panels, so A is read along its rows; a panel at a time walked down a 48-byte column strip, a
+            // new page every p for the weight gradients' dGᵀ (8 KB rows), and packed at half the speed.
+            for (int pc = 0; pc < kc; pc += TransposedARows)
+            {
+                int pn = Math.Min(TransposedARows, kc - pc);
+                float* src = g.A + (long)(p0 + pc) * g.Lda + i0;
+                for (int r0 = 0; r0 < mc; r0 += mr)
+                    CopyRows(src + r0, g.Lda, pn, Math.Min(mr, mc - r0), mr, dst + r0 * kc + pc * mr);
+            }
+            return;
         }
+        for (int r0 = 0; r0 < mc; r0 += mr, dst += mr * kc)
+            // op(A)[i, p] = A[i, p]: each panel row is a contiguous run over p, scattered with stride mr.
+            Scatter(g.A + (long)(i0 + r0) * g.Lda + p0, g.Lda, Math.Min(mr, mc - r0), kc, mr, dst);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
