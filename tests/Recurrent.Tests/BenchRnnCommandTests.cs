@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Recurrent.Cli;
+using Recurrent.Cli.Commands;
 using CliMain = Recurrent.Cli.Cli;
 using Xunit;
 
@@ -118,6 +120,17 @@ public class BenchRnnCommandTests
         (code, stdout, stderr) = Run([.. Tiny, "--breakdown", "--peak-gflops", "100", "--only", "infer_lstm_512"]);
         Assert.True(code == 0, stderr);
         Assert.StartsWith("LSTM 2×8 forward pass, B=2, T=4", stdout);
+    }
+
+    [Theory]
+    [InlineData("", "row train_lstm_512 printed nothing")]
+    [InlineData("{\"a\":1}\n; Assembly listing for method Tile\n", "printed something other than its JSON line: ; Assembly listing")]
+    [InlineData("[1, 2]", "printed no JSON object")]
+    public void AChildsOutputOtherThanJsonIsAOneLineError(string output, string expected)
+    {
+        var e = Assert.Throws<CliException>(() => BenchRnnCommand.ParseChildOutput("train_lstm_512", output));
+        Assert.Contains(expected, e.Message);
+        Assert.Equal(42, BenchRnnCommand.ParseChildOutput("x", "noise\n{\"per_second\":42}\n")["per_second"]!.GetValue<int>());
     }
 
     [Theory]

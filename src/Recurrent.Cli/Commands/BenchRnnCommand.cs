@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Recurrent.Benchmarks;
 using Recurrent.Layers;
@@ -146,9 +147,24 @@ public static class BenchRnnCommand
             string last = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
             throw new CliException($"row {row.Name} failed (exit {process.ExitCode}): {last}");
         }
-        string line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()
-                      ?? throw new CliException($"row {row.Name} printed nothing");
-        return JsonNode.Parse(line) as JsonObject ?? throw new CliException($"row {row.Name} printed no JSON object");
+        return ParseChildOutput(row.Name, output);
+    }
+
+    /// <summary>A child's result: the last line it printed, which must be one JSON object (else a one-line error).</summary>
+    internal static JsonObject ParseChildOutput(string rowName, string output)
+    {
+        string line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim()
+                      ?? throw new CliException($"row {rowName} printed nothing");
+        try
+        {
+            return JsonNode.Parse(line) as JsonObject ?? throw new CliException($"row {rowName} printed no JSON object");
+        }
+        catch (JsonException)
+        {
+            // e.g. a DOTNET_ diagnostic setting that makes the runtime write to stdout after the result
+            string shown = line.Length <= 80 ? line : line[..80] + "…";
+            throw new CliException($"row {rowName} printed something other than its JSON line: {shown}");
+        }
     }
 
     /// <summary>How to start this executable again: its apphost next to the assembly, else `dotnet recurrent.dll`.</summary>
