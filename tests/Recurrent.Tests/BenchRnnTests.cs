@@ -6,10 +6,6 @@ using Xunit;
 
 namespace Recurrent.Tests;
 
-/// <summary>These tests set the process-wide Gemm.Threads, so they run alone, after the parallel ones.</summary>
-[CollectionDefinition("Gemm.Threads", DisableParallelization = true)]
-public class GemmThreadsCollection;
-
 [Collection("Gemm.Threads")]
 public class BenchRnnTests
 {
@@ -24,22 +20,14 @@ public class BenchRnnTests
     [InlineData(CellKind.RnnTanh, 2)]
     public void TrainingIsDeterministicForASeedAndThreadCount(CellKind cell, int threads)
     {
-        int saved = Gemm.Threads;
-        try
-        {
-            Gemm.Threads = threads;
-            float[] first = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20), steps: 4);
-            float[] second = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20), steps: 4);
-            Assert.Equal(first, second);
-            Assert.True(first[^1] < first[0], $"loss should fall on a fixed batch: {string.Join(", ", first)}");
-            // Another seed is another run: the comparison above can fail.
-            float[] other = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20, seed: 5), steps: 1);
-            Assert.NotEqual(first[0], other[0]);
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+        using var threadsScope = new GemmThreadsScope(threads);
+        float[] first = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20), steps: 4);
+        float[] second = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20), steps: 4);
+        Assert.Equal(first, second);
+        Assert.True(first[^1] < first[0], $"loss should fall on a fixed batch: {string.Join(", ", first)}");
+        // Another seed is another run: the comparison above can fail.
+        float[] other = Losses(new CharLmBench(cell, hidden: 64, batch: 8, seqLen: 20, seed: 5), steps: 1);
+        Assert.NotEqual(first[0], other[0]);
     }
 
     private static float[] Losses(CharLmBench model, int steps) => Enumerable.Range(0, steps).Select(_ => model.TrainStep()).ToArray();

@@ -165,25 +165,17 @@ public class GemmTests
         foreach (bool accumulate in new[] { false, true })
             foreach (int threads in new[] { 1, 2 })
             {
-                int saved = Gemm.Threads;
-                Gemm.Threads = threads;
-                try
-                {
-                    var c1 = (float[])one.C0.Clone();
-                    var c2 = (float[])two.C0.Clone();
-                    GemmSharedA.Multiply(one.A, one.Lda, transA, m, k, one.B, one.Ldb, c1, one.Ldc, n1, two.B, two.Ldb, c2, two.Ldc, n2, accumulate, m2);
-                    var e1 = (float[])one.C0.Clone();
-                    var e2 = (float[])two.C0.Clone();
-                    Gemm.Multiply(one.A, one.Lda, transA, one.B, one.Ldb, false, e1, one.Ldc, m, n1, k, accumulate, 1, true);
-                    Gemm.Multiply(one.A, one.Lda, transA, two.B, two.Ldb, false, e2, two.Ldc, m2, n2, k, accumulate, 1, true);
-                    Assert.Equal(e1, c1);
-                    Assert.Equal(e2, c2);
-                    one.Check(c1, accumulate, "shared A, first product");
-                }
-                finally
-                {
-                    Gemm.Threads = saved;
-                }
+                using var threadsScope = new GemmThreadsScope(threads);
+                var c1 = (float[])one.C0.Clone();
+                var c2 = (float[])two.C0.Clone();
+                GemmSharedA.Multiply(one.A, one.Lda, transA, m, k, one.B, one.Ldb, c1, one.Ldc, n1, two.B, two.Ldb, c2, two.Ldc, n2, accumulate, m2);
+                var e1 = (float[])one.C0.Clone();
+                var e2 = (float[])two.C0.Clone();
+                Gemm.Multiply(one.A, one.Lda, transA, one.B, one.Ldb, false, e1, one.Ldc, m, n1, k, accumulate, 1, true);
+                Gemm.Multiply(one.A, one.Lda, transA, two.B, two.Ldb, false, e2, two.Ldc, m2, n2, k, accumulate, 1, true);
+                Assert.Equal(e1, c1);
+                Assert.Equal(e2, c2);
+                one.Check(c1, accumulate, "shared A, first product");
             }
     }
 

@@ -35,26 +35,18 @@ public class RecurrentLayerThreadsTests
     private static float[][] Run(CellKind cell, int batch, int threads)
     {
         const int I = 7, H = 136, T = 5;
-        int saved = Gemm.Threads;
-        try
-        {
-            Gemm.Threads = threads;
-            var rng = new Rng(11);
-            var layer = new RecurrentLayer(cell, I, H, numLayers: 2, bidirectional: true, rng: rng);
-            var input = new Tensor(T, batch, I);
-            for (int i = 0; i < input.Length; i++) input.Data[i] = rng.Uniform(-1f, 1f);
-            int[] lengths = Enumerable.Range(0, batch).Select(b => T - b % 3).ToArray();
-            var output = layer.Forward(input, lengths: lengths);
-            var dOutput = new Tensor(output.Output.Shape);
-            for (int i = 0; i < dOutput.Length; i++) dOutput.Data[i] = rng.Uniform(-1f, 1f);
-            float[][] forward = [output.Output.Data.ToArray(), output.HN.Data.ToArray(), output.CN?.Data.ToArray() ?? []];
-            var grads = layer.Backward(dOutput);
-            return [.. forward, grads.DInput.Data.ToArray(), grads.DH0.Data.ToArray(),
-                .. layer.Parameters().Select(p => p.Grad.Data.ToArray())];
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+        using var threadsScope = new GemmThreadsScope(threads);
+        var rng = new Rng(11);
+        var layer = new RecurrentLayer(cell, I, H, numLayers: 2, bidirectional: true, rng: rng);
+        var input = new Tensor(T, batch, I);
+        for (int i = 0; i < input.Length; i++) input.Data[i] = rng.Uniform(-1f, 1f);
+        int[] lengths = Enumerable.Range(0, batch).Select(b => T - b % 3).ToArray();
+        var output = layer.Forward(input, lengths: lengths);
+        var dOutput = new Tensor(output.Output.Shape);
+        for (int i = 0; i < dOutput.Length; i++) dOutput.Data[i] = rng.Uniform(-1f, 1f);
+        float[][] forward = [output.Output.Data.ToArray(), output.HN.Data.ToArray(), output.CN?.Data.ToArray() ?? []];
+        var grads = layer.Backward(dOutput);
+        return [.. forward, grads.DInput.Data.ToArray(), grads.DH0.Data.ToArray(),
+            .. layer.Parameters().Select(p => p.Grad.Data.ToArray())];
     }
 }

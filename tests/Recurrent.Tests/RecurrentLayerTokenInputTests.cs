@@ -79,33 +79,25 @@ public class RecurrentLayerTokenInputTests
     private static (float[][] Forward, float[][] Gradients) Run(CellKind cell, bool bidirectional, bool batchFirst, bool ragged,
         bool throughTokens, int threads)
     {
-        int saved = Gemm.Threads;
-        try
-        {
-            Gemm.Threads = threads;
-            var rng = new Rng(5);
-            var embedding = new Embedding(Vocabulary, E, rng);
-            var layer = new RecurrentLayer(cell, E, H, numLayers: 2, bidirectional: bidirectional, batchFirst: batchFirst, rng: rng);
-            int[] tokens = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(Vocabulary)).ToArray();
-            int[] shape = batchFirst ? [B, T] : [T, B];
-            int[]? lengths = ragged ? Enumerable.Range(0, B).Select(b => T - b % 4).ToArray() : null;
-            var output = throughTokens
-                ? layer.Forward(embedding, tokens, shape, lengths: lengths)
-                : layer.Forward(embedding.Forward(tokens, shape), lengths: lengths);
-            Assert.Equal(throughTokens, layer.ReadsThroughVocabulary);
-            float[][] forward = [output.Output.Data.ToArray(), output.HN.Data.ToArray(), output.CN?.Data.ToArray() ?? []];
+        using var threadsScope = new GemmThreadsScope(threads);
+        var rng = new Rng(5);
+        var embedding = new Embedding(Vocabulary, E, rng);
+        var layer = new RecurrentLayer(cell, E, H, numLayers: 2, bidirectional: bidirectional, batchFirst: batchFirst, rng: rng);
+        int[] tokens = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(Vocabulary)).ToArray();
+        int[] shape = batchFirst ? [B, T] : [T, B];
+        int[]? lengths = ragged ? Enumerable.Range(0, B).Select(b => T - b % 4).ToArray() : null;
+        var output = throughTokens
+            ? layer.Forward(embedding, tokens, shape, lengths: lengths)
+            : layer.Forward(embedding.Forward(tokens, shape), lengths: lengths);
+        Assert.Equal(throughTokens, layer.ReadsThroughVocabulary);
+        float[][] forward = [output.Output.Data.ToArray(), output.HN.Data.ToArray(), output.CN?.Data.ToArray() ?? []];
 
-            var dOutput = new Tensor(output.Output.Shape);
-            for (int i = 0; i < dOutput.Length; i++) dOutput.Data[i] = rng.Uniform(-1f, 1f);
-            var grads = layer.Backward(dOutput);
-            if (throughTokens) Assert.Equal(0, grads.DInput.Length);
-            else embedding.Backward(grads.DInput);
-            return (forward, [grads.DH0.Data.ToArray(), .. layer.Parameters().Select(p => p.Grad.Data.ToArray()),
-                embedding.Weight.Grad.Data.ToArray()]);
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+        var dOutput = new Tensor(output.Output.Shape);
+        for (int i = 0; i < dOutput.Length; i++) dOutput.Data[i] = rng.Uniform(-1f, 1f);
+        var grads = layer.Backward(dOutput);
+        if (throughTokens) Assert.Equal(0, grads.DInput.Length);
+        else embedding.Backward(grads.DInput);
+        return (forward, [grads.DH0.Data.ToArray(), .. layer.Parameters().Select(p => p.Grad.Data.ToArray()),
+            embedding.Weight.Grad.Data.ToArray()]);
     }
 }

@@ -10,8 +10,7 @@ namespace Recurrent.Tensors;
 /// where it lives; packing it (as the blocked path does) would cost more than the product. Four rows of B at a time
 /// share each load of A, while the next four rows are prefetched: B (W_hh, 4 MiB for LSTM 512) comes from L3 at every
 /// step, and the hardware prefetcher alone leaves the loads waiting (sampling was faster in 9 of 10 alternating runs).
-/// Deterministic:
-/// an element's sum depends on k alone, never on the thread split.
+/// Deterministic: an element's sum depends on k alone, never on the thread split.
 /// </summary>
 internal static unsafe class GemmSkinny
 {
