@@ -1,6 +1,7 @@
 using Recurrent.Layers;
 using Recurrent.Losses;
 using Recurrent.Tensors;
+using Recurrent.Training;
 
 namespace Recurrent.Models;
 
@@ -23,7 +24,7 @@ namespace Recurrent.Models;
 /// resuming then reproduces the uninterrupted run's masks exactly. Without dropout the two are the same computation.
 /// Keeps for backward: what each layer keeps; the buffers are reused while (T, B) repeats.
 /// </summary>
-public sealed class CharLanguageModel : IModule
+public sealed class CharLanguageModel : ITaskModel
 {
     public CharLanguageModelConfig Config { get; }
 
@@ -68,6 +69,9 @@ public sealed class CharLanguageModel : IModule
         Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
 
     public IEnumerable<Parameter> Parameters() => _parameters;
+
+    public string Task => CharLanguageModelConfig.Task;
+    public void WriteConfig(System.Text.Json.Utf8JsonWriter writer) => Config.WriteJson(writer);
 
     /// <summary>Dropout applies only while training.</summary>
     public bool Training

@@ -16,19 +16,24 @@ public sealed class TrainingProgress
     public double Seconds { get; set; }
     public long Tokens { get; set; }
     public double? BestValLoss { get; set; }
+    /// <summary>The best value of the task's selection metric (dev accuracy, dev F1), for tasks that select by one.</summary>
+    public double? BestMetric { get; set; }
     public long BestStep { get; set; }
     public uint[] SampleRngState { get; set; } = [];
 }
 
 /// <summary>
-/// The model directory of a character language model:
-///   config.json            format version, task "char-lm", the model (cell, sizes, vocabulary) and training settings
+/// The model directory, the same for every task:
+///   config.json            format version, the task ("char-lm", "classify", "tag"), the model (cell, sizes,
+///                          vocabularies) and the training settings
 ///   weights.safetensors    the parameters under their PyTorch names
 ///   optimizer.safetensors  everything a resume needs, self-contained: a copy of the weights ("model.*"), the
-///                          optimizer's moments ("optimizer.*"), the state carried between chunks ("carry.*"), and in
-///                          the metadata the step, data position, both RNG states, time and the best val loss so far
+///                          optimizer's moments ("optimizer.*"), the task's extra state (char-lm: the state carried
+///                          between chunks, "carry.*"), and in the metadata the step, both RNG states, time and the best
+///                          validation score so far
 ///   log.jsonl              one line per logged step (see <see cref="TrainLog"/>)
-///   best/                  config.json + weights.safetensors of the lowest validation loss
+///   best/                  config.json + weights.safetensors of the best validation score (lowest loss, or highest
+///                          dev metric for tasks that have one)
 /// Every file is written atomically (temp file, then rename), weights and state before config.json, so a save that is
 /// interrupted leaves each file whole — the old version or the new — and every pair a reader uses consistent:
 /// sample/eval read config.json + weights.safetensors (the config never changes a model's shapes), a resume reads
@@ -41,7 +46,7 @@ public static class Checkpoint
     public const string Format = "recurrent-model";
     public const int FormatVersion = 1;
 
-    public static void SaveConfig(string dir, CharLanguageModelConfig model, TrainingSettings training)
+    public static void SaveConfig(string dir, ITaskModel model, TrainingSettings training)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -49,18 +54,21 @@ public static class Checkpoint
             w.WriteStartObject();
             w.WriteString("format", Format);
             w.WriteNumber("format_version", FormatVersion);
-            w.WriteString("task", CharLanguageModelConfig.Task);
-            model.WriteJson(w);
+            w.WriteString("task", model.Task);
+            model.WriteConfig(w);
             w.WriteStartObject("training");
-            training.WriteJson(w);
+            training.WriteJson(w, model.Task);
             w.WriteEndObject();
             w.WriteEndObject();
         }
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), Encoding.UTF8.GetString(buffer.ToArray()) + "\n");
     }
 
-    /// <summary>Reads and validates config.json; a missing, foreign or malformed one is a one-line error.</summary>
-    public static (CharLanguageModelConfig Model, TrainingSettings? Training) LoadConfig(string dir)
+    /// <summary>
+    /// Reads config.json and checks it is a Recurrent model of this format version; a missing, foreign or malformed one
+    /// is a one-line error. Returns the task it holds and its fields.
+    /// </summary>
+    internal static (string Task, JsonFields Fields) OpenConfig(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory '{dir}' not found");
         string path = Path.Combine(dir, ConfigFile);
@@ -71,62 +79,84 @@ public static class Checkpoint
         long version = f.Long("format_version");
         if (version != FormatVersion)
             throw new InvalidDataException($"{f.Where} has format version {version}; this build reads version {FormatVersion}");
-        string task = f.String("task");
+        return (f.String("task"), f);
+    }
+
+    /// <summary>The task of the model in <paramref name="dir"/> ("char-lm", "classify", "tag").</summary>
+    public static string ReadTask(string dir) => OpenConfig(dir).Task;
+
+    /// <summary>The training settings of config.json, or null when it has none.</summary>
+    internal static TrainingSettings? ReadTraining(JsonFields f, string task) =>
+        f.Has("training") ? TrainingSettings.ReadJson(f.Object("training"), task) : null;
+
+    /// <summary>Reads and validates a char-lm's config.json.</summary>
+    public static (CharLanguageModelConfig Model, TrainingSettings? Training) LoadConfig(string dir)
+    {
+        var (task, f) = OpenConfig(dir);
         if (task != CharLanguageModelConfig.Task)
             throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a {CharLanguageModelConfig.Task} model");
         var model = CharLanguageModelConfig.ReadJson(f);
         try { model.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
-        var training = f.Has("training") ? TrainingSettings.ReadJson(f.Object("training")) : null;
-        return (model, training);
+        return (model, ReadTraining(f, task));
     }
 
-    public static void SaveWeights(string dir, CharLanguageModel model, long step) =>
+    public static void SaveWeights(string dir, ITaskModel model, long step) =>
         StateDict.Save(Path.Combine(dir, WeightsFile), model, new Dictionary<string, string>
         {
             ["format"] = Format,
-            ["task"] = CharLanguageModelConfig.Task,
+            ["task"] = model.Task,
             ["step"] = step.ToString(CultureInfo.InvariantCulture),
         });
 
-    /// <summary>config.json + weights.safetensors → the model, ready to evaluate (Training off).</summary>
-    public static CharLanguageModel LoadModel(string dir)
+    /// <summary>Fills <paramref name="model"/> from weights.safetensors in <paramref name="dir"/> and turns Training off.</summary>
+    public static T LoadWeights<T>(string dir, T model) where T : ITaskModel
     {
-        var (config, _) = LoadConfig(dir);
         string weights = Path.Combine(dir, WeightsFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"'{dir}' has {ConfigFile} but no {WeightsFile}");
-        var model = new CharLanguageModel(config, new Rng(0));
         StateDict.Load(SafeTensorsFile.Read(weights), model);
         model.Training = false;
         return model;
     }
 
+    /// <summary>config.json + weights.safetensors of a char-lm → the model, ready to evaluate (Training off).</summary>
+    public static CharLanguageModel LoadModel(string dir) =>
+        LoadWeights(dir, new CharLanguageModel(LoadConfig(dir).Model, new Rng(0)));
+
     /// <summary>Writes a complete checkpoint: training state, weights, then config.json.</summary>
-    public static void Save(string dir, CharLanguageModel model, TrainingSettings training, Optimizer optimizer,
-        TrainingProgress progress, RecurrentState carried)
+    public static void Save(string dir, ITaskModel model, TrainingSettings training, Optimizer optimizer,
+        TrainingProgress progress, IEnumerable<(string Name, Tensor Value)> extraState)
     {
         Directory.CreateDirectory(dir);
-        SaveTrainingState(dir, model, optimizer, progress, carried);
+        SaveTrainingState(dir, model, optimizer, progress, extraState);
         SaveWeights(dir, model, progress.Step);
-        SaveConfig(dir, model.Config, training);
+        SaveConfig(dir, model, training);
     }
 
+    /// <summary>A char-lm's checkpoint, with the state carried between chunks.</summary>
+    public static void Save(string dir, CharLanguageModel model, TrainingSettings training, Optimizer optimizer,
+        TrainingProgress progress, RecurrentState carried) => Save(dir, model, training, optimizer, progress, carried.Named());
+
+    /// <summary>A complete checkpoint of a trainer's model, optimizer and progress.</summary>
+    public static void Save(string dir, ITaskTrainer trainer) =>
+        Save(dir, trainer.Model, trainer.Settings, trainer.Optimizer, trainer.Progress, trainer.ExtraState());
+
     /// <summary>The best model so far: best/weights.safetensors then best/config.json.</summary>
-    public static void SaveBest(string dir, CharLanguageModel model, TrainingSettings training, long step)
+    public static void SaveBest(string dir, ITaskModel model, TrainingSettings training, long step)
     {
         string best = Path.Combine(dir, BestDir);
         Directory.CreateDirectory(best);
         SaveWeights(best, model, step);
-        SaveConfig(best, model.Config, training);
+        SaveConfig(best, model, training);
     }
 
-    private static void SaveTrainingState(string dir, CharLanguageModel model, Optimizer optimizer,
-        TrainingProgress progress, RecurrentState carried)
+    private static void SaveTrainingState(string dir, ITaskModel model, Optimizer optimizer,
+        TrainingProgress progress, IEnumerable<(string Name, Tensor Value)> extraState)
     {
         var w = new SafeTensorsWriter();
         foreach (var p in model.Parameters()) w.Add("model." + p.Name, p.Value);
         foreach (var (name, value) in optimizer.State()) w.Add("optimizer." + name, value);
-        foreach (var (name, value) in carried.Named()) w.Add("carry." + name, value);
+        foreach (var (name, value) in extraState) w.Add("carry." + name, value);
         var m = w.Metadata;
         m["format"] = Format;
         m["step"] = Invariant(progress.Step);
@@ -135,16 +165,22 @@ public static class Checkpoint
         m["tokens"] = Invariant(progress.Tokens);
         m["best_val_loss"] = progress.BestValLoss?.ToString("R", CultureInfo.InvariantCulture) ?? "";
         m["best_step"] = Invariant(progress.BestStep);
+        if (progress.BestMetric is { } metric) m["best_metric"] = metric.ToString("R", CultureInfo.InvariantCulture);
         m["sample_rng"] = string.Join(',', progress.SampleRngState);
         m["dropout_rng"] = string.Join(',', model.DropoutRngState);
         w.Save(Path.Combine(dir, StateFile));
     }
 
     /// <summary>
-    /// Restores the weights, optimizer moments, carried state and dropout RNG from optimizer.safetensors and returns
+    /// Restores the weights, optimizer moments, extra state and dropout RNG from optimizer.safetensors and returns
     /// the progress. The model and optimizer must have been built from the same config.json.
     /// </summary>
-    public static TrainingProgress LoadTrainingState(string dir, CharLanguageModel model, Optimizer optimizer, RecurrentState carried)
+    public static TrainingProgress LoadTrainingState(string dir, CharLanguageModel model, Optimizer optimizer, RecurrentState carried) =>
+        LoadTrainingState(dir, model, optimizer, carried.Named());
+
+    /// <inheritdoc cref="LoadTrainingState(string, CharLanguageModel, Optimizer, RecurrentState)"/>
+    public static TrainingProgress LoadTrainingState(string dir, ITaskModel model, Optimizer optimizer,
+        IEnumerable<(string Name, Tensor Value)> extraState)
     {
         string path = Path.Combine(dir, StateFile);
         if (!File.Exists(path)) throw new InvalidDataException($"'{dir}' has no {StateFile}: it cannot be resumed (only sampled or evaluated)");
@@ -157,7 +193,8 @@ public static class Checkpoint
         // Check every tensor before changing anything.
         var parameters = model.Parameters().ToList();
         foreach (var p in parameters) file.Check("model." + p.Name, SafeDType.F32, p.Shape);
-        foreach (var (name, value) in carried.Named()) file.Check("carry." + name, SafeDType.F32, value.Shape);
+        var extra = extraState.ToList();
+        foreach (var (name, value) in extra) file.Check("carry." + name, SafeDType.F32, value.Shape);
         var optimizerState = file.Names.Where(n => n.StartsWith("optimizer.", StringComparison.Ordinal))
             .ToDictionary(n => n["optimizer.".Length..], n => file.Float(n));
         var progress = new TrainingProgress
@@ -166,6 +203,7 @@ public static class Checkpoint
             Seconds = ParseDouble(Meta("seconds"), where, "seconds"),
             Tokens = ParseLong(Meta("tokens"), where, "tokens"),
             BestValLoss = Meta("best_val_loss") is "" ? null : ParseDouble(Meta("best_val_loss"), where, "best_val_loss"),
+            BestMetric = meta.TryGetValue("best_metric", out var metric) ? ParseDouble(metric, where, "best_metric") : null,
             BestStep = ParseLong(Meta("best_step"), where, "best_step"),
             SampleRngState = ParseRng(Meta("sample_rng"), where, "sample_rng"),
         };
@@ -175,7 +213,7 @@ public static class Checkpoint
         catch (ArgumentException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
 
         foreach (var p in parameters) file.CopyTo("model." + p.Name, p.Value);
-        foreach (var (name, value) in carried.Named()) file.CopyTo("carry." + name, value);
+        foreach (var (name, value) in extra) file.CopyTo("carry." + name, value);
         model.DropoutRngState = dropoutRng;
         return progress;
     }

@@ -9,8 +9,9 @@ namespace Recurrent.Training;
 /// <param name="ValLoss">validation loss when it was evaluated at this step, else null.</param>
 /// <param name="TokensPerSecond">training throughput over the steps since the previous line.</param>
 /// <param name="Seconds">wall-clock training time of the model so far, over all runs.</param>
+/// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1"), else null.</param>
 public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
-    double Seconds, float LearningRate, float GradNorm);
+    double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null);
 
 /// <summary>
 /// log.jsonl: one JSON object per logged step, appended as training goes (so another process can follow it). A line
@@ -31,8 +32,9 @@ public static class TrainLog
             if (e.ValLoss is { } v)
             {
                 WriteNumber(w, "val_loss", v);
-                WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
+                if (e.MetricName == null) WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
             }
+            if (e.MetricName != null && e.Metric is { } metric) WriteNumber(w, e.MetricName, metric);
             w.WriteNumber("tokens_per_second", Math.Round(e.TokensPerSecond, 1));
             w.WriteNumber("seconds", Math.Round(e.Seconds, 3));
             if (float.IsFinite(e.LearningRate)) w.WriteNumber("lr", e.LearningRate); else w.WriteNull("lr");
@@ -65,7 +67,7 @@ public static class TrainLog
                 var f = JsonFields.Parse(lines[i], $"{path} line {i + 1}");
                 entries.Add(new TrainLogEntry(f.Long("step", 0), f.Double("epoch", 0), NumberOrNaN(f, "train_loss"),
                     f.Has("val_loss") ? NumberOrNaN(f, "val_loss") : null, f.Double("tokens_per_second", 0), f.Double("seconds", 0),
-                    (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm")));
+                    (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm"), MetricOf(f).Name, MetricOf(f).Value));
             }
             catch (InvalidDataException) when (last) { }
         }
@@ -73,6 +75,16 @@ public static class TrainLog
     }
 
     private static double NumberOrNaN(JsonFields f, string name) => f.Has(name) ? f.Double(name) : double.NaN;
+
+    /// <summary>The dev metrics a log line may carry, in the order they are looked for.</summary>
+    private static readonly string[] MetricNames = ["dev_accuracy", "dev_f1", "dev_token_accuracy"];
+
+    private static (string? Name, double? Value) MetricOf(JsonFields f)
+    {
+        foreach (string name in MetricNames)
+            if (f.Has(name)) return (name, f.Double(name));
+        return (null, null);
+    }
 
     /// <summary>Rewrites the log (atomically) without the entries after <paramref name="step"/>.</summary>
     public static void TruncateAfter(string path, long step)

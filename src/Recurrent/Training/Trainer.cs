@@ -15,9 +15,10 @@ namespace Recurrent.Training;
 /// Because the data position is a function of the step and every random draw comes from a saved Rng, a model built
 /// from a checkpoint continues exactly as the uninterrupted run would have.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : ITaskTrainer
 {
     public CharLanguageModel Model { get; }
+    ITaskModel ITaskTrainer.Model => Model;
     public Optimizer Optimizer { get; }
     public TrainingSettings Settings { get; }
     public TrainingProgress Progress { get; }
@@ -56,6 +57,7 @@ public sealed class Trainer
     };
 
     public int ChunksPerEpoch => _train.ChunksPerEpoch;
+    public long StepsPerEpoch => ChunksPerEpoch;
     /// <summary>The effective T: seq_len, or the stream length when that is shorter (full BPTT).</summary>
     public int SeqLen => _train.SeqLen;
     public int TokensPerStep => _train.SeqLen * _train.Batch;
@@ -63,7 +65,7 @@ public sealed class Trainer
     public bool HasValidation => _validation.Length >= 2;
 
     /// <summary>Trains on the next chunk; returns its loss (nats/char) and the gradient norm before clipping.</summary>
-    public (float Loss, float GradNorm) Step()
+    public StepResult Step()
     {
         int chunk = (int)(Progress.Step % ChunksPerEpoch);
         if (chunk == 0) Carried.Reset();
@@ -79,19 +81,20 @@ public sealed class Trainer
         Optimizer.Step();
         Progress.Step++;
         Progress.Tokens += TokensPerStep;
-        return (loss, norm);
+        return new StepResult(loss, norm, TokensPerStep);
     }
 
-    /// <summary>Mean loss over the whole validation text, or null when there is none.</summary>
-    public double? Validate() =>
-        HasValidation ? Evaluator.MeanLoss(Model, _validation, Settings.Batch, Settings.SeqLen) : null;
+    /// <summary>Mean loss over the whole validation text.</summary>
+    public ValidationResult Validate() => new(Evaluator.MeanLoss(Model, _validation, Settings.Batch, Settings.SeqLen));
 
     /// <summary>A sample at the settings' temperature, from the default prime, drawn from the saved sampling Rng.</summary>
-    public string Sample(int length)
+    public string? Sample(int length)
     {
         var sampler = new CharLanguageModelSampler(Model, _sampler, _sampleRng);
         string text = sampler.Generate(CharLanguageModelSampler.DefaultPrime(Model.Config.Vocabulary), length);
         Progress.SampleRngState = _sampleRng.State;
         return text;
     }
+
+    public IEnumerable<(string Name, Tensor Value)> ExtraState() => Carried.Named();
 }

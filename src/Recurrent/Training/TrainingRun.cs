@@ -14,21 +14,23 @@ public interface ITrainingObserver
 /// <param name="Loss">this step's training loss.</param>
 /// <param name="ValLoss">the latest validation loss, if any.</param>
 public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double? ValLoss, double TokensPerSecond,
-    double Seconds, double? EtaSeconds);
+    double Seconds, double? EtaSeconds, ValidationResult? Validation = null);
 
 /// <summary>The numbers a finished run reports (the JSON of `recurrent train --json`).</summary>
 /// <param name="TrainLoss">mean training loss over the last (up to) 100 steps; NaN if none ran.</param>
 /// <param name="TokensPerSecond">training throughput of this run (optimizer steps only, not evaluation).</param>
 /// <param name="Seconds">wall-clock training time of the model over all runs.</param>
+/// <param name="Validation">the last validation (loss and the task's metric), if any.</param>
 public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double? ValLoss, double TokensPerSecond,
-    double Seconds, long Parameters, long StepsThisRun);
+    double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation = null);
 
 /// <summary>
-/// The training loop around a <see cref="Trainer"/>: runs steps until a limit (total steps, epochs or seconds for the
-/// model) is reached or cancellation is requested, and on schedule logs to log.jsonl, evaluates on the validation text
-/// (saving best/ when it improves), samples, and checkpoints the model directory — always once more at the end.
+/// The training loop around any task's <see cref="ITaskTrainer"/>: runs steps until a limit (total steps, epochs or
+/// seconds for the model) is reached or cancellation is requested, and on schedule logs to log.jsonl, evaluates on the
+/// held-out data (saving best/ when it improves), samples (tasks that generate), and checkpoints the model directory —
+/// always once more at the end.
 /// </summary>
-public sealed class TrainingRun(Trainer trainer, string dir)
+public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 {
     private const int RecentSteps = 100;
 
@@ -41,19 +43,20 @@ public sealed class TrainingRun(Trainer trainer, string dir)
         double secondsBefore = progress.Seconds, stepSeconds = 0;
         long stepsThisRun = 0;
         var recent = new Queue<float>();
-        double windowLoss = 0, windowSeconds = 0;
+        double windowLoss = 0, windowSeconds = 0, windowTokens = 0, tokensThisRun = 0;
         int windowSteps = 0;
-        double? lastVal = null;
+        ValidationResult? lastVal = null;
         long lastCheckpoint = progress.Step, lastEval = -1;
 
         while (!LimitReached() && !cancel.IsCancellationRequested)
         {
             long t0 = Stopwatch.GetTimestamp();
-            var (loss, norm) = trainer.Step();
+            var (loss, norm, tokens) = trainer.Step();
             double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             stepSeconds += dt;
             stepsThisRun++;
-            windowLoss += loss; windowSteps++; windowSeconds += dt;
+            tokensThisRun += tokens;
+            windowLoss += loss; windowSteps++; windowSeconds += dt; windowTokens += tokens;
             recent.Enqueue(loss);
             if (recent.Count > RecentSteps) recent.Dequeue();
             progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
@@ -65,9 +68,10 @@ public sealed class TrainingRun(Trainer trainer, string dir)
             {
                 lastVal = trainer.Validate();
                 lastEval = step;
-                if (lastVal is { } v && (progress.BestValLoss is not { } best || v < best))
+                if (lastVal.Improves(progress))
                 {
-                    progress.BestValLoss = v;
+                    progress.BestValLoss = lastVal.Loss;
+                    progress.BestMetric = lastVal.Metric;
                     progress.BestStep = step;
                     Checkpoint.SaveBest(dir, trainer.Model, s, step);
                 }
@@ -75,35 +79,36 @@ public sealed class TrainingRun(Trainer trainer, string dir)
             }
             if (evaluate || step % s.LogEvery == 0 || last)
             {
-                var entry = new TrainLogEntry(step, trainer.Epoch, windowLoss / windowSteps, evaluate ? lastVal : null,
-                    windowSteps * trainer.TokensPerStep / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm);
+                var entry = new TrainLogEntry(step, trainer.Epoch, windowLoss / windowSteps, evaluate ? lastVal!.Loss : null,
+                    windowTokens / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm,
+                    evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null);
                 TrainLog.Append(log, entry);
                 observer.OnLog(entry);
-                windowLoss = 0; windowSteps = 0; windowSeconds = 0;
+                windowLoss = 0; windowSteps = 0; windowSeconds = 0; windowTokens = 0;
             }
-            if (s.SampleEvery > 0 && step % s.SampleEvery == 0 && s.SampleLength > 0)
-                observer.OnSample(step, trainer.Sample(s.SampleLength));
+            if (s.SampleEvery > 0 && step % s.SampleEvery == 0 && s.SampleLength > 0 && trainer.Sample(s.SampleLength) is { } sample)
+                observer.OnSample(step, sample);
             if ((s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0) || last)
             {
                 progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
-                Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, trainer.Carried);
+                Checkpoint.Save(dir, trainer);
                 lastCheckpoint = step;
             }
-            observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, lastVal, stepsThisRun * trainer.TokensPerStep / stepSeconds,
-                progress.Seconds, Eta(stepSeconds / stepsThisRun)));
+            observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, lastVal?.Loss, tokensThisRun / stepSeconds,
+                progress.Seconds, Eta(stepSeconds / stepsThisRun), lastVal));
         }
 
-        // A run that trained nothing (its limits were already reached) still reports the model's validation loss.
+        // A run that trained nothing (its limits were already reached) still reports the model's validation score.
         if (lastEval != progress.Step && trainer.HasValidation) lastVal = trainer.Validate();
         progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
-        if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, trainer.Carried);
+        if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer);
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
-            lastVal, stepsThisRun == 0 ? 0 : stepsThisRun * trainer.TokensPerStep / stepSeconds, progress.Seconds,
-            trainer.Model.Parameters().Sum(p => (long)p.Value.Length), stepsThisRun);
+            lastVal?.Loss, stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
+            trainer.Model.Parameters().Sum(p => (long)p.Value.Length), stepsThisRun, lastVal);
 
         bool LimitReached() =>
             (s.MaxSteps is { } n && progress.Step >= n)
-            || (s.MaxEpochs is { } e && progress.Step >= (long)Math.Ceiling(e * trainer.ChunksPerEpoch))
+            || (s.MaxEpochs is { } e && progress.Step >= (long)Math.Ceiling(e * trainer.StepsPerEpoch))
             || (s.MaxSeconds is { } t && progress.Seconds >= t);
 
         double? Eta(double secondsPerStep)
@@ -111,7 +116,7 @@ public sealed class TrainingRun(Trainer trainer, string dir)
             double? eta = null;
             void Consider(double value) => eta = eta is { } current ? Math.Min(current, value) : value;
             if (s.MaxSteps is { } n) Consider((n - progress.Step) * secondsPerStep);
-            if (s.MaxEpochs is { } e) Consider(((long)Math.Ceiling(e * trainer.ChunksPerEpoch) - progress.Step) * secondsPerStep);
+            if (s.MaxEpochs is { } e) Consider(((long)Math.Ceiling(e * trainer.StepsPerEpoch) - progress.Step) * secondsPerStep);
             if (s.MaxSeconds is { } t) Consider(t - progress.Seconds);
             return eta is { } x ? Math.Max(0, x) : null;
         }

@@ -3,19 +3,26 @@ using System.Text.Json;
 namespace Recurrent.Training;
 
 /// <summary>
-/// How a character model is trained, saved in config.json so a resumed run continues with the same settings.
+/// How a model is trained, saved in config.json's "training" so a resumed run continues with the same settings.
 /// The limits (steps, epochs, seconds) are totals for the model, not for one run; null means no limit of that kind.
-/// Intervals of 0 turn the periodic action off.
+/// Intervals of 0 turn the periodic action off. Most settings are shared by every task; those of one task only are
+/// marked, and config.json holds only the fields of its own task.
 /// </summary>
 public sealed record TrainingSettings
 {
-    /// <summary>The training text (absolute path) and the SHA-256 of its bytes, so a resume can check it is the same.</summary>
+    /// <summary>The training data (absolute path) and the SHA-256 of its bytes, so a resume can check it is the same.</summary>
     public required string Data { get; init; }
     public required string DataSha256 { get; init; }
-    /// <summary>The last fraction of the text is held out for validation.</summary>
+    /// <summary>Word tasks: the held-out (dev) file and its SHA-256, or null for none.</summary>
+    public string? Dev { get; init; }
+    public string? DevSha256 { get; init; }
+    /// <summary>Word tasks: the pretrained word vectors the embedding started from, or null.</summary>
+    public string? Embeddings { get; init; }
+    /// <summary>char-lm: the last fraction of the text is held out for validation.</summary>
     public double ValFraction { get; init; } = 0.1;
 
-    /// <summary>T: characters per chunk (truncated BPTT length). B: contiguous streams trained in parallel.</summary>
+    /// <summary>char-lm: T, characters per chunk (truncated BPTT length). B: contiguous streams trained in parallel
+    /// (char-lm) or sentences per batch (word tasks).</summary>
     public int SeqLen { get; init; }
     public int Batch { get; init; }
 
@@ -48,9 +55,9 @@ public sealed record TrainingSettings
         _ => 2e-3,
     };
 
-    public void Validate()
+    public void Validate(string task = CharLmTask)
     {
-        if (SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");
+        if (task == CharLmTask && SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");
         if (Batch < 1) throw new ArgumentException($"batch must be ≥ 1, got {Batch}");
         if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"unknown optimizer '{Optimizer}' (optimizers: {string.Join(", ", Optimizers)})");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be > 0, got {LearningRate}");
@@ -60,12 +67,24 @@ public sealed record TrainingSettings
             throw new ArgumentException("intervals must be ≥ 0 (log_every ≥ 1)");
     }
 
-    internal void WriteJson(Utf8JsonWriter w)
+    private const string CharLmTask = "char-lm";
+
+    internal void WriteJson(Utf8JsonWriter w, string task)
     {
+        bool charLm = task == CharLmTask;
         w.WriteString("data", Data);
         w.WriteString("data_sha256", DataSha256);
-        w.WriteNumber("val_fraction", ValFraction);
-        w.WriteNumber("seq_len", SeqLen);
+        if (charLm)
+        {
+            w.WriteNumber("val_fraction", ValFraction);
+            w.WriteNumber("seq_len", SeqLen);
+        }
+        else
+        {
+            WriteOptional(w, "dev", Dev);
+            WriteOptional(w, "dev_sha256", DevSha256);
+            WriteOptional(w, "embeddings", Embeddings);
+        }
         w.WriteNumber("batch", Batch);
         w.WriteString("optimizer", Optimizer);
         w.WriteNumber("lr", LearningRate);
@@ -76,13 +95,21 @@ public sealed record TrainingSettings
         WriteOptional(w, "max_epochs", MaxEpochs);
         WriteOptional(w, "max_seconds", MaxSeconds);
         w.WriteNumber("eval_every", EvalEvery);
-        w.WriteNumber("sample_every", SampleEvery);
-        w.WriteNumber("sample_length", SampleLength);
-        w.WriteNumber("sample_temperature", SampleTemperature);
+        if (charLm)
+        {
+            w.WriteNumber("sample_every", SampleEvery);
+            w.WriteNumber("sample_length", SampleLength);
+            w.WriteNumber("sample_temperature", SampleTemperature);
+        }
         w.WriteNumber("checkpoint_every", CheckpointEvery);
         w.WriteNumber("log_every", LogEvery);
-        if (Preset != null) w.WriteString("preset", Preset);
-        else w.WriteNull("preset");
+        if (charLm) WriteOptional(w, "preset", Preset);
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value != null) w.WriteString(name, value);
+        else w.WriteNull(name);
     }
 
     private static void WriteOptional(Utf8JsonWriter w, string name, double? value)
@@ -91,14 +118,18 @@ public sealed record TrainingSettings
         else w.WriteNull(name);
     }
 
-    internal static TrainingSettings ReadJson(JsonFields f)
+    internal static TrainingSettings ReadJson(JsonFields f, string task)
     {
+        bool charLm = task == CharLmTask;
         var s = new TrainingSettings
         {
             Data = f.String("data"),
             DataSha256 = f.String("data_sha256"),
-            ValFraction = f.Double("val_fraction", 0, 0.999999),
-            SeqLen = f.Int("seq_len", 1),
+            Dev = f.OptionalString("dev"),
+            DevSha256 = f.OptionalString("dev_sha256"),
+            Embeddings = f.OptionalString("embeddings"),
+            ValFraction = charLm ? f.Double("val_fraction", 0, 0.999999) : 0,
+            SeqLen = charLm ? f.Int("seq_len", 1) : 0,
             Batch = f.Int("batch", 1),
             Optimizer = f.String("optimizer"),
             LearningRate = f.Double("lr", double.Epsilon),
@@ -109,14 +140,14 @@ public sealed record TrainingSettings
             MaxEpochs = f.OptionalDouble("max_epochs", 0),
             MaxSeconds = f.OptionalDouble("max_seconds", 0),
             EvalEvery = f.Int("eval_every", 0),
-            SampleEvery = f.Int("sample_every", 0),
-            SampleLength = f.Int("sample_length", 0),
-            SampleTemperature = f.Double("sample_temperature", 0),
+            SampleEvery = charLm ? f.Int("sample_every", 0) : 0,
+            SampleLength = charLm ? f.Int("sample_length", 0) : 0,
+            SampleTemperature = charLm ? f.Double("sample_temperature", 0) : 0,
             CheckpointEvery = f.Int("checkpoint_every", 0),
             LogEvery = f.Int("log_every", 1),
             Preset = f.OptionalString("preset"),
         };
-        try { s.Validate(); }
+        try { s.Validate(task); }
         catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
         return s;
     }
