@@ -1,0 +1,104 @@
+namespace Recurrent.Data;
+
+/// <summary>
+/// Word ids for word-level models. Id 0 is <c>&lt;pad&gt;</c> (the filler past a sequence's end in a padded batch),
+/// id 1 is <c>&lt;unk&gt;</c> (every word the vocabulary lacks); then the training words by descending count, ties in
+/// ordinal order, so the same words always give the same ids. When <see cref="Lowercase"/> is set, words are
+/// lowercased (invariant culture) both when the vocabulary is built and when a word is looked up, so "The" and "the"
+/// share an id. A corpus word equal to "&lt;pad&gt;" or "&lt;unk&gt;" (PTB writes its rare words as &lt;unk&gt;) maps to
+/// the special id of that name.
+/// </summary>
+public sealed class WordVocabulary
+{
+    public const string Pad = "<pad>", Unknown = "<unk>";
+    public const int PadId = 0, UnknownId = 1;
+
+    private readonly string[] _words;
+    private readonly Dictionary<string, int> _ids;
+
+    private WordVocabulary(string[] words, bool lowercase)
+    {
+        _words = words;
+        Lowercase = lowercase;
+        _ids = new Dictionary<string, int>(words.Length, StringComparer.Ordinal);
+        for (int i = 0; i < words.Length; i++) _ids.Add(words[i], i);
+    }
+
+    public int Count => _words.Length;
+    public bool Lowercase { get; }
+
+    /// <summary>The words in id order, <c>&lt;pad&gt;</c> and <c>&lt;unk&gt;</c> first: the list config.json stores.</summary>
+    public IReadOnlyList<string> Words => _words;
+
+    /// <summary>How often each word occurs, after lowercasing when <paramref name="lowercase"/> is set.</summary>
+    public static Dictionary<string, int> CountWords(IEnumerable<string> words, bool lowercase)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string w in words)
+        {
+            string key = lowercase ? w.ToLowerInvariant() : w;
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+        return counts;
+    }
+
+    /// <summary>
+    /// The vocabulary of <paramref name="words"/> (the training text, every occurrence): words seen fewer than
+    /// <paramref name="minCount"/> times are left out (they become &lt;unk&gt;, which then has training examples);
+    /// <paramref name="maxSize"/> &gt; 0 caps <see cref="Count"/>, the two special words included, keeping the most
+    /// frequent words.
+    /// </summary>
+    public static WordVocabulary Build(IEnumerable<string> words, int minCount, bool lowercase, int maxSize = 0)
+    {
+        if (minCount < 1) throw new ArgumentOutOfRangeException(nameof(minCount), $"minCount must be at least 1 (got {minCount})");
+        if (maxSize < 0 || maxSize is 1 or 2)
+            throw new ArgumentOutOfRangeException(nameof(maxSize),
+                $"maxSize is 0 (no limit) or at least 3, room for <pad>, <unk> and a word (got {maxSize})");
+        var kept = CountWords(words, lowercase)
+            .Where(kv => kv.Value >= minCount && kv.Key != Pad && kv.Key != Unknown)
+            .OrderByDescending(kv => kv.Value)
+            .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => kv.Key);
+        if (maxSize > 0) kept = kept.Take(maxSize - 2);
+        return new WordVocabulary([Pad, Unknown, .. kept], lowercase);
+    }
+
+    /// <summary>
+    /// Rebuilds a vocabulary from <see cref="Words"/> as stored in config.json: it must start with &lt;pad&gt;,
+    /// &lt;unk&gt;, list no word twice and none empty, and when lowercasing hold only lowercase words (an uppercase
+    /// one could never be looked up).
+    /// </summary>
+    public static WordVocabulary FromList(IReadOnlyList<string> words, bool lowercase)
+    {
+        if (words.Count < 2 || words[PadId] != Pad || words[UnknownId] != Unknown)
+            throw new InvalidDataException($"a word vocabulary must start with \"{Pad}\", \"{Unknown}\"");
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < words.Count; i++)
+        {
+            string w = words[i];
+            if (string.IsNullOrEmpty(w)) throw new InvalidDataException($"word vocabulary entry {i} is empty");
+            if (!seen.TryAdd(w, i)) throw new InvalidDataException($"word vocabulary lists \"{w}\" twice (entries {seen[w]} and {i})");
+            if (lowercase && w != w.ToLowerInvariant())
+                throw new InvalidDataException($"word vocabulary entry {i} \"{w}\" is not lowercase but the vocabulary lowercases words");
+        }
+        return new WordVocabulary([.. words], lowercase);
+    }
+
+    /// <summary>The id of <paramref name="word"/> (lowercased first when <see cref="Lowercase"/>), <see cref="UnknownId"/> if absent.</summary>
+    public int Id(string word) => _ids.TryGetValue(Normalize(word), out int id) ? id : UnknownId;
+
+    public bool Contains(string word) => _ids.ContainsKey(Normalize(word));
+
+    public string Word(int id) => (uint)id < (uint)_words.Length ? _words[id]
+        : throw new ArgumentOutOfRangeException(nameof(id), $"id {id} is outside the vocabulary of {Count}");
+
+    /// <summary>The ids of a sentence's words.</summary>
+    public int[] Encode(IReadOnlyList<string> words)
+    {
+        var ids = new int[words.Count];
+        for (int i = 0; i < ids.Length; i++) ids[i] = Id(words[i]);
+        return ids;
+    }
+
+    private string Normalize(string word) => Lowercase ? word.ToLowerInvariant() : word;
+}
