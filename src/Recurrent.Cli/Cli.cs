@@ -11,6 +11,7 @@ public static class Cli
         ["train"] = (Commands.TrainCommand.Summary, Commands.TrainCommand.Run),
         ["sample"] = (Commands.SampleCommand.Summary, Commands.SampleCommand.Run),
         ["eval"] = (Commands.EvalCommand.Summary, Commands.EvalCommand.Run),
+        ["predict"] = (Commands.PredictCommand.Summary, Commands.PredictCommand.Run),
         ["plot"] = (Commands.PlotCommand.Summary, Commands.PlotCommand.Run),
         ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
         ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Recurrent.Data;
 using Recurrent.Metrics;
+using Recurrent.Models;
 using Recurrent.Tensors;
 using Recurrent.Training;
 
@@ -9,20 +10,25 @@ namespace Recurrent.Cli.Commands;
 /// <summary>`recurrent eval`: a character model's loss, bits per character and perplexity over a whole text.</summary>
 internal static class EvalCommand
 {
-    public const string Summary = "loss, bits/char and perplexity of a character language model on a text";
+    public const string Summary = "score a model: bits/char (char-lm), accuracy and F1 (classify), entity F1 (tag)";
 
     private const string Usage = """
-        usage: recurrent eval --model DIR --data FILE [options]
+        usage: recurrent eval --model DIR --data FILE [options]      (char-lm models; classify and tag: see below)
           --batch B      the text is read as B contiguous streams, each carrying its state from its start
                          (default: the model's training batch; 1 = one stream through the whole text)
           --seq-len T    characters per forward pass (default: the model's training seq_len); does not change the result
           --threads N  --json
-        """;
+        """ + "\n" + WordEvalCommand.Usage;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
+        if (Checkpoint.ReadTask(dir) != CharLanguageModelConfig.Task)
+        {
+            if (args.OptionalInt("threads", 1, 1024) is { } wordThreads) Gemm.Threads = wordThreads;
+            return WordEvalCommand.Run(dir, args, stdout);
+        }
         string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the text to evaluate on)");
         int? batchArg = args.OptionalInt("batch", 1, 1 << 16);
         int? seqArg = args.OptionalInt("seq-len", 1, 1 << 20);

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Recurrent.Data;
 using Recurrent.Metrics;
@@ -16,7 +15,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    public const string Summary = "train a character-level language model (tiny-shakespeare by default)";
+    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag";
 
     private const string DefaultData = "data/tinyshakespeare.txt";
 
@@ -41,7 +40,10 @@ internal static class TrainCommand
           --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
                                  Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
           --seed S  --threads N  --json
+          --task classify|tag    a sentence classifier or a sequence tagger instead (see train --task classify --help)
         """;
+
+    private static readonly string[] TaskNames = ["char-lm", "classify", "tag"];
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
@@ -50,6 +52,17 @@ internal static class TrainCommand
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
+        // The task: --task, or the one of the model to resume; char-lm (this file) by default.
+        string? taskArg = args.Has("task") ? args.Choice("task", "char-lm", TaskNames) : null;
+        string? resumeArg = args.String("resume");
+        string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : "char-lm");
+        if (taskArg != null && resumeArg != null && taskArg != Checkpoint.ReadTask(resumeArg))
+            throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
+        if (task != "char-lm")
+        {
+            if (args.Flag("help")) { stdout.Write(WordTrainCommand.Usage); return 0; }
+            return WordTrainCommand.Run(task, args, stdout, stderr);
+        }
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         bool json = args.Flag("json");
         bool force = args.Flag("force");
@@ -86,9 +99,7 @@ internal static class TrainCommand
             if (limitsGiven) settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
             args.RejectUnknown();
             string data = dataArg ?? settings.Data;
-            string sha = Sha256(data);
-            if (sha != settings.DataSha256)
-                throw new CliException($"'{data}' is not the text the model in '{resume}' was trained on (its SHA-256 differs); resuming needs the same --data");
+            ModelDirectory.RequireSameData(data, settings.DataSha256, resume, "--data");
             corpus = CharCorpus.Load(data, settings.ValFraction, config.Vocabulary);
             settings = settings with { Data = Path.GetFullPath(data) };
             outDir = outArg ?? resume;
@@ -103,21 +114,11 @@ internal static class TrainCommand
             : Checkpoint.LoadTrainingState(resume, model, optimizer, carried);
 
         // Everything is checked: only now is anything written.
-        bool sameDir = resume != null && Path.GetFullPath(outDir) == Path.GetFullPath(resume);
-        if (!sameDir) PrepareOutput(outDir, force);
-        if (resume == null)
-            Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
-        else
-        {
-            string oldLog = Path.Combine(resume, Checkpoint.LogFile), newLog = Path.Combine(outDir, Checkpoint.LogFile);
-            if (!sameDir && File.Exists(oldLog)) File.Copy(oldLog, newLog);
-            TrainLog.TruncateAfter(newLog, progress.Step); // lines logged after the checkpoint belong to a lost future
-            if (!sameDir) CopyBest(resume, outDir);
-            Checkpoint.Save(outDir, model, settings, optimizer, progress, carried);
-        }
+        if (resume == null) ModelDirectory.PrepareNew(outDir, force);
+        else ModelDirectory.PrepareResume(resume, outDir, progress.Step, force);
+        Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
 
         var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried);
-        var observer = new ConsoleObserver(stdout, stderr, json, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         if (!json)
         {
             stdout.WriteLine($"{Describe(config)}, {model.Parameters().Sum(p => (long)p.Value.Length):N0} parameters");
@@ -125,33 +126,10 @@ internal static class TrainCommand
                              $"{config.VocabSize} symbols");
             stdout.WriteLine($"batch {settings.Batch} × seq {trainer.SeqLen}, {trainer.ChunksPerEpoch:N0} steps/epoch, {settings.Optimizer} lr {settings.LearningRate:G4}" +
                              $"{(settings.Clip > 0 ? $", clip {settings.Clip:G4}" : "")}{(settings.ClipValue > 0 ? $", clip-value {settings.ClipValue:G4}" : "")}; " +
-                             $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {Limits(settings)} → {outDir}");
+                             $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler? onCancel = null;
-        if (observer.Live)
-        {
-            onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return; // a second Ctrl+C ends the process
-                e.Cancel = true;
-                cancel.Cancel();
-                stderr.WriteLine("\nstopping after this step and saving (Ctrl+C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
-        }
-        // `kill` (SIGTERM) also stops after the step and saves; a second one ends the process at once.
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            if (cancel.IsCancellationRequested) return;
-            context.Cancel = true;
-            cancel.Cancel();
-        });
-        TrainingResult result;
-        try { result = new TrainingRun(trainer, outDir).Run(observer, cancel.Token); }
-        finally { if (onCancel != null) Console.CancelKeyPress -= onCancel; }
-        observer.Finish();
+        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json);
 
         if (json)
         {
@@ -172,7 +150,7 @@ internal static class TrainCommand
         else
         {
             if (result.StepsThisRun == 0)
-                stdout.WriteLine($"nothing to train: the model is already at its limit ({Limits(settings)}); pass a larger --steps, --epochs or --time");
+                stdout.WriteLine($"nothing to train: the model is already at its limit ({LimitsText(settings)}); pass a larger --steps, --epochs or --time");
             string val = result.ValLoss is { } v ? $", val loss {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "";
             stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{val}, " +
                              $"{result.TokensPerSecond:N0} tokens/s, {FormatDuration(result.Seconds)} → {outDir}");
@@ -213,7 +191,7 @@ internal static class TrainCommand
         var settings = intervals with
         {
             Data = Path.GetFullPath(data),
-            DataSha256 = Sha256(data),
+            DataSha256 = ModelDirectory.Sha256(data),
             ValFraction = valFraction,
             SeqLen = seqLen,
             Batch = batch,
@@ -258,41 +236,6 @@ internal static class TrainCommand
                                    $"--batch {s.Batch} (needs at least {s.Batch + 1}: one per stream plus the last target)");
     }
 
-    /// <summary>A new or empty directory, or (with --force) one whose model files are removed.</summary>
-    private static void PrepareOutput(string dir, bool force)
-    {
-        if (File.Exists(dir)) throw new CliException($"--out '{dir}' is a file, not a directory");
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
-        {
-            bool isModel = File.Exists(Path.Combine(dir, Checkpoint.ConfigFile));
-            if (!force)
-                throw new CliException(isModel
-                    ? $"'{dir}' already holds a model; continue it with --resume {dir}, replace it with --force, or choose another --out"
-                    : $"--out '{dir}' exists and is not empty; choose another directory (or --force to write into it)");
-            foreach (string f in new[] { Checkpoint.ConfigFile, Checkpoint.WeightsFile, Checkpoint.StateFile, Checkpoint.LogFile })
-                File.Delete(Path.Combine(dir, f));
-            if (Directory.Exists(Path.Combine(dir, Checkpoint.BestDir))) Directory.Delete(Path.Combine(dir, Checkpoint.BestDir), true);
-        }
-        Directory.CreateDirectory(dir);
-    }
-
-    private static void CopyBest(string from, string to)
-    {
-        string best = Path.Combine(from, Checkpoint.BestDir);
-        if (!Directory.Exists(best)) return;
-        string target = Path.Combine(to, Checkpoint.BestDir);
-        Directory.CreateDirectory(target);
-        foreach (string f in new[] { Checkpoint.WeightsFile, Checkpoint.ConfigFile }) // config last, as a save does
-            if (File.Exists(Path.Combine(best, f))) File.Copy(Path.Combine(best, f), Path.Combine(target, f), overwrite: true);
-    }
-
-    private static string Sha256(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"data file '{path}' not found");
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
     /// <summary>"90" or "90s", "10m", "1.5h", "1h30m": seconds.</summary>
     internal static double ParseDuration(string text)
     {
@@ -327,7 +270,7 @@ internal static class TrainCommand
         $"{CharLanguageModelConfig.CellName(c.Cell)} {c.NumLayers}×{c.HiddenSize}, " +
         (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "");
 
-    private static string Limits(TrainingSettings s)
+    internal static string LimitsText(TrainingSettings s)
     {
         var parts = new List<string>();
         if (s.MaxSteps is { } n) parts.Add($"step {n}");
@@ -354,59 +297,5 @@ internal static class TrainCommand
     {
         if (value is { } v && double.IsFinite(v)) w.WriteNumber(name, v);
         else w.WriteNull(name);
-    }
-
-    /// <summary>
-    /// Progress for a person: on a terminal one line on stderr rewritten in place (at most 4 times a second); otherwise
-    /// one line per log entry. Samples go to stdout. With --json nothing is printed.
-    /// </summary>
-    private sealed class ConsoleObserver(TextWriter stdout, TextWriter stderr, bool quiet, bool live) : ITrainingObserver
-    {
-        public bool Live => live && !quiet;
-        private long _lastDraw;
-        private int _width;
-
-        public void OnStep(TrainingStatus s)
-        {
-            if (!Live) return;
-            long now = Environment.TickCount64;
-            if (now - _lastDraw < 250) return;
-            _lastDraw = now;
-            string line = $"step {s.Step} | epoch {s.Epoch:F2} | loss {s.Loss:F4}" +
-                          (s.ValLoss is { } v ? $" | val {v:F4}" : "") +
-                          $" | {s.TokensPerSecond:N0} tok/s | {FormatDuration(s.Seconds)}" +
-                          (s.EtaSeconds is { } eta ? $" | ETA {FormatDuration(eta)}" : "");
-            stderr.Write("\r" + line.PadRight(_width));
-            _width = line.Length;
-        }
-
-        public void OnLog(TrainLogEntry e)
-        {
-            if (quiet || (Live && e.ValLoss == null)) return;
-            Clear();
-            string line = $"step {e.Step} | epoch {e.Epoch:F2} | loss {e.TrainLoss:F4}" +
-                          (e.ValLoss is { } v ? $" | val {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "") +
-                          $" | {e.TokensPerSecond:N0} tok/s | {FormatDuration(e.Seconds)}";
-            stderr.WriteLine(line);
-        }
-
-        public void OnSample(long step, string text)
-        {
-            if (quiet) return;
-            Clear();
-            stdout.WriteLine($"--- sample at step {step} ---");
-            stdout.WriteLine(text);
-            stdout.WriteLine("---");
-            stdout.Flush();
-        }
-
-        public void Finish() => Clear();
-
-        private void Clear()
-        {
-            if (!Live || _width == 0) return;
-            stderr.Write("\r" + new string(' ', _width) + "\r");
-            _width = 0;
-        }
     }
 }

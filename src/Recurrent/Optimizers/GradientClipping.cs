@@ -29,4 +29,15 @@ public static class GradientClipping
         if (!(clipValue >= 0)) throw new ArgumentException($"GradientClipping.ClipValue: clip value must be ≥ 0, got {clipValue}");
         foreach (var p in parameters) Kernels.Clamp(p.Grad.Span, -clipValue, clipValue);
     }
+
+    /// <summary>
+    /// The clipping a training step applies: each element to ±<paramref name="clipValue"/> (0 = off), then the global
+    /// norm to <paramref name="clipNorm"/> (0 = off). Returns the norm before the norm clip (measured even when off, for
+    /// the log).
+    /// </summary>
+    public static float Apply(IEnumerable<Parameter> parameters, double clipNorm, double clipValue)
+    {
+        if (clipValue > 0) ClipValue(parameters, (float)clipValue);
+        return ClipGlobalNorm(parameters, clipNorm > 0 ? (float)clipNorm : float.PositiveInfinity);
+    }
 }

@@ -19,14 +19,20 @@ public sealed class Rng
         if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1;
     }
 
-    public uint[] State => [_s0, _s1, _s2, _s3];
-
-    public static Rng FromState(uint[] state)
+    /// <summary>The four numbers of the state; setting them makes the next draws those the saved Rng drew next (every
+    /// layer holding this Rng sees the change, so a model restores all its dropout draws at once).</summary>
+    public uint[] State
     {
-        if (state.Length != 4 || (state[0] | state[1] | state[2] | state[3]) == 0)
-            throw new ArgumentException("an Rng state is four numbers, not all zero");
-        return new Rng(0) { _s0 = state[0], _s1 = state[1], _s2 = state[2], _s3 = state[3] };
+        get => [_s0, _s1, _s2, _s3];
+        set
+        {
+            if (value.Length != 4 || (value[0] | value[1] | value[2] | value[3]) == 0)
+                throw new ArgumentException("an Rng state is four numbers, not all zero");
+            (_s0, _s1, _s2, _s3) = (value[0], value[1], value[2], value[3]);
+        }
     }
+
+    public static Rng FromState(uint[] state) => new(0) { State = state };
 
     public uint NextUInt()
     {

@@ -101,6 +101,24 @@ public static class Checkpoint
         return (model, ReadTraining(f, task));
     }
 
+    /// <summary>Reads and validates a word-level model's (classify, tag) config.json.</summary>
+    public static (WordModelConfig Model, TrainingSettings? Training) LoadWordConfig(string dir)
+    {
+        var (task, f) = OpenConfig(dir);
+        if (task is not (WordModelConfig.ClassifyTask or WordModelConfig.TagTask))
+            throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a classify or tag model");
+        return (WordModelConfig.ReadJson(f, task), ReadTraining(f, task));
+    }
+
+    /// <summary>config.json + weights.safetensors of a classify or tag model, ready to evaluate (Training off).</summary>
+    public static ITaskModel LoadWordModel(string dir)
+    {
+        var (config, _) = LoadWordConfig(dir);
+        return config.Task == WordModelConfig.ClassifyTask
+            ? LoadWeights(dir, new SequenceClassifier(config, new Rng(0)))
+            : LoadWeights(dir, new SequenceTagger(config, new Rng(0)));
+    }
+
     public static void SaveWeights(string dir, ITaskModel model, long step) =>
         StateDict.Save(Path.Combine(dir, WeightsFile), model, new Dictionary<string, string>
         {

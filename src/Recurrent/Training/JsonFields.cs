@@ -60,4 +60,28 @@ internal readonly struct JsonFields(JsonElement obj, string where)
     public long? OptionalLong(string name, long min = long.MinValue) => Has(name) ? Long(name, min) : null;
     public double? OptionalDouble(string name, double min = double.NegativeInfinity) => Has(name) ? Double(name, min) : null;
     public string? OptionalString(string name) => Has(name) ? String(name) : null;
+
+    public bool Bool(string name)
+    {
+        var v = Get(name);
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new InvalidDataException($"{where}: \"{name}\" must be true or false"),
+        };
+    }
+
+    /// <summary>An array of strings (a vocabulary, a label set).</summary>
+    public string[] StringArray(string name)
+    {
+        var v = Get(name);
+        if (v.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{where}: \"{name}\" must be an array of strings");
+        var items = new string[v.GetArrayLength()];
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+            items[i++] = item.ValueKind == JsonValueKind.String ? item.GetString()!
+                : throw new InvalidDataException($"{where}: \"{name}\"[{i}] must be a string");
+        return items;
+    }
 }

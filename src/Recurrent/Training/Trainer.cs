@@ -75,9 +75,7 @@ public sealed class Trainer : ITaskTrainer
         float loss = Model.Loss(_targets);
         Optimizer.ZeroGrad();
         Model.Backward();
-        if (Settings.ClipValue > 0) GradientClipping.ClipValue(Optimizer.Parameters, (float)Settings.ClipValue);
-        // With no norm clip, an infinite threshold still measures the norm (for the log) and scales nothing.
-        float norm = GradientClipping.ClipGlobalNorm(Optimizer.Parameters, Settings.Clip > 0 ? (float)Settings.Clip : float.PositiveInfinity);
+        float norm = GradientClipping.Apply(Optimizer.Parameters, Settings.Clip, Settings.ClipValue);
         Optimizer.Step();
         Progress.Step++;
         Progress.Tokens += TokensPerStep;

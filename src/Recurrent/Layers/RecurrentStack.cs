@@ -1,0 +1,66 @@
+using Recurrent.Tensors;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// num_layers recurrent layers chained, each reading dropout(the layer below), as torch.nn.LSTM(num_layers, dropout)
+/// computes them — but with every dropout mask drawn from one Rng the model owns, so a checkpoint that saves that Rng's
+/// state makes a resumed run draw the masks the uninterrupted run would have (RecurrentLayer's own inter-layer dropout
+/// draws from its construction Rng, which a checkpoint does not hold).
+/// T = time, B = batch, I = input size, H = hidden size, D = 2 if bidirectional else 1; time-major.
+///   h⁰ = RNN₀(x), hᵏ = RNNₖ(dropout(hᵏ⁻¹)):  x [T, B, I] → h [T, B, D·H], zero past each sequence's length
+/// Parameters are named as one multi-layer PyTorch module's ("weight_ih_l1_reverse", ...), under the given prefix.
+/// Keeps for backward: what each layer and dropout keeps.
+/// </summary>
+public sealed class RecurrentStack : IModule
+{
+    private readonly RecurrentLayer[] _layers;
+    private readonly Dropout[] _dropouts;   // [L − 1]: before layer k + 1
+    private readonly Parameter[] _parameters;
+
+    public int OutputSize { get; }
+
+    /// <param name="rng">initializes the weights (layer by layer, PyTorch's U(±1/√H)) and is kept to draw the masks.</param>
+    public RecurrentStack(CellKind cell, int inputSize, int hiddenSize, int numLayers, bool bidirectional, float dropout,
+        string prefix, Rng rng)
+    {
+        int D = bidirectional ? 2 : 1;
+        OutputSize = D * hiddenSize;
+        _layers = new RecurrentLayer[numLayers];
+        for (int k = 0; k < numLayers; k++)
+            _layers[k] = new RecurrentLayer(cell, k == 0 ? inputSize : OutputSize, hiddenSize, numLayers: 1, bidirectional, rng: rng);
+        _dropouts = Enumerable.Range(0, numLayers - 1).Select(_ => new Dropout(dropout, rng)).ToArray();
+        // Layer k's own "weight_ih_l0(_reverse)" is the stack's "weight_ih_lk(_reverse)".
+        _parameters = Enumerable.Range(0, numLayers).SelectMany(k => _layers[k].Parameters().Select(p =>
+            new Parameter(prefix + p.Name.Replace("_l0", $"_l{k}"), p.Value, p.Grad))).ToArray();
+    }
+
+    public IEnumerable<Parameter> Parameters() => _parameters;
+
+    public bool Training
+    {
+        set { foreach (var d in _dropouts) d.Training = value; }
+    }
+
+    /// <param name="x">[T, B, I].</param>
+    /// <param name="lengths">[B] real lengths, or null when all are T.</param>
+    /// <returns>[T, B, D·H] (the top layer's buffer).</returns>
+    public Tensor Forward(Tensor x, int[]? lengths)
+    {
+        for (int k = 0; k < _layers.Length; k++)
+            x = _layers[k].Forward(k == 0 ? x : _dropouts[k - 1].Forward(x), lengths: lengths).Output;
+        return x;
+    }
+
+    /// <summary>dOutput [T, B, D·H] → dx [T, B, I]; accumulates every layer's parameter gradients.</summary>
+    public Tensor Backward(Tensor dOutput)
+    {
+        var d = dOutput;
+        for (int k = _layers.Length - 1; k >= 0; k--)
+        {
+            d = _layers[k].Backward(d).DInput;
+            if (k > 0) d = _dropouts[k - 1].Backward(d);
+        }
+        return d;
+    }
+}

@@ -1,0 +1,29 @@
+using Recurrent.Data;
+using Recurrent.Tensors;
+
+namespace Recurrent.Layers;
+
+/// <summary>
+/// Word dropout (Iyyer et al. 2015; Kiperwasser &amp; Goldberg 2016): while training, each real word id is replaced by
+/// &lt;unk&gt; with probability p, so the &lt;unk&gt; vector learns to stand for words the model has not seen and the
+/// model leans less on any single word. Padding stays padding. Draws one number per real token, in order, from the
+/// model's Rng (so a resumed run draws the same).
+/// </summary>
+public sealed class WordDropout(float p, Rng rng)
+{
+    public bool Training { get; set; } = true;
+    private int[] _dropped = [];
+
+    /// <summary>The ids to read: <paramref name="tokens"/> itself when off, else a copy (the layer's buffer) with words dropped.</summary>
+    public int[] Apply(int[] tokens)
+    {
+        if (!Training || p == 0) return tokens;
+        if (_dropped.Length != tokens.Length) _dropped = new int[tokens.Length];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            int id = tokens[i];
+            _dropped[i] = id != WordVocabulary.PadId && rng.NextFloat() < p ? WordVocabulary.UnknownId : id;
+        }
+        return _dropped;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Losses;
+using Recurrent.Tensors;
+using Recurrent.Training;
+
+namespace Recurrent.Models;
+
+/// <summary>
+/// Many-to-one: a sentence → one of C classes (sentiment). T = longest sentence of the batch, B = batch, E = embedding,
+/// H = hidden per direction, D = directions, C = classes; time-major, padded, with each sentence's length.
+///
+///   w_t = word_t, or &lt;unk&gt; with probability word_dropout (training)
+///   x = dropout_e(E[w])                                      tokens [T, B] → x [T, B, E]
+///   h = RNN stack(x) over each sentence's own length          [T, B, D·H], zero past the length
+///   s = pool(h): last | mean | max | attention over valid steps   [B, D·H]
+///   logits = dropout(s) W_headᵀ + b_head                      [B, C]
+///   loss = mean over the batch of −log softmax(logits)[label]
+///
+/// PyTorch names: "embedding.weight", "lstm.weight_ih_l0(_reverse)" ... ("gru." / "rnn."), "pool.attention.*"
+/// (attention pooling), "head.weight", "head.bias". Padding never changes a result: the stack stops at each length,
+/// and pooling reads only the valid steps.
+/// Keeps for backward: what each layer keeps; buffers are reused while shapes repeat.
+/// </summary>
+public sealed class SequenceClassifier : ITaskModel
+{
+    public WordModelConfig Config { get; }
+
+    private readonly Embedding _embedding;
+    private readonly Dropout _embeddingDropout, _outputDropout;
+    private readonly RecurrentStack _rnn;
+    private readonly SequencePooling _pool;
+    private readonly Linear _head;
+    private readonly SoftmaxCrossEntropy _loss = new();
+    private readonly Parameter[] _parameters;
+    private readonly Rng _dropoutRng;
+    private readonly WordDropout _wordDropout;
+    private bool _training = true;
+    private Tensor? _logits;
+
+    public SequenceClassifier(WordModelConfig config, Rng rng)
+    {
+        config.Validate();
+        if (config.Task != WordModelConfig.ClassifyTask) throw new ArgumentException($"a classifier needs a classify config, got '{config.Task}'");
+        Config = config;
+        _embedding = new Embedding(config.Vocabulary.Count, config.EmbeddingSize, rng);
+        _rnn = new RecurrentStack(config.Cell, config.EmbeddingSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
+            config.Dropout, config.RecurrentPrefix, rng);
+        int features = _rnn.OutputSize;
+        _pool = new SequencePooling(config.Pooling, features, config.Directions, rng);
+        _head = new Linear(features, config.Labels.Count, bias: true, rng);
+        _dropoutRng = rng;
+        _embeddingDropout = new Dropout(config.EmbeddingDropout, rng);
+        _outputDropout = new Dropout(config.Dropout, rng);
+        _wordDropout = new WordDropout(config.WordDropout, rng);
+        _parameters = [.. _embedding.Prefixed("embedding."), .. _rnn.Parameters(), .. _pool.Prefixed("pool."), .. _head.Prefixed("head.")];
+    }
+
+    public string Task => WordModelConfig.ClassifyTask;
+    public IEnumerable<Parameter> Parameters() => _parameters;
+    /// <summary>What the optimizer updates: all but the word embedding when it is frozen.</summary>
+    public IEnumerable<Parameter> TrainableParameters() =>
+        Config.FreezeEmbeddings ? _parameters.Where(p => p.Value != _embedding.Weight.Value) : _parameters;
+    public Embedding Embedding => _embedding;
+    public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
+    public uint[] DropoutRngState { get => _dropoutRng.State; set => _dropoutRng.State = value; }
+
+    public bool Training
+    {
+        get => _training;
+        set
+        {
+            _training = value;
+            _embeddingDropout.Training = _outputDropout.Training = _rnn.Training = _wordDropout.Training = value;
+        }
+    }
+
+    /// <summary>The attention weights of the last Forward ([B, T]) when pooling by attention.</summary>
+    public Tensor? AttentionWeights => _pool.Weights;
+
+    /// <param name="tokens">[T, B] time-major word ids, padded with &lt;pad&gt; (exactly T·B of them).</param>
+    /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
+    /// <returns>logits [B, C] (the model's buffer).</returns>
+    public Tensor Forward(int[] tokens, int[] lengths, int steps, int batch)
+    {
+        if (tokens.Length != steps * batch)
+            throw new ShapeException($"SequenceClassifier.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
+        int[] read = _wordDropout.Apply(tokens);
+        var x = _embeddingDropout.Forward(_embedding.Forward(read, steps, batch));
+        var h = _rnn.Forward(x, lengths);
+        _logits = _head.Forward(_outputDropout.Forward(_pool.Forward(h, lengths)));
+        return _logits;
+    }
+
+    /// <summary>Mean cross-entropy (nats) of the last Forward's logits against labels [B].</summary>
+    public float Loss(ReadOnlySpan<int> labels)
+    {
+        var logits = _logits ?? throw new InvalidOperationException("SequenceClassifier.Loss called before Forward");
+        return _loss.Forward(logits, labels);
+    }
+
+    /// <summary>The un-averaged loss of the last <see cref="Loss"/> (for a mean over many batches).</summary>
+    public double LossSum => _loss.LastLossSum;
+
+    /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
+    public void Backward()
+    {
+        var d = _outputDropout.Backward(_head.Backward(_loss.Backward()));
+        d = _rnn.Backward(_pool.Backward(d));
+        if (!Config.FreezeEmbeddings) _embedding.Backward(_embeddingDropout.Backward(d));
+    }
+}

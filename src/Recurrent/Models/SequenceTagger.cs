@@ -1,0 +1,203 @@
+using System.Text.Json;
+using Recurrent.Layers;
+using Recurrent.Losses;
+using Recurrent.Tensors;
+using Recurrent.Training;
+
+namespace Recurrent.Models;
+
+/// <summary>
+/// Synchronized many-to-many: one tag per word (NER with BIO tags, part of speech). T = longest sentence of the batch,
+/// B = batch, E = word embedding, F = 2·char_hidden character features (0 when off), H = hidden per direction,
+/// D = directions, K = tags; time-major, padded, with each sentence's length.
+///
+///   x_t = dropout_e([E[w_t]; charBiLSTM(chars of word t)])   [T, B, E + F]   (Lample et al. 2016)
+///   h = RNN stack(x) over each sentence's own length          [T, B, D·H]
+///   emissions = dropout(h) W_headᵀ + b_head                   [T, B, K]
+///   softmax: loss = mean over real tokens of −log softmax(emissions_t)[tag_t]; prediction argmax per token
+///   CRF:     loss = Σ_sentences −log p(tags | emissions) / real tokens; prediction by Viterbi
+///
+/// PyTorch names: "embedding.weight", "char_embedding.weight", "char_lstm.*", "lstm.weight_ih_l0(_reverse)" ...,
+/// "head.weight", "head.bias", "crf.transitions", "crf.start_transitions", "crf.end_transitions".
+/// Keeps for backward: what each layer keeps.
+/// </summary>
+public sealed class SequenceTagger : ITaskModel
+{
+    public WordModelConfig Config { get; }
+
+    private readonly Embedding _embedding;
+    private readonly CharWordEncoder? _chars;
+    private readonly Dropout _inputDropout, _outputDropout;
+    private readonly WordDropout _wordDropout;
+    private readonly RecurrentStack _rnn;
+    private readonly Linear _head;
+    private readonly LinearChainCrf? _crf;
+    private readonly SoftmaxCrossEntropy _softmax = new();
+    private readonly Parameter[] _parameters;
+    private readonly Rng _dropoutRng;
+    private bool _training = true;
+    private int _steps, _batch, _realTokens;
+    private int[] _lengths = [];
+    private Tensor _input = new(0), _dEmbedding = new(0), _dChars = new(0);
+    private Tensor? _emissions;
+    private float _lossScale;
+
+    public SequenceTagger(WordModelConfig config, Rng rng)
+    {
+        config.Validate();
+        if (config.Task != WordModelConfig.TagTask) throw new ArgumentException($"a tagger needs a tag config, got '{config.Task}'");
+        Config = config;
+        _embedding = new Embedding(config.Vocabulary.Count, config.EmbeddingSize, rng);
+        if (config.HasCharFeatures) _chars = new CharWordEncoder(config.Characters!.Count, config.CharEmbedding, config.CharHidden, rng);
+        int inputSize = config.EmbeddingSize + (_chars?.OutputSize ?? 0);
+        _rnn = new RecurrentStack(config.Cell, inputSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
+            config.Dropout, config.RecurrentPrefix, rng);
+        _head = new Linear(_rnn.OutputSize, config.Labels.Count, bias: true, rng);
+        if (config.Crf) _crf = new LinearChainCrf(config.Labels.Count, rng);
+        _dropoutRng = rng;
+        _inputDropout = new Dropout(config.EmbeddingDropout, rng);
+        _outputDropout = new Dropout(config.Dropout, rng);
+        _wordDropout = new WordDropout(config.WordDropout, rng);
+        _parameters =
+        [
+            .. _embedding.Prefixed("embedding."), .. _chars?.Parameters() ?? [], .. _rnn.Parameters(),
+            .. _head.Prefixed("head."), .. _crf?.Prefixed("crf.") ?? [],
+        ];
+    }
+
+    public string Task => WordModelConfig.TagTask;
+    public IEnumerable<Parameter> Parameters() => _parameters;
+    public IEnumerable<Parameter> TrainableParameters() =>
+        Config.FreezeEmbeddings ? _parameters.Where(p => p.Value != _embedding.Weight.Value) : _parameters;
+    public Embedding Embedding => _embedding;
+    public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
+    public uint[] DropoutRngState { get => _dropoutRng.State; set => _dropoutRng.State = value; }
+
+    public bool Training
+    {
+        get => _training;
+        set
+        {
+            _training = value;
+            _inputDropout.Training = _outputDropout.Training = _rnn.Training = _wordDropout.Training = value;
+        }
+    }
+
+    /// <param name="tokens">[T, B] time-major word ids, padded with &lt;pad&gt; (exactly T·B).</param>
+    /// <param name="characters">with character features: the character ids of the word at each of the T·B positions
+    /// (time-major; padding positions hold any one-character word); else null.</param>
+    /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
+    /// <returns>emissions [T, B, K] (the model's buffer).</returns>
+    public Tensor Forward(int[] tokens, IReadOnlyList<int[]>? characters, int[] lengths, int steps, int batch)
+    {
+        if (tokens.Length != steps * batch)
+            throw new ShapeException($"SequenceTagger.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
+        if ((_chars != null) != (characters != null))
+            throw new ArgumentException($"SequenceTagger.Forward: the model {(_chars != null ? "reads" : "has no")} character features");
+        (_steps, _batch, _lengths) = (steps, batch, lengths);
+        _realTokens = lengths.Sum();
+        var words = _embedding.Forward(_wordDropout.Apply(tokens), steps, batch);
+        Tensor x = words;
+        if (_chars != null)
+        {
+            var features = _chars.Forward(characters!);            // [T·B, F]
+            x = Concatenate(words, features, steps, batch);
+        }
+        var h = _rnn.Forward(_inputDropout.Forward(x), lengths);
+        _emissions = _head.Forward(_outputDropout.Forward(h));
+        return _emissions;
+    }
+
+    /// <summary>
+    /// The loss of the last Forward against tags [T, B] time-major (any value at padding), in nats per real token.
+    /// </summary>
+    public float Loss(int[] tags)
+    {
+        var emissions = _emissions ?? throw new InvalidOperationException("SequenceTagger.Loss called before Forward");
+        if (_crf != null)
+        {
+            double sum = _crf.Forward(emissions, tags, _lengths);
+            LossSum = sum;
+            _lossScale = 1f / _realTokens;
+            return (float)(sum / _realTokens);
+        }
+        // Padding positions are ignored by the softmax loss (target −100).
+        var targets = Targets(tags);
+        float loss = _softmax.Forward(emissions, targets);
+        LossSum = _softmax.LastLossSum;
+        return loss;
+    }
+
+    /// <summary>The un-averaged loss of the last <see cref="Loss"/> (nats over its real tokens).</summary>
+    public double LossSum { get; private set; }
+
+    private int[] _targets = [];
+
+    private int[] Targets(int[] tags)
+    {
+        if (_targets.Length != tags.Length) _targets = new int[tags.Length];
+        for (int t = 0; t < _steps; t++)
+            for (int b = 0; b < _batch; b++)
+                _targets[t * _batch + b] = t < _lengths[b] ? tags[t * _batch + b] : -100;
+        return _targets;
+    }
+
+    /// <summary>The best tags of the last Forward's sentences, time-major [T, B] (−1 at padding): argmax or Viterbi.</summary>
+    public void Predict(int[] paths)
+    {
+        var emissions = _emissions ?? throw new InvalidOperationException("SequenceTagger.Predict called before Forward");
+        if (_crf != null) { _crf.Decode(emissions, _lengths, paths); return; }
+        int K = Config.Labels.Count;
+        var e = emissions.Span;
+        for (int t = 0; t < _steps; t++)
+            for (int b = 0; b < _batch; b++)
+            {
+                int i = t * _batch + b;
+                if (t >= _lengths[b]) { paths[i] = -1; continue; }
+                var row = e.Slice(i * K, K);
+                int best = 0;
+                for (int k = 1; k < K; k++) if (row[k] > row[best]) best = k;
+                paths[i] = best;
+            }
+    }
+
+    /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
+    public void Backward()
+    {
+        var dEmissions = _crf != null ? _crf.Backward(_lossScale) : _softmax.Backward();
+        var dx = _inputDropout.Backward(_rnn.Backward(_outputDropout.Backward(_head.Backward(dEmissions))));
+        Tensor dWords = dx;
+        if (_chars != null)
+        {
+            Split(dx, _steps, _batch);
+            _chars.Backward(_dChars);
+            dWords = _dEmbedding;
+        }
+        if (!Config.FreezeEmbeddings) _embedding.Backward(dWords);
+    }
+
+    /// <summary>[T, B, E] and [T·B, F] → [T, B, E + F] (the model's buffer).</summary>
+    private Tensor Concatenate(Tensor words, Tensor features, int steps, int batch)
+    {
+        int E = Config.EmbeddingSize, F = _chars!.OutputSize, rows = steps * batch;
+        if (!_input.HasShape(steps, batch, E + F)) _input = new Tensor(steps, batch, E + F);
+        for (int r = 0; r < rows; r++)
+        {
+            words.Span.Slice(r * E, E).CopyTo(_input.Span.Slice(r * (E + F), E));
+            features.Span.Slice(r * F, F).CopyTo(_input.Span.Slice(r * (E + F) + E, F));
+        }
+        return _input;
+    }
+
+    /// <summary>dx [T, B, E + F] → the word embedding's [T, B, E] and the character encoder's [T·B, F].</summary>
+    private void Split(Tensor dx, int steps, int batch)
+    {
+        int E = Config.EmbeddingSize, F = _chars!.OutputSize, rows = steps * batch;
+        if (!_dEmbedding.HasShape(steps, batch, E)) (_dEmbedding, _dChars) = (new Tensor(steps, batch, E), new Tensor(rows, F));
+        for (int r = 0; r < rows; r++)
+        {
+            dx.Span.Slice(r * (E + F), E).CopyTo(_dEmbedding.Span.Slice(r * E, E));
+            dx.Span.Slice(r * (E + F) + E, F).CopyTo(_dChars.Span.Slice(r * F, F));
+        }
+    }
+}

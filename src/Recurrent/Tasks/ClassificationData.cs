@@ -1,0 +1,50 @@
+using Recurrent.Data;
+using Recurrent.Models;
+
+namespace Recurrent.Tasks;
+
+/// <summary>
+/// A `label<TAB>text` file encoded for a classifier: each sentence's word ids and its label's id. A label the model
+/// does not know is an error naming the file and line (a model cannot be scored on classes it never had).
+/// </summary>
+public sealed class ClassificationData
+{
+    public string Source { get; }
+    public IReadOnlyList<LabeledText> Examples { get; }
+    public int[][] Tokens { get; }
+    public int[] Labels { get; }
+    public int[] Lengths { get; }
+    public long TokenCount { get; }
+
+    private ClassificationData(string source, List<LabeledText> examples, WordModelConfig config)
+    {
+        Source = source;
+        Examples = examples;
+        Tokens = new int[examples.Count][];
+        Labels = new int[examples.Count];
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var e = examples[i];
+            Tokens[i] = Encode(e.Words, config);
+            Labels[i] = config.Labels.Id(e.Label);
+            if (Labels[i] < 0)
+                throw new InvalidDataException($"{source}:{e.Line}: label '{e.Label}' is not one the model knows ({string.Join(", ", config.Labels.Names)})");
+        }
+        Lengths = Tokens.Select(t => t.Length).ToArray();
+        TokenCount = Lengths.Sum(l => (long)l);
+    }
+
+    public static ClassificationData Load(string path, WordModelConfig config) =>
+        new(path, LabeledTextReader.Read(path), config);
+
+    /// <summary>Examples already read (the training file, read once to build the vocabulary).</summary>
+    public static ClassificationData FromExamples(string path, List<LabeledText> examples, WordModelConfig config) =>
+        new(path, examples, config);
+
+    public static int[] Encode(IReadOnlyList<string> words, WordModelConfig config)
+    {
+        var ids = new int[words.Count];
+        for (int i = 0; i < ids.Length; i++) ids[i] = config.WordId(words[i]);
+        return ids;
+    }
+}

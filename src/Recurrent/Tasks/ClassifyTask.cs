@@ -1,0 +1,103 @@
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Metrics;
+using Recurrent.Models;
+using Recurrent.Training;
+
+namespace Recurrent.Tasks;
+
+/// <summary>What a classifier's evaluation reports: mean loss (nats per sentence), and accuracy, macro-F1, confusion.</summary>
+public sealed record ClassificationReport(double Loss, ClassificationMetrics Metrics);
+
+/// <summary>The classify task: a <see cref="SequenceClassifier"/> trained on labelled sentences, scored by accuracy.</summary>
+public sealed class ClassifyTask(SequenceClassifier model, ClassificationData train, ClassificationData? dev, int batch) : IWordTask
+{
+    public const string Metric = "dev_accuracy";
+
+    public SequenceClassifier Classifier => model;
+    public ITaskModel Model => model;
+    public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
+    public int[] TrainLengths => train.Lengths;
+    public bool HasDev => dev != null;
+
+    public (float Loss, long Tokens) TrainOn(int[] examples)
+    {
+        var (tokens, lengths, steps) = Pad(train.Tokens, examples);
+        model.Forward(tokens, lengths, steps, examples.Length);
+        float loss = model.Loss(Gather(train.Labels, examples));
+        model.Backward();
+        return (loss, lengths.Sum());
+    }
+
+    public ValidationResult Evaluate()
+    {
+        var report = Evaluate(model, dev!, batch);
+        return new ValidationResult(report.Loss, Metric, report.Metrics.Accuracy);
+    }
+
+    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>, in batches of similar length.</summary>
+    public static ClassificationReport Evaluate(SequenceClassifier model, ClassificationData data, int batch)
+    {
+        var metrics = new ClassificationMetrics(model.Config.Labels.Count);
+        double lossSum = 0;
+        var probabilities = new float[model.Config.Labels.Count];
+        foreach (int[] examples in BucketedBatches.Sequential(data.Lengths, batch))
+        {
+            var (tokens, lengths, steps) = Pad(data.Tokens, examples);
+            var logits = model.Forward(tokens, lengths, steps, examples.Length);
+            model.Loss(Gather(data.Labels, examples));
+            lossSum += model.LossSum;
+            for (int b = 0; b < examples.Length; b++)
+                metrics.Add(data.Labels[examples[b]], Softmax(logits.Span.Slice(b * probabilities.Length, probabilities.Length), probabilities));
+        }
+        return new ClassificationReport(lossSum / data.Tokens.Length, metrics);
+    }
+
+    /// <summary>The likeliest label and its probability for each sentence, in input order.</summary>
+    public static (int Label, float Probability)[] Predict(SequenceClassifier model, int[][] sentences, int batch)
+    {
+        var result = new (int, float)[sentences.Length];
+        int C = model.Config.Labels.Count;
+        var probabilities = new float[C];
+        var lengthsAll = sentences.Select(s => s.Length).ToArray();
+        foreach (int[] examples in BucketedBatches.Sequential(lengthsAll, batch))
+        {
+            var (tokens, lengths, steps) = Pad(sentences, examples);
+            var logits = model.Forward(tokens, lengths, steps, examples.Length);
+            for (int b = 0; b < examples.Length; b++)
+            {
+                int best = Softmax(logits.Span.Slice(b * C, C), probabilities);
+                result[examples[b]] = (best, probabilities[best]);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>softmax(logits) into <paramref name="probabilities"/>; returns the argmax.</summary>
+    private static int Softmax(ReadOnlySpan<float> logits, float[] probabilities)
+    {
+        int best = 0;
+        for (int c = 1; c < logits.Length; c++) if (logits[c] > logits[best]) best = c;
+        double sum = 0;
+        for (int c = 0; c < logits.Length; c++) sum += probabilities[c] = MathF.Exp(logits[c] - logits[best]);
+        for (int c = 0; c < logits.Length; c++) probabilities[c] = (float)(probabilities[c] / sum);
+        return best;
+    }
+
+    /// <summary>The chosen sentences as a time-major padded batch [T, B] with their lengths.</summary>
+    internal static (int[] Tokens, int[] Lengths, int Steps) Pad(IReadOnlyList<int[]> sentences, int[] examples)
+    {
+        int steps = PaddedBatch.MaxLength(sentences, examples);
+        var tokens = new int[steps * examples.Length];
+        var lengths = new int[examples.Length];
+        PaddedBatch.Fill(sentences, examples, tokens, lengths, WordVocabulary.PadId);
+        return (tokens, lengths, steps);
+    }
+
+    internal static int[] Gather(int[] values, int[] indices)
+    {
+        var result = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++) result[i] = values[indices[i]];
+        return result;
+    }
+}

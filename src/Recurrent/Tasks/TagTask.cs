@@ -1,0 +1,112 @@
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Metrics;
+using Recurrent.Models;
+using Recurrent.Training;
+
+namespace Recurrent.Tasks;
+
+/// <summary>What a tagger's evaluation reports: mean loss (nats per token), token accuracy and (BIO tags) entity scores.</summary>
+/// <param name="Bio">whether the tags are BIO, so the entity scores mean something.</param>
+public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio);
+
+/// <summary>
+/// The tag task: a <see cref="SequenceTagger"/> trained on CoNLL sentences, selected by entity F1 (BIO tags) or token
+/// accuracy (other tag sets, such as part of speech).
+/// </summary>
+public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData? dev, int batch) : IWordTask
+{
+    public SequenceTagger Tagger => model;
+    public ITaskModel Model => model;
+    public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
+    public int[] TrainLengths => train.Lengths;
+    public bool HasDev => dev != null;
+    public static string MetricName(bool bio) => bio ? "dev_f1" : "dev_token_accuracy";
+
+    public (float Loss, long Tokens) TrainOn(int[] examples)
+    {
+        var (tokens, lengths, steps) = ClassifyTask.Pad(train.Tokens, examples);
+        model.Forward(tokens, Characters(train.Characters, examples, steps), lengths, steps, examples.Length);
+        float loss = model.Loss(PadTags(train.Tags, examples, steps));
+        model.Backward();
+        return (loss, lengths.Sum());
+    }
+
+    public ValidationResult Evaluate()
+    {
+        var report = Evaluate(model, dev!, batch);
+        return new ValidationResult(report.Loss, MetricName(report.Bio), report.Bio ? report.Metrics.F1 : report.Metrics.TokenAccuracy);
+    }
+
+    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>.</summary>
+    public static TaggingReport Evaluate(SequenceTagger model, TaggingData data, int batch)
+    {
+        var labels = model.Config.Labels;
+        var metrics = new EntityMetrics();
+        double lossSum = 0;
+        long tokensCounted = 0;
+        var predicted = Predict(model, data.Tokens, data.Characters, batch, (examples, tags) =>
+        {
+            model.Loss(tags);
+            lossSum += model.LossSum;
+            tokensCounted += examples.Sum(e => data.Lengths[e]);
+        }, data.Tags);
+        for (int i = 0; i < data.Tokens.Length; i++)
+            metrics.Add(data.Sentences[i].Tags, predicted[i].Select(labels.Name).ToArray());
+        return new TaggingReport(lossSum / tokensCounted, metrics, EntityMetrics.IsBio(labels.Names));
+    }
+
+    /// <summary>
+    /// The predicted tag ids of each sentence, in input order. When gold tags are given, <paramref name="afterForward"/>
+    /// sees each batch's examples and padded gold tags right after its Forward (to score the loss).
+    /// </summary>
+    public static int[][] Predict(SequenceTagger model, int[][] sentences, int[][][]? characters, int batch,
+        Action<int[], int[]>? afterForward = null, int[][]? gold = null)
+    {
+        var result = new int[sentences.Length][];
+        var lengthsAll = sentences.Select(s => s.Length).ToArray();
+        foreach (int[] examples in BucketedBatches.Sequential(lengthsAll, batch))
+        {
+            var (tokens, lengths, steps) = ClassifyTask.Pad(sentences, examples);
+            model.Forward(tokens, Characters(characters, examples, steps), lengths, steps, examples.Length);
+            if (afterForward != null && gold != null) afterForward(examples, PadTags(gold, examples, steps));
+            var paths = new int[steps * examples.Length];
+            model.Predict(paths);
+            for (int b = 0; b < examples.Length; b++)
+            {
+                var tags = new int[lengths[b]];
+                for (int t = 0; t < tags.Length; t++) tags[t] = paths[t * examples.Length + b];
+                result[examples[b]] = tags;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Tags [T, B] time-major, 0 at padding (the losses ignore padding).</summary>
+    private static int[] PadTags(int[][] tags, int[] examples, int steps)
+    {
+        var padded = new int[steps * examples.Length];
+        for (int b = 0; b < examples.Length; b++)
+        {
+            int[] s = tags[examples[b]];
+            for (int t = 0; t < s.Length; t++) padded[t * examples.Length + b] = s[t];
+        }
+        return padded;
+    }
+
+    private static readonly int[] PadWord = [WordVocabulary.PadId];
+
+    /// <summary>The character ids of the word at each of the T·B positions (time-major), a one-character pad word at padding.</summary>
+    private static int[][]? Characters(int[][][]? characters, int[] examples, int steps)
+    {
+        if (characters == null) return null;
+        var words = new int[steps * examples.Length][];
+        for (int t = 0; t < steps; t++)
+            for (int b = 0; b < examples.Length; b++)
+            {
+                var sentence = characters[examples[b]];
+                words[t * examples.Length + b] = t < sentence.Length ? sentence[t] : PadWord;
+            }
+        return words;
+    }
+}
