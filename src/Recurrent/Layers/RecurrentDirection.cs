@@ -493,29 +493,29 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int k = 1; k < RowBlocks; k++) Kernels.Add(total, partials.Slice(k * _gateWidth, _gateWidth), total);
     }
 
-    /// <summary>Sizes the buffers for (T, B) once; later calls with the same sizes reuse them.</summary>
+    /// <summary>Sizes the buffers for (T, B); they grow to the largest shape seen and are reused below it.</summary>
     private void Allocate(int steps, int batch)
     {
         if (steps == _steps && batch == _batch) return;
         _steps = steps;
         _batch = batch;
         int H = _hidden, GH = _gateWidth;
-        _gates = AlignedFloats.Allocate(steps * batch * GH);
-        _states = AlignedFloats.Allocate((steps + 1) * batch * H);
-        _dh = AlignedFloats.Allocate(batch * H);
-        _dhPrev = AlignedFloats.Allocate(batch * H);
-        _biasPartials = AlignedFloats.Allocate(RowBlocks * GH);
-        if (_cell == CellKind.Gru) _biasPartialsHidden = AlignedFloats.Allocate(RowBlocks * GH);
+        _gates = _gates.Fit(steps * batch * GH);
+        _states = _states.Fit((steps + 1) * batch * H);
+        _dh = _dh.Fit(batch * H);
+        _dhPrev = _dhPrev.Fit(batch * H);
+        _biasPartials = _biasPartials.Fit(RowBlocks * GH);
+        if (_cell == CellKind.Gru) _biasPartialsHidden = _biasPartialsHidden.Fit(RowBlocks * GH);
         if (_cell == CellKind.Lstm)
         {
-            _cells = AlignedFloats.Allocate((steps + 1) * batch * H);
-            _dc = AlignedFloats.Allocate(batch * H);
+            _cells = _cells.Fit((steps + 1) * batch * H);
+            _dc = _dc.Fit(batch * H);
         }
         if (_cell == CellKind.Gru)
         {
-            _hiddenN = AlignedFloats.Allocate(steps * batch * H);
-            _hiddenProjection = AlignedFloats.Allocate(batch * GH);
-            _hiddenGradN = AlignedFloats.Allocate(steps * batch * H);
+            _hiddenN = _hiddenN.Fit(steps * batch * H);
+            _hiddenProjection = _hiddenProjection.Fit(batch * GH);
+            _hiddenGradN = _hiddenGradN.Fit(steps * batch * H);
         }
     }
 }

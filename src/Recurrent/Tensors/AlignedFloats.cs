@@ -26,6 +26,14 @@ internal readonly struct AlignedFloats
         return new AlignedFloats(array, offset, length);
     }
 
+    /// <summary>
+    /// These floats seen as <paramref name="length"/> of them when the pinned array holds that many, else a new
+    /// allocation: buffers sized by (T, B) grow to the largest shape seen instead of churning the pinned heap when
+    /// bucketed batches change shape every step. Reused floats keep their old values (callers overwrite what they read).
+    /// </summary>
+    public AlignedFloats Fit(int length) =>
+        _array != null && _array.Length - _offset >= length ? new AlignedFloats(_array, _offset, length) : Allocate(length);
+
     public Span<float> All => new(_array, _offset, Length);
 
     public static implicit operator Span<float>(AlignedFloats floats) => floats.All;
