@@ -117,8 +117,8 @@ public class LinearChainCrfTests
         var (x, tags) = RandomBatch(rng, K, T, lengths, nanPadding: false);
         if (forbiddenTransition)
         {
-            // A hard constraint the usual way (−1e4, e.g. O → I-X in BIO tagging): max A − min A is far beyond the
-            // factored recursions' range, so every step takes the plain log-sum-exp. The gold path avoids 0 → 1.
+            // A hard constraint the usual way (−1e4, e.g. O → I-X in BIO tagging): exp(A − max A) underflows to 0 in
+            // that entry, which the factored sums must survive. The gold path avoids 0 → 1.
             crf.Transitions.Value[0, 1] = -1e4f;
             for (int i = lengths.Length; i < tags.Length; i++) // time-major: i − B is the step before i
                 if (tags[i - lengths.Length] == 0 && tags[i] == 1) tags[i] = 2;
@@ -138,35 +138,6 @@ public class LinearChainCrfTests
     }
 
     [Fact]
-    public void TheFactoredAndThePlainRecursionsAgree()
-    {
-        // −500 keeps max A − min A inside the factored range, −1e4 does not; e^−500 is nothing next to the other
-        // paths, so both must give the same loss and gradients.
-        var rng = new Rng(2);
-        const int K = 4, T = 5;
-        int[] lengths = [5, 3, 1];
-        var crf = RandomCrf(K, rng);
-        var (x, tags) = RandomBatch(rng, K, T, lengths);
-        for (int i = lengths.Length; i < tags.Length; i++) // time-major: i − B is the step before i
-            if (tags[i - lengths.Length] == 2 && tags[i] == 3) tags[i] = 0; // the gold path avoids 2 → 3
-
-        (double Nll, float[] Dx, float[][] Grads) Run(float forbidden)
-        {
-            crf.Transitions.Value[2, 3] = forbidden;
-            double nll = crf.Forward(x, tags, lengths);
-            crf.ZeroGrad();
-            var dx = crf.Backward(1f).Data.ToArray();
-            return (nll, dx, crf.Parameters().Select(p => p.Grad.Data.ToArray()).ToArray());
-        }
-        var factored = Run(-500f);
-        var plain = Run(-1e4f);
-        Assert.Equal(factored.Nll, plain.Nll, 1e-9);
-        for (int i = 0; i < factored.Dx.Length; i++) Assert.Equal(factored.Dx[i], plain.Dx[i], 1e-6f);
-        for (int p = 0; p < 3; p++)
-            for (int i = 0; i < factored.Grads[p].Length; i++) Assert.Equal(factored.Grads[p][i], plain.Grads[p][i], 1e-6f);
-    }
-
-    [Fact]
     public void BackwardScalesAndAccumulates()
     {
         var rng = new Rng(3);
@@ -177,6 +148,7 @@ public class LinearChainCrfTests
         crf.ZeroGrad();
         var once = crf.Backward(1f).Clone();
         var gradsOnce = crf.Parameters().Select(p => p.Grad.Clone()).ToArray();
+        crf.Decode(new Tensor(5, 1, 3), [5], new int[5]); // another shape in between: Backward is still of the Forward
         var quarter = crf.Backward(0.25f);
         for (int i = 0; i < once.Length; i++) Assert.Equal(0.25f * once.Data[i], quarter.Data[i], 1e-7f);
         var grads = crf.Parameters().ToArray();
@@ -354,24 +326,76 @@ public class LinearChainCrfTests
         Assert.Equal(1.0, total, 1e-12);
     }
 
-    [Fact]
-    public void LargeScoresStayFiniteAndExact()
+    [Theory]
+    [InlineData("random")]
+    [InlineData("large")]
+    [InlineData("constrained")]
+    [InlineData("infinite")]
+    public void GradientsAreTheBruteForceMarginals(string scenario)
     {
-        // Emissions of ±300 and transitions of ±200: e^score overflows double, the log-space recursions must not.
         var rng = new Rng(10);
-        const int K = 3, T = 4;
-        int[] lengths = [4, 3];
-        var crf = RandomCrf(K, rng, scale: 200f);
-        var (x, tags) = RandomBatch(rng, K, T, lengths, scale: 300f);
-        double expected = 0;
-        for (int b = 0; b < 2; b++)
-            expected += BruteForce(crf, x, b, lengths[b]).LogZ
-                        - Score(crf, x, b, Enumerable.Range(0, lengths[b]).Select(t => tags[t * 2 + b]).ToArray());
-        double nll = crf.Forward(x, tags, lengths);
-        Assert.Equal(expected, nll, 1e-9 * Math.Abs(expected));
-        var dx = crf.Backward(1f);
-        Assert.All(dx.Data, g => Assert.True(float.IsFinite(g) && g is >= -1f and <= 1f));
-        Assert.All(crf.Transitions.Grad.Data, g => Assert.True(float.IsFinite(g)));
+        const int K = 4, T = 5;
+        int[] lengths = [5, 4, 2];
+        const int B = 3;
+        var crf = RandomCrf(K, rng, scenario == "large" ? 200f : 1f);
+        var (x, tags) = RandomBatch(rng, K, T, lengths, scenario == "large" ? 300f : 2f);
+        if (scenario is "constrained" or "infinite")
+        {
+            // Each of the recursions' plain fallbacks: tag 0 unreachable after t = 0 (a whole column at −1e4: the
+            // forward sum into it is 0), tag 1 a dead end (a whole row: the backward sum out of it is 0) which an
+            // emission of 2e4 still makes the likeliest tag at t = 1 of sequence 1, and a forbidden 2 → 3 between two
+            // emission spikes of 1000 in sequence 0 (the pair-marginal scale c is about e^1000). The constraints are
+            // −1e4 or −∞; the gold paths are the best ones, which obey them.
+            float forbidden = scenario == "constrained" ? -1e4f : float.NegativeInfinity;
+            for (int k = 0; k < K; k++) crf.Transitions.Value[k, 0] = crf.Transitions.Value[1, k] = forbidden;
+            crf.Transitions.Value[2, 3] = forbidden;
+            x[1, 0, 2] = 1000f;
+            x[2, 0, 3] = 1000f;
+            x[1, 1, 1] = 2e4f;
+            for (int b = 0; b < B; b++)
+            {
+                var best = BruteForce(crf, x, b, lengths[b]).Path;
+                for (int t = 0; t < lengths[b]; t++) tags[t * B + b] = best[t];
+            }
+        }
+        // Brute force in double: p(y) = exp(score(y) − log Z) of every path, gathered like the gradient formulas.
+        var dx = new double[T * B * K];
+        var dA = new double[K * K];
+        var dStart = new double[K];
+        var dEnd = new double[K];
+        double nll = 0;
+        for (int b = 0; b < B; b++)
+        {
+            int L = lengths[b];
+            double logZ = BruteForce(crf, x, b, L).LogZ;
+            var gold = Enumerable.Range(0, L).Select(t => tags[t * B + b]).ToArray();
+            nll += logZ - Score(crf, x, b, gold);
+            foreach (var (y, weight) in AllPaths(K, L).Select(y => (y, Math.Exp(Score(crf, x, b, y) - logZ))).Append((gold, -1.0)))
+            {
+                dStart[y[0]] += weight;
+                dEnd[y[L - 1]] += weight;
+                for (int t = 0; t < L; t++) dx[(t * B + b) * K + y[t]] += weight;
+                for (int t = 1; t < L; t++) dA[y[t - 1] * K + y[t]] += weight;
+            }
+        }
+
+        Assert.Equal(nll, crf.Forward(x, tags, lengths), 1e-12 * Math.Abs(nll));
+        crf.ZeroGrad();
+        var grad = crf.Backward(1f);
+        void Compare(string what, double[] expected, float[] actual)
+        {
+            for (int i = 0; i < expected.Length; i++)
+                if (!(Math.Abs(actual[i] - expected[i]) <= 1e-6 + 1e-5 * Math.Abs(expected[i])))
+                    Assert.Fail($"{scenario} {what}[{i}]: brute force {expected[i]:G8}, got {actual[i]:G8}");
+        }
+        Compare("dEmissions", dx, grad.Data);
+        Compare("dTransitions", dA, crf.Transitions.Grad.Data);
+        Compare("dStart", dStart, crf.StartTransitions.Grad.Data);
+        Compare("dEnd", dEnd, crf.EndTransitions.Grad.Data);
+        var paths = new int[T * B];
+        crf.Decode(x, lengths, paths);
+        for (int b = 0; b < B; b++)
+            Assert.Equal(BruteForce(crf, x, b, lengths[b]).Path, Enumerable.Range(0, lengths[b]).Select(t => paths[t * B + b]));
     }
 
     // ------------------------------------------------------------------ init, errors

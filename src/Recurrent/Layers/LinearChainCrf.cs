@@ -22,13 +22,18 @@ namespace Recurrent.Layers;
 ///   ∂/∂e[k] = p(y_{L−1} = k) − [gold_{L−1} = k];  ∂/∂A[i, j] = Σ_{1≤t&lt;L} p(y_{t−1} = i, y_t = j) − #{t: gold_{t−1} = i, gold_t = j}.
 /// Viterbi: the forward recursion with max in place of log Σ exp, then the back-pointers from the best last tag.
 ///
-/// Messages and sums are double. The log Σ exp over K² terms per step would cost K² exps, so it is factored through
-/// E[i, j] = exp(A[i, j] − max A), computed once per Forward: log Σ_i exp(α_{t−1}[i] + A[i, j]) =
-/// m + max A + log Σ_i exp(α_{t−1}[i] − m)·E[i, j] with m = max α_{t−1}, i.e. K exps and K logs per step. Each such
-/// sum is at least exp(min A − max A) (the term at the α maximum), and each pair marginal is that sum's term times a
-/// factor at most exp(max A − min A); so while the spread max A − min A is at most <see cref="FactoredSpread"/> nothing
-/// overflows and no sum falls below 1e-260, which keeps double's full relative precision. Beyond that spread (never
-/// seen in training, but possible) every step takes the plain log-sum-exp over K² exps instead.
+/// Messages and sums are double. A plain log Σ exp over the K² terms of a step costs K² exps, so the recursions are
+/// factored through E[i, j] = exp(A[i, j] − max A), computed once per Forward (K exps and K logs per step):
+///   α_t[j] = x[t, j] + m + max A + log S_j,   S_j = Σ_i exp(α_{t−1}[i] − m)·E[i, j],          m = max α_{t−1};
+///   β_{t−1}[i] = m' + max A + log R_i,        R_i = Σ_j E[i, j]·exp(x[t, j] + β_t[j] − m'),   m' = max_j (x[t, j] + β_t[j]).
+/// Every factor is at most 1, so nothing overflows, and each term is exact to rounding unless it underflows
+/// (&lt; 2.3e-308). Forward: next to S_j ≥ 1e-250 that is a relative error below K·1e-57; a column with S_j &lt; 1e-250
+/// (a tag entered only through transitions far below max A, such as a hard constraint of −1e4 or −∞ on a whole column)
+/// is recomputed by the plain log-sum-exp. Backward: the pair marginal is c·exp(α_{t−1}[i] − m)·E[i, j]·exp(x[t, j] +
+/// β_t[j] − m') and p(y_{t−1} = i) = c·exp(α_{t−1}[i] − m)·R_i, with c = exp(m + m' + max A − log Z); so while c ≤ 1e250
+/// the probability an underflow can hide, even an R_i that underflows to 0, is below K·1e-57. A step with c > 1e250
+/// (a forbidden transition between two emission peaks some hundreds apart) takes the plain log-sum-exp over K² exps.
+/// The plain sums give −∞ (not NaN) when every term is −∞, so −∞ transitions work as hard constraints.
 ///
 /// Keeps for backward: a reference to the emissions (the caller must not change them before Backward), copies of the
 /// tags and lengths, α and log Z per sequence. The parameters must not change between Forward and Backward. Owns
@@ -36,8 +41,10 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class LinearChainCrf : IModule
 {
-    /// <summary>The largest max A − min A for which the factored recursions are used; see the class comment.</summary>
-    private const double FactoredSpread = 600;
+    /// <summary>A factored forward sum at least this large is exact to double rounding; below it the plain log-sum-exp is used.</summary>
+    private const double SmallestFactoredSum = 1e-250;
+    /// <summary>ln 1e250: the largest log of the pair-marginal scale c for which a backward step is factored.</summary>
+    private const double LargestLogPairScale = 575;
 
     public int NumTags { get; }
     /// <summary>"transitions" [K, K]: score of moving from tag i (row) to tag j (column).</summary>
@@ -52,12 +59,12 @@ public sealed class LinearChainCrf : IModule
     private int _time, _batch;
     private int[] _tags = [], _lengths = [];
     private double[] _alpha = [], _beta = [], _logZ = [];
-    // E = exp(A − max A) and the path choice, fixed by Forward for the matching Backward.
+    // E = exp(A − max A), fixed by Forward for the matching Backward; not factored when max A is not finite.
     private readonly double[] _expTransitions;
     private double _maxTransition;
     private bool _factored;
 
-    private readonly double[] _scaled;    // [K] exp(α_{t−1} − m) or exp(x_t + β_t − m) of one step
+    private readonly double[] _exponent, _scaled;  // [K] scratch of one step: x_t + β_t, and exp(α_{t−1} − m) or exp(x_t + β_t − m')
     private readonly double[] _dTransitions, _dStart, _dEnd; // summed in double, added to Grad once per Backward
     private Tensor? _dEmissions;
 
@@ -80,6 +87,7 @@ public sealed class LinearChainCrf : IModule
 
         _expTransitions = new double[numTags * numTags];
         _dTransitions = new double[numTags * numTags];
+        _exponent = new double[numTags];
         _scaled = new double[numTags];
         _dStart = new double[numTags];
         _dEnd = new double[numTags];
@@ -270,109 +278,121 @@ public sealed class LinearChainCrf : IModule
         return (T, B);
     }
 
-    /// <summary>E = exp(A − max A) and whether the factored recursions apply (spread max A − min A ≤ FactoredSpread).</summary>
+    /// <summary>E = exp(A − max A); the factored recursions need a finite max A (NaN or +∞ transitions go the plain way).</summary>
     private void PrepareTransitions()
     {
         ReadOnlySpan<float> A = Transitions.Value.Data;
-        float max = float.NegativeInfinity, min = float.PositiveInfinity;
+        float max = float.NegativeInfinity;
+        bool nan = false;
         foreach (float a in A)
         {
             max = MathF.Max(max, a);
-            min = MathF.Min(min, a);
+            nan |= float.IsNaN(a);
         }
         _maxTransition = max;
-        _factored = (double)max - min <= FactoredSpread; // false for NaN or infinite transitions: the plain path copes
-        for (int i = 0; i < A.Length; i++) _expTransitions[i] = Math.Exp(A[i] - _maxTransition);
+        _factored = !nan && float.IsFinite(max);
+        for (int i = 0; i < A.Length; i++) _expTransitions[i] = _factored ? Math.Exp(A[i] - _maxTransition) : 0;
     }
 
     /// <summary>next[j] = x[j] + log Σ_i exp(prev[i] + A[i, j]).</summary>
     private void ForwardStep(ReadOnlySpan<double> prev, ReadOnlySpan<float> x, Span<double> next)
     {
         int K = NumTags;
-        if (_factored)
+        if (!_factored)
         {
-            double m = Max(prev);
-            Span<double> u = _scaled;
-            for (int i = 0; i < K; i++) u[i] = Math.Exp(prev[i] - m);
-            // next[j] = Σ_i u[i]·E[i, j], accumulated by rows of E.
-            next.Clear();
-            for (int i = 0; i < K; i++)
-            {
-                double ui = u[i];
-                var row = _expTransitions.AsSpan(i * K, K);
-                for (int j = 0; j < K; j++) next[j] += ui * row[j];
-            }
-            double offset = m + _maxTransition;
-            for (int j = 0; j < K; j++) next[j] = x[j] + offset + Math.Log(next[j]);
+            for (int j = 0; j < K; j++) next[j] = x[j] + PlainColumn(prev, j);
+            return;
         }
-        else
+        double m = Max(prev);
+        Span<double> u = _scaled;
+        for (int i = 0; i < K; i++) u[i] = Math.Exp(prev[i] - m);
+        // S_j = Σ_i u[i]·E[i, j], accumulated by rows of E.
+        next.Clear();
+        for (int i = 0; i < K; i++)
         {
-            ReadOnlySpan<float> A = Transitions.Value.Data;
-            for (int j = 0; j < K; j++)
-            {
-                double m = double.NegativeInfinity;
-                for (int i = 0; i < K; i++) m = Math.Max(m, prev[i] + A[i * K + j]);
-                double sum = 0;
-                for (int i = 0; i < K; i++) sum += Math.Exp(prev[i] + A[i * K + j] - m);
-                next[j] = x[j] + m + Math.Log(sum);
-            }
+            double ui = u[i];
+            var row = _expTransitions.AsSpan(i * K, K);
+            for (int j = 0; j < K; j++) next[j] += ui * row[j];
         }
+        double offset = m + _maxTransition;
+        for (int j = 0; j < K; j++)
+        {
+            double sum = next[j];
+            next[j] = x[j] + (sum >= SmallestFactoredSum ? offset + Math.Log(sum) : PlainColumn(prev, j));
+        }
+    }
+
+    /// <summary>log Σ_i exp(prev[i] + A[i, j]) over K exps.</summary>
+    private double PlainColumn(ReadOnlySpan<double> prev, int j)
+    {
+        ReadOnlySpan<float> A = Transitions.Value.Data;
+        int K = NumTags;
+        double m = double.NegativeInfinity;
+        for (int i = 0; i < K; i++) m = Math.Max(m, prev[i] + A[i * K + j]);
+        if (m == double.NegativeInfinity) return m;
+        double sum = 0;
+        for (int i = 0; i < K; i++) sum += Math.Exp(prev[i] + A[i * K + j] - m);
+        return m + Math.Log(sum);
     }
 
     /// <summary>
     /// betaPrev[i] = log Σ_j exp(A[i, j] + x[j] + beta[j]), and dA[i, j] += p(y_{t−1} = i, y_t = j) =
-    /// exp(alphaPrev[i] + A[i, j] + x[j] + beta[j] − log Z): both sum the same K² terms.
+    /// exp(alphaPrev[i] + A[i, j] + x[j] + beta[j] − log Z): both sum the same K² terms, row by row.
     /// </summary>
     private void BackwardStep(ReadOnlySpan<double> alphaPrev, ReadOnlySpan<float> x, ReadOnlySpan<double> beta,
         Span<double> betaPrev, double logZ)
     {
         int K = NumTags;
-        Span<double> v = _scaled;
+        Span<double> v = _exponent;
         for (int j = 0; j < K; j++) v[j] = x[j] + beta[j];
-        if (_factored)
+        double mv = Max(v), ma = Max(alphaPrev);
+        double logScale = ma + mv + _maxTransition - logZ; // log c, the pair marginals' common scale
+        if (!_factored || !(logScale <= LargestLogPairScale))
         {
-            double mv = Max(v);
-            // term[i, j] = E[i, j]·v'[j] with v' = exp(x + β − mv); the pair marginal is term·exp(alphaPrev[i] − ma)·c,
-            // c = exp(ma + mv + max A − log Z) ≤ exp(max A − min A) since log Z ≥ ma + mv + min A.
-            for (int j = 0; j < K; j++) v[j] = Math.Exp(v[j] - mv);
-            double ma = Max(alphaPrev);
-            double c = Math.Exp(ma + mv + _maxTransition - logZ);
-            for (int i = 0; i < K; i++)
-            {
-                double w = c * Math.Exp(alphaPrev[i] - ma);
-                var row = _expTransitions.AsSpan(i * K, K);
-                var dRow = _dTransitions.AsSpan(i * K, K);
-                double sum = 0;
-                for (int j = 0; j < K; j++)
-                {
-                    double term = row[j] * v[j];
-                    sum += term;
-                    dRow[j] += w * term;
-                }
-                betaPrev[i] = _maxTransition + mv + Math.Log(sum);
-            }
+            for (int i = 0; i < K; i++) betaPrev[i] = PlainRow(alphaPrev[i], v, i, logZ);
+            return;
         }
-        else
+        Span<double> scaled = _scaled;
+        for (int j = 0; j < K; j++) scaled[j] = Math.Exp(v[j] - mv);
+        double c = Math.Exp(logScale);
+        for (int i = 0; i < K; i++)
         {
-            ReadOnlySpan<float> A = Transitions.Value.Data;
-            for (int i = 0; i < K; i++)
+            double w = c * Math.Exp(alphaPrev[i] - ma);
+            var row = _expTransitions.AsSpan(i * K, K);
+            var dRow = _dTransitions.AsSpan(i * K, K);
+            double sum = 0;
+            for (int j = 0; j < K; j++)
             {
-                var row = A.Slice(i * K, K);
-                double m = double.NegativeInfinity;
-                for (int j = 0; j < K; j++) m = Math.Max(m, row[j] + v[j]);
-                // exp(alphaPrev[i] + m − log Z) ≤ 1: the largest of row i's pair marginals, before the scaled terms.
-                double w = Math.Exp(alphaPrev[i] + m - logZ);
-                var dRow = _dTransitions.AsSpan(i * K, K);
-                double sum = 0;
-                for (int j = 0; j < K; j++)
-                {
-                    double term = Math.Exp(row[j] + v[j] - m);
-                    sum += term;
-                    dRow[j] += w * term;
-                }
-                betaPrev[i] = m + Math.Log(sum);
+                double term = row[j] * scaled[j];
+                sum += term;
+                dRow[j] += w * term;
             }
+            betaPrev[i] = _maxTransition + mv + Math.Log(sum); // −∞ for a row that underflows: see the class comment
         }
+    }
+
+    /// <summary>
+    /// Row i of a backward step over K exps: returns log Σ_j exp(A[i, j] + v[j]) and adds
+    /// exp(alphaPrev + A[i, j] + v[j] − log Z) to dA[i, ·], as w·exp(A[i, j] + v[j] − m) with m the row's largest exponent
+    /// and w = exp(alphaPrev + m − log Z) ≤ 1 (the row's largest pair marginal).
+    /// </summary>
+    private double PlainRow(double alphaPrev, ReadOnlySpan<double> v, int i, double logZ)
+    {
+        int K = NumTags;
+        var row = Transitions.Value.Data.AsSpan(i * K, K);
+        double m = double.NegativeInfinity;
+        for (int j = 0; j < K; j++) m = Math.Max(m, row[j] + v[j]);
+        if (m == double.NegativeInfinity) return m;
+        double w = Math.Exp(alphaPrev + m - logZ);
+        var dRow = _dTransitions.AsSpan(i * K, K);
+        double sum = 0;
+        for (int j = 0; j < K; j++)
+        {
+            double term = Math.Exp(row[j] + v[j] - m);
+            sum += term;
+            dRow[j] += w * term;
+        }
+        return m + Math.Log(sum);
     }
 
     /// <summary>log Σ_k exp(a[k] + b[k]), stable.</summary>
