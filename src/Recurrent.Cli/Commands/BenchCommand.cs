@@ -6,12 +6,13 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown]; [--threads N] [--json]";
+    public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown] | bench tasks [--only classify|tag]; [--threads N] [--json]";
 
     private static readonly Dictionary<string, Func<CliArgs, TextWriter, TextWriter, int>> Benchmarks = new()
     {
         ["gemm"] = BenchGemmCommand.Run,
         ["rnn"] = BenchRnnCommand.Run,
+        ["tasks"] = BenchTasksCommand.Run,
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

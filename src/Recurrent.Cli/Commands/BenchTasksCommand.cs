@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using Recurrent.Benchmarks;
+using Recurrent.Tensors;
+
+namespace Recurrent.Cli.Commands;
+
+/// <summary>
+/// `recurrent bench tasks [--only classify|tag] [--threads N] [--min-seconds S] [--json]`: training words/s of one
+/// classifier step and one BiLSTM-CRF tagger step at the shapes of <see cref="WordTaskBench"/>, median step time after
+/// warm-up (bench/torch_tasks.py step measures PyTorch's at the same shapes; bench/side-by-side.sh runs both).
+/// </summary>
+public static class BenchTasksCommand
+{
+    public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
+    {
+        bool json = args.Flag("json");
+        int threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
+        double minSeconds = args.Double("min-seconds", 2, 0, 3600);
+        string only = args.Choice("only", "all", "all", "classify", "tag");
+        args.RejectUnknown();
+
+        int saved = Gemm.Threads;
+        Gemm.Threads = threads;
+        var rows = new JsonArray();
+        try
+        {
+            foreach (var shape in new[] { WordTaskBench.Classify, WordTaskBench.Tag })
+            {
+                if (only != "all" && only != shape.Task) continue;
+                var bench = new WordTaskBench(shape);
+                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps: 5);
+                string name = "train_" + shape.Task + (shape.Crf ? "_crf" : "");
+                var row = new JsonObject
+                {
+                    ["name"] = name,
+                    ["per_second"] = Math.Round(bench.WordsPerStep / stats.Median, 1),
+                    ["unit"] = "words",
+                    ["ms_per_step"] = Math.Round(stats.Median * 1e3, 3),
+                    ["batch"] = shape.Batch,
+                    ["seq_len"] = shape.SeqLen,
+                    ["vocab"] = shape.Vocab,
+                    ["parameters"] = bench.Parameters,
+                    ["steps"] = stats.Steps,
+                    ["threads"] = threads,
+                };
+                rows.Add(row);
+                if (!json) stdout.WriteLine($"{name,-18} {bench.WordsPerStep / stats.Median,10:N0} words/s  {stats.Median * 1e3,8:F2} ms/step  (B {shape.Batch}, T {shape.SeqLen}, V {shape.Vocab}, {bench.Parameters:N0} parameters, {threads} threads)");
+            }
+        }
+        finally { Gemm.Threads = saved; }
+        if (json) stdout.WriteLine(new JsonObject { ["threads"] = threads, ["rows"] = rows }.ToJsonString());
+        return 0;
+    }
+}
