@@ -9,37 +9,45 @@ Needs only torch 1.13 (CPU) and numpy; run it with /usr/bin/python3.
 Usage
   torch_tasks.py train --task classify --train FILE --dev FILE --time SECONDS [--threads N] [--seed S] [--json]
                        [--embedding 128 --hidden 128 --layers 1 --pooling max|mean|last|attention --min-count 2
-                        --word-dropout 0.2 --emb-dropout 0.5 --out-dropout 0.5 --batch 32 --lr 1e-3 --clip 5]
+                        --word-dropout 0.2 --embedding-dropout 0.5 --dropout 0.5 --lowercase --zero-digits
+                        --batch 32 --lr 1e-3 --clip 5]
   torch_tasks.py train --task tag --train FILE --dev FILE --time SECONDS [--crf] [--char-embedding 25 --char-hidden 25]
-                       [--embedding 100 --hidden 200 ...same optimisation flags...]
+                       [--embedding 100 --hidden 200 --word-dropout 0.05 --no-zero-digits ...the other flags above]
+  (--time takes 90, 90s, 10m or 1h; flag names follow `recurrent train --task ...` where both have one)
   torch_tasks.py step  --task classify|tag [--crf] [--batch 32 --seq-len N --vocab V --rounds R] [--threads N] [--json]
   torch_tasks.py check
 
 Data
   classify: `label<TAB>text`, one example a line, words split on whitespace (SST-2 is already lower-cased and
-    tokenised; nothing is lower-cased here).
+    tokenised; nothing is lower-cased unless --lowercase).
   tag: CoNLL, `token<TAB>tag` a line, a blank line between sentences.
   A malformed line stops the run with one line naming file:line.
 
 Classify model (Recurrent's default classifier; every size is a flag so this can follow when the defaults change)
-  ids (B, T) -> word embedding E=128 -> dropout 0.5 -> BiLSTM, H=128 per direction, 1 layer, over packed sequences
-  (nn.utils.rnn.pack_padded_sequence, so padding never enters the recurrence) -> pooling over the valid steps of
-  y_t = [h_t(fwd); h_t(bwd)] (2H) -> dropout 0.5 -> Linear(2H, C) -> cross-entropy, mean over the batch.
+  ids (B, T) -> word embedding E=128 -> dropout 0.5 (--embedding-dropout) -> BiLSTM, H=128 per direction, 1 layer,
+  over packed sequences (nn.utils.rnn.pack_padded_sequence, so padding never enters the recurrence) -> pooling over
+  the valid steps of y_t = [h_t(fwd); h_t(bwd)] (2H) -> dropout 0.5 (--dropout) -> Linear(2H, C) -> cross-entropy,
+  mean over the batch.
   Pooling: max = elementwise max over t < len; mean = sum over t < len / len; last = [forward state after the last
   word; backward state after the first word] (the LSTM's h_n); attention (Yang et al. 2016) = u_t = tanh(W y_t + b),
-  W of shape (A, 2H) with A = 2H unless --attention-dim, s_t = qᵀ u_t, a = softmax of s over t < len, pooled = Σ a_t y_t.
+  W of shape (A, 2H) with A = 2H unless --attention-dim, s_t = qᵀ u_t (q ~ N(0, 0.1²) at the start),
+  a = softmax of s over t < len, pooled = Σ a_t y_t.
   Vocabulary from the training file: words seen fewer than --min-count (2) times map to <unk> (id 1; id 0 is
   <pad>, a zero row without gradient). Word dropout: during training each word id becomes <unk> with probability
   --word-dropout (0.2).
 
 Tag model (BiLSTM(-CRF) of Lample et al. 2016, without pretrained embeddings)
-  word embedding E=100 of the word with case kept and every digit replaced by 0 (Lample's normalisation; vocabulary =
-  every normalised training word, --min-count 1; unknown dev words -> <unk>; --word-dropout defaults to 0 for tag)
-  [ ‖ char-BiLSTM word feature when --char-embedding > 0 (default 0 = off for `train`; 25 for `step`): the characters
-  of the ORIGINAL word (not normalised) -> char embedding (25) -> BiLSTM, --char-hidden (25) per direction, over
-  packed character sequences -> [final forward state; final backward state] (2·25), computed once per token ]
+  word embedding E=100 of the word with case kept and every digit replaced by 0 (Lample's normalisation;
+  --lowercase / --no-zero-digits change it; vocabulary = every normalised training word, --min-count 1; unknown dev
+  words -> <unk>; word dropout 0.05, so that <unk> is trained)
+  [ ‖ char-BiLSTM word feature, on by default (--char-embedding 25; 0 = off): the characters of the ORIGINAL word
+  (not normalised; character vocabulary = every character of the training file, others -> <unk>) -> char embedding
+  (25) -> BiLSTM, --char-hidden (25) per direction, over packed character sequences -> [final forward state; final
+  backward state] (2·25), computed once per token (not once per distinct word) ]
   -> dropout 0.5 -> BiLSTM, H=200 per direction, 1 layer, packed -> dropout 0.5 -> Linear(2H, K) = emissions.
-  Loss without --crf: softmax cross-entropy per token, mean over the valid tokens of the batch. With --crf: a
+  Loss without --crf: softmax cross-entropy per token, mean over the valid tokens of the batch (torch's and
+  Recurrent's SoftmaxCrossEntropy reduction; --softmax-loss sentence sums it per sentence and averages over the
+  batch instead, the CRF's reduction, ~15x larger gradients before clipping on CoNLL). With --crf: a
   linear-chain CRF (written here: transitions K×K plus start and end scores, initialised U(-0.1, 0.1) like the
   pytorch-crf package), negative log-likelihood = log Z (forward algorithm in log space) − gold path score,
   summed over each sentence and averaged over the batch; decoding by Viterbi. Without --crf decoding is argmax.
@@ -109,11 +117,10 @@ DIGIT = re.compile(r"\d")
 # Per-task defaults of the flags whose default differs between the tasks (None on the command line = take these).
 DEFAULTS = {
     "classify": {"embedding": 128, "hidden": 128, "min_count": 2, "word_dropout": 0.2, "char_embedding": 0,
-                 "seq_len": 20, "vocab": 16000},
-    "tag": {"embedding": 100, "hidden": 200, "min_count": 1, "word_dropout": 0.0, "char_embedding": 0,
-            "seq_len": 15, "vocab": 20000},
+                 "zero_digits": False, "seq_len": 20, "vocab": 16000},
+    "tag": {"embedding": 100, "hidden": 200, "min_count": 1, "word_dropout": 0.05, "char_embedding": 25,
+            "zero_digits": True, "seq_len": 15, "vocab": 20000},
 }
-STEP_CHAR_EMBEDDING = 25  # `step --task tag` measures the model with character features unless told otherwise
 
 
 def log(*a):
@@ -165,9 +172,11 @@ def best_openblas_coretype():
     return None
 
 
-def environment_record():
+def environment_record(args):
+    """What the figures depend on besides the flags; the load averages show how busy the (shared) machine was."""
     import torch
-    r = {"torch_version": torch.__version__, "loaded_libs": loaded_blas()}
+    r = {"torch_version": torch.__version__, "loaded_libs": loaded_blas(), "loadavg_before": args.loadavg_before,
+         "loadavg_after": list(os.getloadavg()), "cpu_count": os.cpu_count()}
     ob = openblas_info()
     if ob:
         r["openblas"] = ob
@@ -228,8 +237,25 @@ def build_vocab(sentences, min_count):
     return vocab
 
 
-def normalise_tag_word(w):
-    return DIGIT.sub("0", w)
+def lookup_form(args):
+    """The form of a word the word embedding looks up: --lowercase, --zero-digits (every digit read as 0)."""
+    def form(w):
+        if args.lowercase:
+            w = w.lower()
+        return DIGIT.sub("0", w) if args.zero_digits else w
+    return form
+
+
+def seconds_arg(text):
+    """90, 90s, 10m, 1h -> seconds."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower())
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (90, 90s, 10m, 1h)")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be > 0: {text!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -398,8 +424,10 @@ def build_models():
         """words (B, T), chars (N, W) of the N valid tokens in row-major order, char lengths (N), lengths (B)
         -> emissions (B, T, K). See the module docstring."""
 
-        def __init__(self, vocab, char_vocab, tags, E, H, layers, char_E, char_H, emb_dropout, out_dropout, crf):
+        def __init__(self, vocab, char_vocab, tags, E, H, layers, char_E, char_H, emb_dropout, out_dropout, crf,
+                     sentence_loss):
             super().__init__()
+            self.sentence_loss = sentence_loss
             self.embedding = nn.Embedding(vocab, E, padding_idx=PAD)
             self.char_E = char_E
             features = E
@@ -432,6 +460,8 @@ def build_models():
         def loss(self, emissions, tags, mask):
             if self.crf is not None:
                 return self.crf.nll(emissions, tags, mask).mean()        # summed per sentence, mean over batch
+            if self.sentence_loss:                                       # summed per sentence, mean over batch
+                return nn.functional.cross_entropy(emissions[mask], tags[mask], reduction="sum") / mask.shape[0]
             return nn.functional.cross_entropy(emissions[mask], tags[mask])   # mean over valid tokens
 
         def decode(self, emissions, mask):
@@ -499,13 +529,14 @@ class TrainingClock:
 def prepare_classify(args):
     train = read_classify(args.train)
     dev = read_classify(args.dev)
-    vocab = build_vocab([w for _, w in train], args.min_count)
+    form = lookup_form(args)
+    vocab = build_vocab([[form(w) for w in ws] for _, ws in train], args.min_count)
     labels = sorted({l for l, _ in train})
     label_id = {l: i for i, l in enumerate(labels)}
     for n, (l, _) in enumerate(dev, 1):
         if l not in label_id:
             raise DataError(f"{args.dev}:{n}: label {l!r} does not occur in {args.train}")
-    encode = lambda ws: [vocab.get(w, UNK) for w in ws]                      # noqa: E731
+    encode = lambda ws: [vocab.get(form(w), UNK) for w in ws]                # noqa: E731
     train_x = [(encode(ws), label_id[l]) for l, ws in train]
     dev_x = [(encode(ws), label_id[l]) for l, ws in dev]
     return {"train": train_x, "dev": dev_x, "vocab": vocab, "labels": labels,
@@ -516,14 +547,15 @@ def prepare_classify(args):
 def prepare_tag(args):
     train = read_conll(args.train)
     dev = read_conll(args.dev)
-    vocab = build_vocab([[normalise_tag_word(w) for w in ws] for ws, _ in train], args.min_count)
+    form = lookup_form(args)
+    vocab = build_vocab([[form(w) for w in ws] for ws, _ in train], args.min_count)
     chars = build_vocab([list(w) for ws, _ in train for w in ws], 1)
     tags = sorted({t for _, ts in train for t in ts})
     tag_id = {t: i for i, t in enumerate(tags)}
     use_chars = args.char_embedding > 0
 
     def encode(ws, ts):
-        w = [vocab.get(normalise_tag_word(x), UNK) for x in ws]
+        w = [vocab.get(form(x), UNK) for x in ws]
         c = [[chars.get(ch, UNK) for ch in x] for x in ws] if use_chars else [None] * len(ws)
         return w, c, [tag_id.get(t, 0) for t in ts]
 
@@ -589,10 +621,11 @@ def command_train(args):
     prep = prepare_classify(args) if classify else prepare_tag(args)
     if classify:
         model = Classifier(len(prep["vocab"]), len(prep["labels"]), args.embedding, args.hidden, args.layers,
-                           args.pooling, args.emb_dropout, args.out_dropout, args.attention_dim)
+                           args.pooling, args.embedding_dropout, args.dropout, args.attention_dim)
     else:
         model = Tagger(len(prep["vocab"]), len(prep["chars"]), len(prep["tags"]), args.embedding, args.hidden,
-                       args.layers, args.char_embedding, args.char_hidden, args.emb_dropout, args.out_dropout, args.crf)
+                       args.layers, args.char_embedding, args.char_hidden, args.embedding_dropout, args.dropout,
+                       args.crf, args.softmax_loss == "sentence")
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     train = prep["train"]
@@ -617,10 +650,9 @@ def command_train(args):
     evaluations, best = [], None
     steps = tokens = 0
     clock = TrainingClock()
-    epoch, loss_sum, loss_n = 0, 0.0, 0
+    loss_sum, loss_n = 0.0, 0
     done = False
     while not done:
-        epoch += 1
         order = list(range(len(train)))
         shuffler.shuffle(order)
         for s in range(0, len(order), args.batch):
@@ -659,7 +691,7 @@ def command_train(args):
     out.update({"best_at_seconds": round(best[1], 3), "parameters": count_parameters(model),
                 "wall_seconds": round(time.perf_counter() - wall0, 3), "evaluations": evaluations,
                 "config": config_record(args), "data": prep["data"], "threads": threads,
-                "maxrss_mib": round(maxrss_mib(), 1), **environment_record()})
+                "maxrss_mib": round(maxrss_mib(), 1), **environment_record(args)})
     if args.json:
         print(json.dumps(out))
     else:
@@ -677,11 +709,12 @@ def command_train(args):
 
 def config_record(args):
     keys = ["embedding", "hidden", "layers", "batch", "lr", "clip", "seed", "min_count", "word_dropout",
-            "emb_dropout", "out_dropout"]
-    keys += ["pooling", "attention_dim"] if args.task == "classify" else ["crf", "char_embedding", "char_hidden"]
-    if args.command == "step":
-        keys = [k for k in keys if k not in ("min_count", "seed")] + ["seq_len", "vocab", "rounds", "word_length",
-                                                                     "char_vocab", "classes", "tags"]
+            "embedding_dropout", "dropout", "lowercase", "zero_digits"]
+    keys += ["pooling", "attention_dim"] if args.task == "classify" else ["crf", "softmax_loss", "char_embedding",
+                                                                         "char_hidden"]
+    if args.command == "step":   # no data: the vocabulary flags mean nothing, the shape flags do
+        keys = [k for k in keys if k not in ("min_count", "lowercase", "zero_digits")]
+        keys += ["seq_len", "vocab", "rounds", "word_length", "char_vocab", "classes", "tags"]
     return {k: getattr(args, k) for k in keys}
 
 
@@ -698,7 +731,7 @@ def command_step(args):
     ids = torch.randint(2, args.vocab, (B, T), generator=g)
     if args.task == "classify":
         model = Classifier(args.vocab, args.classes, args.embedding, args.hidden, args.layers, args.pooling,
-                           args.emb_dropout, args.out_dropout, args.attention_dim)
+                           args.embedding_dropout, args.dropout, args.attention_dim)
         y = torch.randint(0, args.classes, (B,), generator=g)
         row = "classify"
 
@@ -707,7 +740,8 @@ def command_step(args):
             return torch.nn.functional.cross_entropy(model(x, lengths), y)
     else:
         model = Tagger(args.vocab, args.char_vocab, args.tags, args.embedding, args.hidden, args.layers,
-                       args.char_embedding, args.char_hidden, args.emb_dropout, args.out_dropout, args.crf)
+                       args.char_embedding, args.char_hidden, args.embedding_dropout, args.dropout, args.crf,
+                       args.softmax_loss == "sentence")
         tags = torch.randint(0, args.tags, (B, T), generator=g)
         mask = torch.ones(B, T, dtype=torch.bool)
         chars = torch.randint(2, args.char_vocab, (B * T, args.word_length), generator=g)
@@ -729,11 +763,12 @@ def command_step(args):
         optimizer.step()
 
     r = time_steps(step, 0.0, args.rounds)
-    out = {"row": row, "tokens_per_second": round(B * T / r["median_s"], 1), "ms_per_step": round(1e3 * r["median_s"], 3),
-           "ms_mean": round(1e3 * r["mean_s"], 3), "ms_min": round(1e3 * r["min_s"], 3), "ms_max": round(1e3 * r["max_s"], 3),
-           "steps": r["steps"], "shape": {"batch": B, "seq_len": T}, "parameters": count_parameters(model),
+    ms = {k: round(1e3 * r[k + "_s"], 3) for k in ("median", "mean", "min", "max")}
+    out = {"row": row, "tokens_per_second": round(B * T / r["median_s"], 1), "ms_per_step": ms["median"],
+           "ms_mean": ms["mean"], "ms_min": ms["min"], "ms_max": ms["max"], "steps": r["steps"],
+           "shape": {"batch": B, "seq_len": T}, "parameters": count_parameters(model),
            "config": config_record(args), "threads": threads, "maxrss_mib": round(maxrss_mib(), 1),
-           **environment_record()}
+           **environment_record(args)}
     if args.json:
         print(json.dumps(out))
     else:
@@ -827,30 +862,40 @@ def main():
         p.add_argument("--blas-threads", type=int, default=0,
                        help="OpenBLAS threads (default: $OPENBLAS_NUM_THREADS if set, else --threads)")
         p.add_argument("--coretype", default="auto",
-                       help="OpenBLAS kernels: auto (from the CPU's flags), keep ($OPENBLAS_CORETYPE as it is), or a name")
+                       help="OpenBLAS kernels: auto (from the CPU's flags), keep ($OPENBLAS_CORETYPE as it is), "
+                            "or a name")
         p.add_argument("--seed", type=int, default=1)
         p.add_argument("--json", action="store_true")
         p.add_argument("--embedding", type=int, default=None, help="word embedding size (classify 128, tag 100)")
-        p.add_argument("--hidden", type=int, default=None, help="LSTM hidden size per direction (classify 128, tag 200)")
+        p.add_argument("--hidden", type=int, default=None,
+                       help="LSTM hidden size per direction (classify 128, tag 200)")
         p.add_argument("--layers", type=int, default=1)
         p.add_argument("--batch", type=int, default=32)
         p.add_argument("--lr", type=float, default=1e-3)
         p.add_argument("--clip", type=float, default=5.0)
-        p.add_argument("--emb-dropout", type=float, default=0.5, help="dropout on the BiLSTM's input")
-        p.add_argument("--out-dropout", type=float, default=0.5, help="dropout on the BiLSTM's output / pooled vector")
-        p.add_argument("--word-dropout", type=float, default=None, help="word id -> <unk> probability (classify 0.2, tag 0)")
+        p.add_argument("--embedding-dropout", type=float, default=0.5, help="dropout on the BiLSTM's input")
+        p.add_argument("--dropout", type=float, default=0.5, help="dropout on the BiLSTM's output / the pooled vector")
+        p.add_argument("--lowercase", action="store_true", help="lowercase words for the lookup")
+        p.add_argument("--zero-digits", action=argparse.BooleanOptionalAction, default=None,
+                       help="read digits as 0 in the lookup (default on for tag, off for classify)")
+        p.add_argument("--word-dropout", type=float, default=None,
+                       help="word id -> <unk> probability (classify 0.2, tag 0.05)")
         p.add_argument("--pooling", choices=("max", "mean", "last", "attention"), default="max")
         p.add_argument("--attention-dim", type=int, default=0, help="attention size A (0 = 2H)")
         p.add_argument("--crf", action="store_true", help="tag: linear-chain CRF instead of per-token softmax")
+        p.add_argument("--softmax-loss", choices=("token", "sentence"), default="token",
+                       help="tag without --crf: mean over the batch's tokens, or summed per sentence and averaged "
+                            "over the batch as the CRF's loss is")
         p.add_argument("--char-embedding", type=int, default=None,
-                       help="tag: char embedding size, 0 = no char features (train 0, step 25)")
+                       help="tag: char embedding size, 0 = no char features (default 25)")
         p.add_argument("--char-hidden", type=int, default=25, help="tag: char BiLSTM hidden size per direction")
 
     p = sub.add_parser("train", help="train for a fixed time, report dev metrics")
     common(p)
     p.add_argument("--train", required=True)
     p.add_argument("--dev", required=True)
-    p.add_argument("--time", type=float, required=True, help="training seconds (evaluation not counted)")
+    p.add_argument("--time", type=seconds_arg, required=True,
+                   help="training seconds (evaluation not counted): 90, 90s, 10m, 1h")
     p.add_argument("--min-count", type=int, default=None, help="words seen fewer times -> <unk> (classify 2, tag 1)")
 
     p = sub.add_parser("step", help="time one training step at a fixed shape")
@@ -868,14 +913,12 @@ def main():
     if args.command == "check":
         sys.exit(command_check(args))
 
-    defaults = dict(DEFAULTS[args.task])
-    if args.command == "step" and args.task == "tag":
-        defaults["char_embedding"] = STEP_CHAR_EMBEDDING
-    for k, v in defaults.items():
+    args.loadavg_before = list(os.getloadavg())
+    for k, v in DEFAULTS[args.task].items():
         if getattr(args, k, v) is None:
             setattr(args, k, v)
-    if args.task == "classify" and (args.crf or args.char_embedding):
-        ap.error("--crf and --char-embedding are for --task tag")
+    if args.task == "classify" and (args.crf or args.char_embedding or args.softmax_loss != "token"):
+        ap.error("--crf, --char-embedding and --softmax-loss are for --task tag")
     if args.task == "tag" and args.pooling != "max":
         ap.error("--pooling is for --task classify")
     if args.threads < 1:
