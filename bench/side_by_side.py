@@ -34,6 +34,16 @@ ROWS = {
     "infer_lstm_512": (["--child", "infer"], "forward LSTM 2×512, B=32"),
     "sample_lstm_512": (["--child", "sample"], "sample LSTM 2×512, batch 1"),
 }
+# Rows of `recurrent bench tasks` -> torch_tasks.py step arguments (the same architecture and shape) and a label.
+TASK_ROWS = {
+    "train_classify": (["step", "--task", "classify", "--embedding", "300", "--hidden", "150", "--word-dropout", "0.25",
+                        "--batch", "32", "--seq-len", "20", "--vocab", "16000"],
+                       "train classifier (E 300, BiLSTM 150, max pool), B=32 T=20"),
+    "train_tag_crf": (["step", "--task", "tag", "--crf", "--batch", "32", "--seq-len", "15", "--vocab", "20000"],
+                      "train tagger (E 100 + chars 25/25, BiLSTM 200, CRF), B=32 T=15"),
+}
+ROWS.update(TASK_ROWS)
+TORCH_TASKS = os.path.join(HERE, "torch_tasks.py")
 # torch_bench.py's thread policies: (torch threads, OpenBLAS threads, extra environment).
 MODES = {"t1": (1, 1, {}), "t2_passive": (2, 2, {"OMP_WAIT_POLICY": "PASSIVE"}), "t1_blas2": (1, 2, {})}
 PEER_MODES = {1: ["t1"], 2: ["t2_passive", "t1_blas2"]}
@@ -75,6 +85,14 @@ def peer_env(mode):
 
 def measure_peer(row, mode, args):
     env, torch_threads = peer_env(mode)
+    if row in TASK_ROWS:
+        # torch_tasks.py picks OpenBLAS's kernels from the CPU's flags (--coretype auto): 0.3.21 without
+        # OPENBLAS_CORETYPE runs some CPUs (e.g. this Xeon) on its slowest kernels.
+        cmd = [PY, TORCH_TASKS, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
+               "--rounds", str(max(args.min_steps, 30)), "--json"]
+        r, others = run(cmd, env)
+        return {"mode": mode, "per_second": r["tokens_per_second"], "peak_mib": r.get("maxrss_mib"), "others": others,
+                "median_s": r["ms_per_step"] / 1e3, "steps": r.get("steps"), "openblas": None}
     cmd = [PY, TORCH_BENCH, *ROWS[row][0], "--threads", str(torch_threads),
            "--min-seconds", str(args.min_seconds), "--min-steps", str(args.min_steps)]
     r, others = run(cmd, env)
@@ -84,6 +102,12 @@ def measure_peer(row, mode, args):
 
 
 def measure_ours(row, threads, peak, args):
+    if row in TASK_ROWS:
+        r, others = run([args.ours, "bench", "tasks", "--only", row.split("_")[1], "--threads", str(threads), "--json",
+                         "--min-seconds", str(args.min_seconds)], dict(os.environ))
+        out = r["rows"][0]
+        out.update(others=others, utilization=None, peak_mib=None)
+        return out
     cmd = [args.ours, "bench", "rnn", "--only", row, "--threads", str(threads), "--json",
            "--min-seconds", str(args.min_seconds), "--min-steps", str(args.min_steps)]
     if peak:
@@ -201,12 +225,13 @@ def main():
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in results:
         o, p = r["ours"], r["peer"]
-        unit = "chars/s" if o["unit"] == "chars" else "tokens/s"
+        unit = {"chars": "chars/s", "words": "words/s"}.get(o["unit"], "tokens/s")
+        share = "–" if o["utilization"] is None else f"{100 * o['utilization']:.1f}%"
         modes = p["mode"] if len(r["peer_all"]) == 1 else p["mode"] + " (" + ", ".join(
             f"{q['mode']} {q['per_second']:,.0f}" for q in r["peer_all"] if q is not p) + ")"
         print(f"| {ROWS[r['row']][1]}, {unit} | {r['threads']} | {fmt(o['per_second'])} | {fmt(p['per_second'])} "
               f"| {o['per_second'] / p['per_second']:.2f}× | {modes} | {fmt(o['peak_mib'])} | {fmt(p['peak_mib'])} "
-              f"| {100 * o['utilization']:.1f}% | {o['others']:.2f} / {p['others']:.2f} |")
+              f"| {share} | {o['others']:.2f} / {p['others']:.2f} |")
     for threads, ours, numpy, (others_ours, others_numpy) in gemm:
         for role, a, b in zip(GEMM_ROLES, ours, numpy):
             peak = peaks.get(threads)
