@@ -135,16 +135,9 @@ internal static class TrainCommand
         {
             WriteJson(stdout, w =>
             {
-                w.WriteNumber("steps", result.Steps);
-                w.WriteNumber("epochs", Math.Round(result.Epochs, 6));
-                Number(w, "train_loss", result.TrainLoss);
+                WriteResult(w, result, outDir);
                 Number(w, "val_loss", result.ValLoss);
                 Number(w, "val_bits_per_char", result.ValLoss is { } v ? LanguageModelMetrics.BitsPerChar(v) : null);
-                w.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 1));
-                w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
-                w.WriteNumber("parameters", result.Parameters);
-                w.WriteNumber("steps_this_run", result.StepsThisRun);
-                w.WriteString("out", outDir);
             });
         }
         else
@@ -290,6 +283,19 @@ internal static class TrainCommand
             w.WriteEndObject();
         }
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>The fields of `train --json` every task prints.</summary>
+    internal static void WriteResult(Utf8JsonWriter w, TrainingResult result, string outDir)
+    {
+        w.WriteNumber("steps", result.Steps);
+        w.WriteNumber("epochs", Math.Round(result.Epochs, 6));
+        Number(w, "train_loss", result.TrainLoss);
+        w.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 1));
+        w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
+        w.WriteNumber("parameters", result.Parameters);
+        w.WriteNumber("steps_this_run", result.StepsThisRun);
+        w.WriteString("out", outDir);
     }
 
     /// <summary>A number, or null when missing or not finite (JSON has no NaN).</summary>

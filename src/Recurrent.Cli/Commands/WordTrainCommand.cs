@@ -136,19 +136,12 @@ internal static class WordTrainCommand
             WriteJson(stdout, w =>
             {
                 w.WriteString("task", task);
-                w.WriteNumber("steps", result.Steps);
-                w.WriteNumber("epochs", Math.Round(result.Epochs, 6));
-                Number(w, "train_loss", result.TrainLoss);
+                WriteResult(w, result, outDir);
+                string metric = v?.MetricName ?? (tag ? "dev_f1" : ClassifyTask.Metric);
                 Number(w, "dev_loss", v?.Loss);
-                if (v?.MetricName is { } name) Number(w, name, v.Metric);
-                else Number(w, tag ? "dev_f1" : ClassifyTask.Metric, null);
-                Number(w, "best_" + (v?.MetricName ?? (tag ? "dev_f1" : ClassifyTask.Metric)), progress.BestMetric);
+                Number(w, metric, v?.Metric);
+                Number(w, "best_" + metric, progress.BestMetric);
                 w.WriteNumber("best_step", progress.BestStep);
-                w.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 1));
-                w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
-                w.WriteNumber("parameters", result.Parameters);
-                w.WriteNumber("steps_this_run", result.StepsThisRun);
-                w.WriteString("out", outDir);
             });
         }
         else
