@@ -133,6 +133,43 @@ public class WordModelTests
             for (int i = 0; i < g.Length; i++) Assert.True(Math.Abs(g[i] - sum[name][i]) < 1e-5, $"{name}[{i}]: batch {g[i]}, alone {sum[name][i]}");
     }
 
+    [Theory]
+    [InlineData("classify", false)]
+    [InlineData("tag", false)]
+    [InlineData("tag", true)]
+    public void WholeModelGradientsMatchFiniteDifferences(string task, bool crf)
+    {
+        // Dropout off (evaluation mode), so the loss is a deterministic function of every parameter.
+        var config = Config(task, PoolingKind.Attention, crf: crf, chars: task == "tag", layers: 2) with { HiddenSize = 3, EmbeddingSize = 3 };
+        int[] examples = [0, 2, 1];
+        var (tokens, lengths, T) = Batch(examples, pad: 0);
+        ITaskModelLike wrapped;
+        Func<double> loss;
+        if (task == "classify")
+        {
+            var model = new SequenceClassifier(config, new Rng(11)) { Training = false };
+            int[] labels = [2, 0, 1];
+            loss = () => { model.Forward(tokens, lengths, T, examples.Length); return model.Loss(labels); };
+            loss();
+            model.ZeroGrad();
+            model.Backward();
+            wrapped = new Wrap(model);
+        }
+        else
+        {
+            var model = new SequenceTagger(config, new Rng(12)) { Training = false };
+            var characters = Enumerable.Range(0, tokens.Length).Select(i => new[] { 2 + tokens[i] % 3, 2 + i % 3 }).ToArray();
+            var tags = tokens.Select(t => t % 3).ToArray();
+            loss = () => { model.Forward(tokens, characters, lengths, T, examples.Length); return model.Loss(tags); };
+            loss();
+            model.ZeroGrad();
+            model.Backward();
+            wrapped = new Wrap(model);
+        }
+        foreach (var p in wrapped.Parameters())
+            GradCheck.Check(p.Name, p.Value.Data, (float[])p.Grad.Data.Clone(), loss);
+    }
+
     [Fact]
     public void ModelsNameTheirParametersAsPyTorchDoes()
     {
