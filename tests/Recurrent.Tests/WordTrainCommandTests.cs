@@ -92,7 +92,9 @@ public class WordTrainCommandTests : IDisposable
     {
         string train = _f.Write("pos.conll", "the\tDET\nfilm\tNOUN\n\na\tDET\nplot\tNOUN\nwas\tVERB\n\n");
         string dir = _f.Path("pos");
-        Ok(["train", "--task", "tag", "--train", train, "--dev", train, "--out", dir, "--steps", "3", "--json", .. WordTaskFixture.TinyTag]);
+        var trained = JsonDocument.Parse(Ok(["train", "--task", "tag", "--train", train, "--dev", train, "--out", dir, "--steps", "3", "--json", .. WordTaskFixture.TinyTag])).RootElement;
+        Assert.Equal(JsonValueKind.Null, trained.GetProperty("dev_f1").ValueKind);
+        Assert.InRange(trained.GetProperty("dev_token_accuracy").GetDouble(), 0, 1);
         var eval = JsonDocument.Parse(Ok("eval", "--model", dir, "--data", train, "--json")).RootElement;
         Assert.Equal(JsonValueKind.Null, eval.GetProperty("f1").ValueKind);
         Assert.Equal(JsonValueKind.Null, eval.GetProperty("per_type").ValueKind);

@@ -140,6 +140,7 @@ internal static class WordTrainCommand
                 string metric = v?.MetricName ?? (tag ? "dev_f1" : ClassifyTask.Metric);
                 Number(w, "dev_loss", v?.Loss);
                 Number(w, metric, v?.Metric);
+                if (tag && metric != "dev_f1") Number(w, "dev_f1", null); // tags that are not BIO have no entity F1
                 Number(w, "best_" + metric, progress.BestMetric);
                 w.WriteNumber("best_step", progress.BestStep);
             });
