@@ -106,7 +106,7 @@ def measure_ours(row, threads, peak, args):
         r, others = run([args.ours, "bench", "tasks", "--only", row.split("_")[1], "--threads", str(threads), "--json",
                          "--min-seconds", str(args.min_seconds)], dict(os.environ))
         out = r["rows"][0]
-        out.update(others=others, utilization=None, peak_mib=None)
+        out.update(others=others, utilization=None)
         return out
     cmd = [args.ours, "bench", "rnn", "--only", row, "--threads", str(threads), "--json",
            "--min-seconds", str(args.min_seconds), "--min-steps", str(args.min_steps)]
@@ -213,7 +213,8 @@ def main():
     openblas = next((r["peer"]["openblas"] for r in results if r["peer"].get("openblas")), None)
     print(f"Run {started} on `{cpu_model()}`, {os.cpu_count()} cores; load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after. Peer: PyTorch {versions[0] if versions else '?'}, numpy {versions[1] if len(versions) > 1 else '?'}"
-          f"{', ' + openblas['config'] if openblas else ''}, OPENBLAS_CORETYPE unset for the peer. "
+          f"{', ' + openblas['config'] if openblas else ''}, OPENBLAS_CORETYPE unset for the peer (torch_tasks.py rows: "
+          f"set from the CPU's flags). "
           f"Timing: median step after 3 warm-up steps, ≥ {args.min_seconds:g} s and ≥ {args.min_steps} timed steps, every "
           f"measurement in its own process, ours and the peer alternating"
           f"{f'; best of {args.rounds} rounds for each side' if args.rounds > 1 else ''}.")

@@ -36,6 +36,7 @@ public static class BenchTasksCommand
                     ["per_second"] = Math.Round(bench.WordsPerStep / stats.Median, 1),
                     ["unit"] = "words",
                     ["ms_per_step"] = Math.Round(stats.Median * 1e3, 3),
+                    ["peak_mib"] = Math.Round(BenchRnnChild.PeakMib(), 1),   // of the process so far: run one row alone for the row's own
                     ["batch"] = shape.Batch,
                     ["seq_len"] = shape.SeqLen,
                     ["vocab"] = shape.Vocab,
