@@ -72,10 +72,7 @@ internal static class TrainCommand
         if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
 
-        bool limitsGiven = args.Has("steps") || args.Has("epochs") || args.Has("time");
-        long? steps = args.OptionalInt("steps", 0);
-        double? epochs = args.Has("epochs") ? args.Double("epochs", 0, 0) : null;
-        double? seconds = args.Has("time") ? ParseDuration(args.String("time")!) : null;
+        var (limitsGiven, steps, epochs, seconds) = Limits(args);
 
         CharLanguageModelConfig config;
         TrainingSettings settings;
@@ -228,6 +225,13 @@ internal static class TrainCommand
             throw new CliException($"the training text of {corpus.Source} has {corpus.TrainLength} characters, too short for " +
                                    $"--batch {s.Batch} (needs at least {s.Batch + 1}: one per stream plus the last target)");
     }
+
+    /// <summary>--steps, --epochs, --time: whether any was given, and each (null when not).</summary>
+    internal static (bool Given, long? Steps, double? Epochs, double? Seconds) Limits(CliArgs args) =>
+        (args.Has("steps") || args.Has("epochs") || args.Has("time"),
+         args.OptionalInt("steps", 0),
+         args.Has("epochs") ? args.Double("epochs", 0, 0) : null,
+         args.Has("time") ? ParseDuration(args.String("time")!) : null);
 
     /// <summary>"90" or "90s", "10m", "1.5h", "1h30m": seconds.</summary>
     internal static double ParseDuration(string text)

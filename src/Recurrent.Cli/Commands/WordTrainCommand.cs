@@ -55,15 +55,12 @@ internal static class WordTrainCommand
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         bool tag = task == WordModelConfig.TagTask;
 
-        bool limitsGiven = args.Has("steps") || args.Has("epochs") || args.Has("time");
-        long? steps = args.OptionalInt("steps", 0);
-        double? epochs = args.Has("epochs") ? args.Double("epochs", 0, 0) : null;
-        double? seconds = args.Has("time") ? ParseDuration(args.String("time")!) : null;
+        var (limitsGiven, steps, epochs, seconds) = Limits(args);
 
         WordModelConfig config;
         TrainingSettings settings;
         string outDir;
-        ITaskModel model;
+        WordModel model;
         IWordTask wordTask;
         Recurrent.Optimizers.Optimizer optimizer;
         TrainingProgress progress;
@@ -78,8 +75,7 @@ internal static class WordTrainCommand
             (model, wordTask) = Build(config, settings, data);
             if (settings.Embeddings is { } vectors)
             {
-                var embedding = model is SequenceClassifier c ? c.Embedding : ((SequenceTagger)model).Embedding;
-                int found = PretrainedVectors.LoadInto(vectors, config.Vocabulary, embedding.Weight.Value);
+                int found = PretrainedVectors.LoadInto(vectors, config.Vocabulary, model.Embedding.Weight.Value);
                 if (!json) stdout.WriteLine($"embeddings '{vectors}': {found:N0} of {config.Vocabulary.Count:N0} words found");
             }
             optimizer = Trainer.CreateOptimizer(settings.Optimizer, wordTask.TrainableParameters(), (float)settings.LearningRate);
@@ -167,7 +163,7 @@ internal static class WordTrainCommand
     }
 
     /// <summary>The model and its task over the training and dev data (dev labels must be ones the model knows).</summary>
-    private static (ITaskModel, IWordTask) Build(WordModelConfig config, TrainingSettings settings, WordData data)
+    private static (WordModel, IWordTask) Build(WordModelConfig config, TrainingSettings settings, WordData data)
     {
         var rng = new Rng(settings.Seed);
         if (config.Task == WordModelConfig.ClassifyTask)

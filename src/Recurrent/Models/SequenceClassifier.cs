@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Recurrent.Data;
 using Recurrent.Layers;
 using Recurrent.Losses;
@@ -23,50 +22,31 @@ namespace Recurrent.Models;
 /// and pooling reads only the valid steps.
 /// Keeps for backward: what each layer keeps; buffers are reused while shapes repeat.
 /// </summary>
-public sealed class SequenceClassifier : ITaskModel
+public sealed class SequenceClassifier : WordModel
 {
-    public WordModelConfig Config { get; }
-
-    private readonly Embedding _embedding;
     private readonly Dropout _embeddingDropout, _outputDropout;
     private readonly RecurrentStack _rnn;
     private readonly SequencePooling _pool;
     private readonly Linear _head;
     private readonly SoftmaxCrossEntropy _loss = new();
-    private readonly Parameter[] _parameters;
-    private readonly Rng _dropoutRng;
     private readonly WordDropout _wordDropout;
     private bool _training = true;
     private Tensor? _logits;
 
-    public SequenceClassifier(WordModelConfig config, Rng rng)
+    public SequenceClassifier(WordModelConfig config, Rng rng) : base(config, WordModelConfig.ClassifyTask, rng)
     {
-        config.Validate();
-        if (config.Task != WordModelConfig.ClassifyTask) throw new ArgumentException($"a classifier needs a classify config, got '{config.Task}'");
-        Config = config;
-        _embedding = new Embedding(config.Vocabulary.Count, config.EmbeddingSize, rng);
         _rnn = new RecurrentStack(config.Cell, config.EmbeddingSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
             config.Dropout, config.RecurrentPrefix, rng);
         int features = _rnn.OutputSize;
         _pool = new SequencePooling(config.Pooling, features, config.Directions, rng);
         _head = new Linear(features, config.Labels.Count, bias: true, rng);
-        _dropoutRng = rng;
         _embeddingDropout = new Dropout(config.EmbeddingDropout, rng);
         _outputDropout = new Dropout(config.Dropout, rng);
         _wordDropout = new WordDropout(config.WordDropout, rng);
-        _parameters = [.. _embedding.Prefixed("embedding."), .. _rnn.Parameters(), .. _pool.Prefixed("pool."), .. _head.Prefixed("head.")];
+        SetParameters([.. Embedding.Prefixed("embedding."), .. _rnn.Parameters(), .. _pool.Prefixed("pool."), .. _head.Prefixed("head.")]);
     }
 
-    public string Task => WordModelConfig.ClassifyTask;
-    public IEnumerable<Parameter> Parameters() => _parameters;
-    /// <summary>What the optimizer updates: all but the word embedding when it is frozen.</summary>
-    public IEnumerable<Parameter> TrainableParameters() =>
-        Config.FreezeEmbeddings ? _parameters.Where(p => p.Value != _embedding.Weight.Value) : _parameters;
-    public Embedding Embedding => _embedding;
-    public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
-    public uint[] DropoutRngState { get => _dropoutRng.State; set => _dropoutRng.State = value; }
-
-    public bool Training
+    public override bool Training
     {
         get => _training;
         set
@@ -87,7 +67,7 @@ public sealed class SequenceClassifier : ITaskModel
         if (tokens.Length != steps * batch)
             throw new ShapeException($"SequenceClassifier.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
         int[] read = _wordDropout.Apply(tokens);
-        var x = _embeddingDropout.Forward(_embedding.Forward(read, steps, batch));
+        var x = _embeddingDropout.Forward(Embedding.Forward(read, steps, batch));
         var h = _rnn.Forward(x, lengths);
         _logits = _head.Forward(_outputDropout.Forward(_pool.Forward(h, lengths)));
         return _logits;
@@ -108,6 +88,6 @@ public sealed class SequenceClassifier : ITaskModel
     {
         var d = _outputDropout.Backward(_head.Backward(_loss.Backward()));
         d = _rnn.Backward(_pool.Backward(d));
-        if (!Config.FreezeEmbeddings) _embedding.Backward(_embeddingDropout.Backward(d));
+        if (!Config.FreezeEmbeddings) Embedding.Backward(_embeddingDropout.Backward(d));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Recurrent.Layers;
 using Recurrent.Losses;
 using Recurrent.Tensors;
@@ -21,11 +20,8 @@ namespace Recurrent.Models;
 /// "head.weight", "head.bias", "crf.transitions", "crf.start_transitions", "crf.end_transitions".
 /// Keeps for backward: what each layer keeps.
 /// </summary>
-public sealed class SequenceTagger : ITaskModel
+public sealed class SequenceTagger : WordModel
 {
-    public WordModelConfig Config { get; }
-
-    private readonly Embedding _embedding;
     private readonly CharWordEncoder? _chars;
     private readonly Dropout _inputDropout, _outputDropout;
     private readonly WordDropout _wordDropout;
@@ -33,8 +29,6 @@ public sealed class SequenceTagger : ITaskModel
     private readonly Linear _head;
     private readonly LinearChainCrf? _crf;
     private readonly SoftmaxCrossEntropy _softmax = new();
-    private readonly Parameter[] _parameters;
-    private readonly Rng _dropoutRng;
     private bool _training = true;
     private int _steps, _batch, _realTokens;
     private int[] _lengths = [];
@@ -42,38 +36,25 @@ public sealed class SequenceTagger : ITaskModel
     private Tensor? _emissions;
     private float _lossScale;
 
-    public SequenceTagger(WordModelConfig config, Rng rng)
+    public SequenceTagger(WordModelConfig config, Rng rng) : base(config, WordModelConfig.TagTask, rng)
     {
-        config.Validate();
-        if (config.Task != WordModelConfig.TagTask) throw new ArgumentException($"a tagger needs a tag config, got '{config.Task}'");
-        Config = config;
-        _embedding = new Embedding(config.Vocabulary.Count, config.EmbeddingSize, rng);
         if (config.HasCharFeatures) _chars = new CharWordEncoder(config.Characters!.Count, config.CharEmbedding, config.CharHidden, rng);
         int inputSize = config.EmbeddingSize + (_chars?.OutputSize ?? 0);
         _rnn = new RecurrentStack(config.Cell, inputSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
             config.Dropout, config.RecurrentPrefix, rng);
         _head = new Linear(_rnn.OutputSize, config.Labels.Count, bias: true, rng);
         if (config.Crf) _crf = new LinearChainCrf(config.Labels.Count, rng);
-        _dropoutRng = rng;
         _inputDropout = new Dropout(config.EmbeddingDropout, rng);
         _outputDropout = new Dropout(config.Dropout, rng);
         _wordDropout = new WordDropout(config.WordDropout, rng);
-        _parameters =
+        SetParameters(
         [
-            .. _embedding.Prefixed("embedding."), .. _chars?.Parameters() ?? [], .. _rnn.Parameters(),
+            .. Embedding.Prefixed("embedding."), .. _chars?.Parameters() ?? [], .. _rnn.Parameters(),
             .. _head.Prefixed("head."), .. _crf?.Prefixed("crf.") ?? [],
-        ];
+        ]);
     }
 
-    public string Task => WordModelConfig.TagTask;
-    public IEnumerable<Parameter> Parameters() => _parameters;
-    public IEnumerable<Parameter> TrainableParameters() =>
-        Config.FreezeEmbeddings ? _parameters.Where(p => p.Value != _embedding.Weight.Value) : _parameters;
-    public Embedding Embedding => _embedding;
-    public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
-    public uint[] DropoutRngState { get => _dropoutRng.State; set => _dropoutRng.State = value; }
-
-    public bool Training
+    public override bool Training
     {
         get => _training;
         set
@@ -96,7 +77,7 @@ public sealed class SequenceTagger : ITaskModel
             throw new ArgumentException($"SequenceTagger.Forward: the model {(_chars != null ? "reads" : "has no")} character features");
         (_steps, _batch, _lengths) = (steps, batch, lengths);
         _realTokens = lengths.Sum();
-        var words = _embedding.Forward(_wordDropout.Apply(tokens), steps, batch);
+        var words = Embedding.Forward(_wordDropout.Apply(tokens), steps, batch);
         Tensor x = words;
         if (_chars != null)
         {
@@ -173,7 +154,7 @@ public sealed class SequenceTagger : ITaskModel
             _chars.Backward(_dChars);
             dWords = _dEmbedding;
         }
-        if (!Config.FreezeEmbeddings) _embedding.Backward(dWords);
+        if (!Config.FreezeEmbeddings) Embedding.Backward(dWords);
     }
 
     /// <summary>[T, B, E] and [T·B, F] → [T, B, E + F] (the model's buffer).</summary>
