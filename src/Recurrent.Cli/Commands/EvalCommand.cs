@@ -24,11 +24,7 @@ internal static class EvalCommand
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
-        if (Checkpoint.ReadTask(dir) != CharLanguageModelConfig.Task)
-        {
-            if (args.OptionalInt("threads", 1, 1024) is { } wordThreads) Gemm.Threads = wordThreads;
-            return WordEvalCommand.Run(dir, args, stdout);
-        }
+        if (Checkpoint.ReadTask(dir) != CharLanguageModelConfig.Task) return WordEvalCommand.Run(dir, args, stdout);
         string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the text to evaluate on)");
         int? batchArg = args.OptionalInt("batch", 1, 1 << 16);
         int? seqArg = args.OptionalInt("seq-len", 1, 1 << 20);

@@ -50,7 +50,7 @@ internal static class PredictCommand
 
         if (model is SequenceClassifier classifier)
         {
-            var ids = sentences.Select(s => ClassificationData.Encode(s, classifier.Config)).ToArray();
+            var ids = sentences.Select(classifier.Config.Vocabulary.Encode).ToArray();
             var predictions = ClassifyTask.Predict(classifier, ids, batch);
             for (int i = 0; i < lines.Count; i++)
                 stdout.WriteLine($"{classifier.Config.Labels.Name(predictions[i].Label)}\t{predictions[i].Probability:F4}\t{lines[i].Trim()}");
@@ -59,7 +59,7 @@ internal static class PredictCommand
         {
             var tagger = (SequenceTagger)model;
             var config = tagger.Config;
-            var ids = sentences.Select(s => ClassificationData.Encode(s, config)).ToArray();
+            var ids = sentences.Select(config.Vocabulary.Encode).ToArray();
             var characters = config.HasCharFeatures
                 ? sentences.Select(s => s.Select(w => TaggingData.EncodeCharacters(w, config.Characters!)).ToArray()).ToArray()
                 : null;

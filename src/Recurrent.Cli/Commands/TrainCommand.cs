@@ -43,7 +43,7 @@ internal static class TrainCommand
           --task classify|tag    a sentence classifier or a sequence tagger instead (see train --task classify --help)
         """;
 
-    private static readonly string[] TaskNames = ["char-lm", "classify", "tag"];
+    private static readonly string[] TaskNames = [CharLanguageModelConfig.Task, WordModelConfig.ClassifyTask, WordModelConfig.TagTask];
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
@@ -53,12 +53,12 @@ internal static class TrainCommand
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         // The task: --task, or the one of the model to resume; char-lm (this file) by default.
-        string? taskArg = args.Has("task") ? args.Choice("task", "char-lm", TaskNames) : null;
+        string? taskArg = args.Has("task") ? args.Choice("task", CharLanguageModelConfig.Task, TaskNames) : null;
         string? resumeArg = args.String("resume");
-        string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : "char-lm");
+        string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : CharLanguageModelConfig.Task);
         if (taskArg != null && resumeArg != null && taskArg != Checkpoint.ReadTask(resumeArg))
             throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
-        if (task != "char-lm")
+        if (task != CharLanguageModelConfig.Task)
         {
             if (args.Flag("help")) { stdout.Write(WordTrainCommand.Usage); return 0; }
             return WordTrainCommand.Run(task, args, stdout, stderr);
@@ -87,16 +87,11 @@ internal static class TrainCommand
         }
         else
         {
-            foreach (string flag in FixedFlags)
-                if (args.Has(flag))
-                    throw CliArgs.Usage($"--{flag} cannot change when resuming: the model in '{resume}' keeps its own");
+            RejectFixedFlags(args, FixedFlags, resume);
             (config, var saved) = Checkpoint.LoadConfig(resume);
-            settings = saved ?? throw new CliException($"'{resume}' holds no training settings: it cannot be resumed");
-            settings = Intervals(args, settings);
-            if (limitsGiven) settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
-            args.RejectUnknown();
+            settings = Resumed(args, resume, saved, Intervals, (limitsGiven, steps, epochs, seconds));
             string data = dataArg ?? settings.Data;
-            ModelDirectory.RequireSameData(data, settings.DataSha256, resume, "--data");
+            ModelDirectory.RequireSameData(data, settings.DataSha256, resume, "--data", "text");
             corpus = CharCorpus.Load(data, settings.ValFraction, config.Vocabulary);
             settings = settings with { Data = Path.GetFullPath(data) };
             outDir = outArg ?? resume;
@@ -224,6 +219,27 @@ internal static class TrainCommand
         if (corpus.TrainLength < s.Batch + 1)
             throw new CliException($"the training text of {corpus.Source} has {corpus.TrainLength} characters, too short for " +
                                    $"--batch {s.Batch} (needs at least {s.Batch + 1}: one per stream plus the last target)");
+    }
+
+    /// <summary>A resumed model keeps what defines it: giving one of <paramref name="fixedFlags"/> is an error.</summary>
+    internal static void RejectFixedFlags(CliArgs args, string[] fixedFlags, string resume)
+    {
+        foreach (string flag in fixedFlags)
+            if (args.Has(flag))
+                throw CliArgs.Usage($"--{flag} cannot change when resuming: the model in '{resume}' keeps its own");
+    }
+
+    /// <summary>
+    /// The settings a resumed run continues with: the saved ones, with the schedule flags (<paramref name="intervals"/>)
+    /// and the limits given now; then every flag has been read, and an unknown one is an error.
+    /// </summary>
+    internal static TrainingSettings Resumed(CliArgs args, string resume, TrainingSettings? saved,
+        Func<CliArgs, TrainingSettings, TrainingSettings> intervals, (bool Given, long? Steps, double? Epochs, double? Seconds) limits)
+    {
+        var settings = intervals(args, saved ?? throw new CliException($"'{resume}' holds no training settings: it cannot be resumed"));
+        if (limits.Given) settings = settings with { MaxSteps = limits.Steps, MaxEpochs = limits.Epochs, MaxSeconds = limits.Seconds };
+        args.RejectUnknown();
+        return settings;
     }
 
     /// <summary>--steps, --epochs, --time: whether any was given, and each (null when not).</summary>

@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Recurrent.Models;
 using Recurrent.Tasks;
+using Recurrent.Tensors;
 using Recurrent.Training;
 using static Recurrent.Cli.Commands.TrainCommand;
 
@@ -27,6 +27,7 @@ internal static class WordEvalCommand
         bool last = args.Flag("last");
         int batch = args.Int("batch", 64, 1, 1 << 16);
         bool json = args.Flag("json");
+        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 

@@ -83,15 +83,9 @@ internal static class WordTrainCommand
         }
         else
         {
-            foreach (string flag in FixedFlags)
-                if (args.Has(flag))
-                    throw CliArgs.Usage($"--{flag} cannot change when resuming: the model in '{resume}' keeps its own");
-            var (savedConfig, savedSettings) = Checkpoint.LoadWordConfig(resume);
-            config = savedConfig;
-            settings = savedSettings ?? throw new CliException($"'{resume}' holds no training settings: it cannot be resumed");
-            settings = Intervals(args, settings);
-            if (limitsGiven) settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
-            args.RejectUnknown();
+            RejectFixedFlags(args, FixedFlags, resume);
+            (config, var saved) = Checkpoint.LoadWordConfig(resume);
+            settings = Resumed(args, resume, saved, Intervals, (limitsGiven, steps, epochs, seconds));
             string train = trainArg ?? settings.Data;
             ModelDirectory.RequireSameData(train, settings.DataSha256, resume, "--train");
             string? dev = devArg ?? settings.Dev;
@@ -212,14 +206,11 @@ internal static class WordTrainCommand
         var data = WordData.Read(task, train, dev);
         IEnumerable<string> words = tag ? data.Sentences!.SelectMany(s => s.Words) : data.Examples!.SelectMany(e => e.Words);
         var labels = tag ? data.Sentences!.SelectMany(s => s.Tags) : data.Examples!.Select(e => e.Label);
-        var normalizer = new WordModelConfig
+        var config = new WordModelConfig
         {
-            Task = task, Cell = cell, Vocabulary = WordVocabulary.FromList([WordVocabulary.Pad, WordVocabulary.Unknown], lowercase),
-            Labels = LabelSet.Build(["x"]), ZeroDigits = zeroDigits,
-        };
-        var config = normalizer with
-        {
-            Vocabulary = WordVocabulary.Build(words.Select(normalizer.Normalize), minCount, lowercase),
+            Task = task,
+            Cell = cell,
+            Vocabulary = WordVocabulary.Build(words, minCount, lowercase, zeroDigits: zeroDigits),
             Labels = LabelSet.Build(labels),
             EmbeddingSize = embedding,
             HiddenSize = hidden,
@@ -236,8 +227,7 @@ internal static class WordTrainCommand
             CharHidden = charHidden,
         };
         config.Validate();
-        int examples = tag ? data.Sentences!.Count : data.Examples!.Count;
-        int stepsPerEpoch = (examples + batch - 1) / batch;
+        int stepsPerEpoch = BucketedBatches.BatchesFor(tag ? data.Sentences!.Count : data.Examples!.Count, batch);
         var settings = intervals with
         {
             Data = Path.GetFullPath(train),

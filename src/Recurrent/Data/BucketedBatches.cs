@@ -41,13 +41,16 @@ public sealed class BucketedBatches
         _seed = seed;
         _order = new int[lengths.Length];
         _keys = new long[lengths.Length];
-        BatchesPerEpoch = (lengths.Length + batchSize - 1) / batchSize;
+        BatchesPerEpoch = BatchesFor(lengths.Length, batchSize);
         _batchStart = new int[BatchesPerEpoch];
     }
 
     public int Examples => _lengths.Length;
     public int BatchSize => _batchSize;
     public int BatchesPerEpoch { get; }
+
+    /// <summary>⌈examples / batchSize⌉: the batches of an epoch (the last may be short).</summary>
+    public static int BatchesFor(int examples, int batchSize) => (examples + batchSize - 1) / batchSize;
 
     /// <summary>The example indices of batch <paramref name="index"/> of <paramref name="epoch"/> (a new array, sorted by length).</summary>
     public int[] Batch(long epoch, int index)

@@ -5,7 +5,8 @@ namespace Recurrent.Data;
 /// id 1 is <c>&lt;unk&gt;</c> (every word the vocabulary lacks); then the training words by descending count, ties in
 /// ordinal order, so the same words always give the same ids. When <see cref="Lowercase"/> is set, words are
 /// lowercased (invariant culture) both when the vocabulary is built and when a word is looked up, so "The" and "the"
-/// share an id. A corpus word equal to "&lt;pad&gt;" or "&lt;unk&gt;" (PTB writes its rare words as &lt;unk&gt;) maps to
+/// share an id; when <see cref="ZeroDigits"/> is set, every ASCII digit is read as 0 the same way, so "1996" and "2003"
+/// share one (Lample et al. 2016). A corpus word equal to "&lt;pad&gt;" or "&lt;unk&gt;" (PTB writes its rare words as &lt;unk&gt;) maps to
 /// the special id of that name.
 /// </summary>
 public sealed class WordVocabulary
@@ -16,27 +17,29 @@ public sealed class WordVocabulary
     private readonly string[] _words;
     private readonly Dictionary<string, int> _ids;
 
-    private WordVocabulary(string[] words, bool lowercase)
+    private WordVocabulary(string[] words, bool lowercase, bool zeroDigits)
     {
         _words = words;
         Lowercase = lowercase;
+        ZeroDigits = zeroDigits;
         _ids = new Dictionary<string, int>(words.Length, StringComparer.Ordinal);
         for (int i = 0; i < words.Length; i++) _ids.Add(words[i], i);
     }
 
     public int Count => _words.Length;
     public bool Lowercase { get; }
+    public bool ZeroDigits { get; }
 
     /// <summary>The words in id order, <c>&lt;pad&gt;</c> and <c>&lt;unk&gt;</c> first: the list config.json stores.</summary>
     public IReadOnlyList<string> Words => _words;
 
-    /// <summary>How often each word occurs, after lowercasing when <paramref name="lowercase"/> is set.</summary>
-    public static Dictionary<string, int> CountWords(IEnumerable<string> words, bool lowercase)
+    /// <summary>How often each word occurs, after lowercasing and digit zeroing when those are set.</summary>
+    public static Dictionary<string, int> CountWords(IEnumerable<string> words, bool lowercase, bool zeroDigits = false)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string w in words)
         {
-            string key = lowercase ? w.ToLowerInvariant() : w;
+            string key = Normalize(w, lowercase, zeroDigits);
             counts[key] = counts.GetValueOrDefault(key) + 1;
         }
         return counts;
@@ -48,27 +51,27 @@ public sealed class WordVocabulary
     /// <paramref name="maxSize"/> &gt; 0 caps <see cref="Count"/>, the two special words included, keeping the most
     /// frequent words.
     /// </summary>
-    public static WordVocabulary Build(IEnumerable<string> words, int minCount, bool lowercase, int maxSize = 0)
+    public static WordVocabulary Build(IEnumerable<string> words, int minCount, bool lowercase, int maxSize = 0, bool zeroDigits = false)
     {
         if (minCount < 1) throw new ArgumentOutOfRangeException(nameof(minCount), $"minCount must be at least 1 (got {minCount})");
         if (maxSize < 0 || maxSize is 1 or 2)
             throw new ArgumentOutOfRangeException(nameof(maxSize),
                 $"maxSize is 0 (no limit) or at least 3, room for <pad>, <unk> and a word (got {maxSize})");
-        var kept = CountWords(words, lowercase)
+        var kept = CountWords(words, lowercase, zeroDigits)
             .Where(kv => kv.Value >= minCount && kv.Key != Pad && kv.Key != Unknown)
             .OrderByDescending(kv => kv.Value)
             .ThenBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => kv.Key);
         if (maxSize > 0) kept = kept.Take(maxSize - 2);
-        return new WordVocabulary([Pad, Unknown, .. kept], lowercase);
+        return new WordVocabulary([Pad, Unknown, .. kept], lowercase, zeroDigits);
     }
 
     /// <summary>
     /// Rebuilds a vocabulary from <see cref="Words"/> as stored in config.json: it must start with &lt;pad&gt;,
-    /// &lt;unk&gt;, list no word twice and none empty, and when lowercasing hold only lowercase words (an uppercase
-    /// one could never be looked up).
+    /// &lt;unk&gt;, list no word twice and none empty, and hold only words a lookup can reach (lowercase ones when
+    /// lowercasing, none with a digit other than 0 when zeroing digits).
     /// </summary>
-    public static WordVocabulary FromList(IReadOnlyList<string> words, bool lowercase)
+    public static WordVocabulary FromList(IReadOnlyList<string> words, bool lowercase, bool zeroDigits = false)
     {
         if (words.Count < 2 || words[PadId] != Pad || words[UnknownId] != Unknown)
             throw new InvalidDataException($"a word vocabulary must start with \"{Pad}\", \"{Unknown}\"");
@@ -80,11 +83,13 @@ public sealed class WordVocabulary
             if (!seen.TryAdd(w, i)) throw new InvalidDataException($"word vocabulary lists \"{w}\" twice (entries {seen[w]} and {i})");
             if (lowercase && w != w.ToLowerInvariant())
                 throw new InvalidDataException($"word vocabulary entry {i} \"{w}\" is not lowercase but the vocabulary lowercases words");
+            if (zeroDigits && w.Any(c => char.IsAsciiDigit(c) && c != '0'))
+                throw new InvalidDataException($"word vocabulary entry {i} \"{w}\" has a digit other than 0 but the vocabulary zeroes digits");
         }
-        return new WordVocabulary([.. words], lowercase);
+        return new WordVocabulary([.. words], lowercase, zeroDigits);
     }
 
-    /// <summary>The id of <paramref name="word"/> (lowercased first when <see cref="Lowercase"/>), <see cref="UnknownId"/> if absent.</summary>
+    /// <summary>The id of <paramref name="word"/> (normalized first: <see cref="Lowercase"/>, <see cref="ZeroDigits"/>), <see cref="UnknownId"/> if absent.</summary>
     public int Id(string word) => _ids.TryGetValue(Normalize(word), out int id) ? id : UnknownId;
 
     public bool Contains(string word) => _ids.ContainsKey(Normalize(word));
@@ -100,5 +105,15 @@ public sealed class WordVocabulary
         return ids;
     }
 
-    private string Normalize(string word) => Lowercase ? word.ToLowerInvariant() : word;
+    private string Normalize(string word) => Normalize(word, Lowercase, ZeroDigits);
+
+    private static string Normalize(string word, bool lowercase, bool zeroDigits)
+    {
+        if (lowercase) word = word.ToLowerInvariant();
+        if (!zeroDigits || !word.Any(char.IsAsciiDigit)) return word;
+        return string.Create(word.Length, word, (span, w) =>
+        {
+            for (int i = 0; i < w.Length; i++) span[i] = char.IsAsciiDigit(w[i]) ? '0' : w[i];
+        });
+    }
 }

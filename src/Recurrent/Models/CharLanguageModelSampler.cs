@@ -30,8 +30,7 @@ public sealed class TokenSampler
     {
         if (logits.Length != _weights.Length)
             throw new ArgumentException($"logits has {logits.Length} entries, the vocabulary {_weights.Length}");
-        int argmax = 0;
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[argmax]) argmax = i;
+        int argmax = Kernels.ArgMax(logits);
         if (Temperature == 0) return argmax;
 
         float threshold = float.NegativeInfinity;

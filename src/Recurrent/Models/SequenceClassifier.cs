@@ -56,9 +56,6 @@ public sealed class SequenceClassifier : WordModel
         }
     }
 
-    /// <summary>The attention weights of the last Forward ([B, T]) when pooling by attention.</summary>
-    public Tensor? AttentionWeights => _pool.Weights;
-
     /// <param name="tokens">[T, B] time-major word ids, padded with &lt;pad&gt; (exactly T·B of them).</param>
     /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
     /// <returns>logits [B, C] (the model's buffer).</returns>

@@ -134,11 +134,7 @@ public sealed class SequenceTagger : WordModel
             for (int b = 0; b < _batch; b++)
             {
                 int i = t * _batch + b;
-                if (t >= _lengths[b]) { paths[i] = -1; continue; }
-                var row = e.Slice(i * K, K);
-                int best = 0;
-                for (int k = 1; k < K; k++) if (row[k] > row[best]) best = k;
-                paths[i] = best;
+                paths[i] = t < _lengths[b] ? Kernels.ArgMax(e.Slice(i * K, K)) : -1;
             }
     }
 

@@ -33,8 +33,6 @@ public sealed record WordModelConfig
     public float WordDropout { get; init; }
     /// <summary>The word embedding keeps its (pretrained) vectors: it takes no gradient steps.</summary>
     public bool FreezeEmbeddings { get; init; }
-    /// <summary>Digits are read as 0 in the word lookup ("1996" and "2003" share a vector; Lample et al. 2016).</summary>
-    public bool ZeroDigits { get; init; }
 
     /// <summary>classify: how the recurrent outputs become one vector.</summary>
     public PoolingKind Pooling { get; init; } = PoolingKind.Max;
@@ -51,18 +49,6 @@ public sealed record WordModelConfig
 
     /// <summary>The PyTorch submodule name of the recurrent stack, as the char-lm names it.</summary>
     public string RecurrentPrefix => Cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
-
-    /// <summary>The form of a word the vocabulary sees (digits zeroed when <see cref="ZeroDigits"/>; the vocabulary lowercases).</summary>
-    public string Normalize(string word)
-    {
-        if (!ZeroDigits || !word.Any(char.IsAsciiDigit)) return word;
-        return string.Create(word.Length, word, (span, w) =>
-        {
-            for (int i = 0; i < w.Length; i++) span[i] = char.IsAsciiDigit(w[i]) ? '0' : w[i];
-        });
-    }
-
-    public int WordId(string word) => Vocabulary.Id(Normalize(word));
 
     /// <summary>Throws a one-line ArgumentException for settings that cannot make a model.</summary>
     public void Validate()
@@ -88,7 +74,7 @@ public sealed record WordModelConfig
         w.WriteNumber("embedding_dropout", EmbeddingDropout);
         w.WriteNumber("word_dropout", WordDropout);
         w.WriteBoolean("freeze_embeddings", FreezeEmbeddings);
-        w.WriteBoolean("zero_digits", ZeroDigits);
+        w.WriteBoolean("zero_digits", Vocabulary.ZeroDigits);
         if (Task == ClassifyTask) w.WriteString("pooling", SequencePooling.Name(Pooling));
         else
         {
@@ -119,7 +105,7 @@ public sealed record WordModelConfig
             {
                 Task = task,
                 Cell = CharLanguageModelConfig.ParseCell(f.String("cell")),
-                Vocabulary = WordVocabulary.FromList(f.StringArray("vocabulary"), f.Bool("lowercase")),
+                Vocabulary = WordVocabulary.FromList(f.StringArray("vocabulary"), f.Bool("lowercase"), f.Bool("zero_digits")),
                 Labels = LabelSet.FromList(f.StringArray("labels")),
                 EmbeddingSize = f.Int("embedding_size", 1),
                 HiddenSize = f.Int("hidden_size", 1),
@@ -129,7 +115,6 @@ public sealed record WordModelConfig
                 EmbeddingDropout = (float)f.Double("embedding_dropout", 0, 0.999999),
                 WordDropout = (float)f.Double("word_dropout", 0, 0.999999),
                 FreezeEmbeddings = f.Bool("freeze_embeddings"),
-                ZeroDigits = f.Bool("zero_digits"),
                 Pooling = tag ? PoolingKind.Max : SequencePooling.Parse(f.String("pooling")),
                 Crf = tag && f.Bool("crf"),
                 Characters = charEmbedding > 0 && charHidden > 0 ? WordVocabulary.FromList(f.StringArray("characters"), lowercase: false) : null,

@@ -9,29 +9,23 @@ namespace Recurrent.Tasks;
 /// </summary>
 public sealed class ClassificationData
 {
-    public string Source { get; }
-    public IReadOnlyList<LabeledText> Examples { get; }
     public int[][] Tokens { get; }
     public int[] Labels { get; }
     public int[] Lengths { get; }
-    public long TokenCount { get; }
 
     private ClassificationData(string source, List<LabeledText> examples, WordModelConfig config)
     {
-        Source = source;
-        Examples = examples;
         Tokens = new int[examples.Count][];
         Labels = new int[examples.Count];
         for (int i = 0; i < examples.Count; i++)
         {
             var e = examples[i];
-            Tokens[i] = Encode(e.Words, config);
+            Tokens[i] = config.Vocabulary.Encode(e.Words);
             Labels[i] = config.Labels.Id(e.Label);
             if (Labels[i] < 0)
                 throw new InvalidDataException($"{source}:{e.Line}: label '{e.Label}' is not one the model knows ({string.Join(", ", config.Labels.Names)})");
         }
         Lengths = Tokens.Select(t => t.Length).ToArray();
-        TokenCount = Lengths.Sum(l => (long)l);
     }
 
     public static ClassificationData Load(string path, WordModelConfig config) =>
@@ -40,11 +34,4 @@ public sealed class ClassificationData
     /// <summary>Examples already read (the training file, read once to build the vocabulary).</summary>
     public static ClassificationData FromExamples(string path, List<LabeledText> examples, WordModelConfig config) =>
         new(path, examples, config);
-
-    public static int[] Encode(IReadOnlyList<string> words, WordModelConfig config)
-    {
-        var ids = new int[words.Count];
-        for (int i = 0; i < ids.Length; i++) ids[i] = config.WordId(words[i]);
-        return ids;
-    }
 }

@@ -2,6 +2,7 @@ using Recurrent.Data;
 using Recurrent.Layers;
 using Recurrent.Metrics;
 using Recurrent.Models;
+using Recurrent.Tensors;
 using Recurrent.Training;
 
 namespace Recurrent.Tasks;
@@ -14,7 +15,6 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
 {
     public const string Metric = "dev_accuracy";
 
-    public SequenceClassifier Classifier => model;
     public ITaskModel Model => model;
     public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
     public int[] TrainLengths => train.Lengths;
@@ -38,9 +38,9 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
     /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>, in batches of similar length.</summary>
     public static ClassificationReport Evaluate(SequenceClassifier model, ClassificationData data, int batch)
     {
-        var metrics = new ClassificationMetrics(model.Config.Labels.Count);
+        int C = model.Config.Labels.Count;
+        var metrics = new ClassificationMetrics(C);
         double lossSum = 0;
-        var probabilities = new float[model.Config.Labels.Count];
         foreach (int[] examples in BucketedBatches.Sequential(data.Lengths, batch))
         {
             var (tokens, lengths, steps) = Pad(data.Tokens, examples);
@@ -48,7 +48,7 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
             model.Loss(Gather(data.Labels, examples));
             lossSum += model.LossSum;
             for (int b = 0; b < examples.Length; b++)
-                metrics.Add(data.Labels[examples[b]], Softmax(logits.Span.Slice(b * probabilities.Length, probabilities.Length), probabilities));
+                metrics.Add(data.Labels[examples[b]], Kernels.ArgMax(logits.Span.Slice(b * C, C)));
         }
         return new ClassificationReport(lossSum / data.Tokens.Length, metrics);
     }
@@ -66,25 +66,17 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
             var logits = model.Forward(tokens, lengths, steps, examples.Length);
             for (int b = 0; b < examples.Length; b++)
             {
-                int best = Softmax(logits.Span.Slice(b * C, C), probabilities);
+                Kernels.SoftmaxRow(logits.Span.Slice(b * C, C), probabilities);
+                int best = Kernels.ArgMax(probabilities);
                 result[examples[b]] = (best, probabilities[best]);
             }
         }
         return result;
     }
 
-    /// <summary>softmax(logits) into <paramref name="probabilities"/>; returns the argmax.</summary>
-    private static int Softmax(ReadOnlySpan<float> logits, float[] probabilities)
-    {
-        int best = 0;
-        for (int c = 1; c < logits.Length; c++) if (logits[c] > logits[best]) best = c;
-        double sum = 0;
-        for (int c = 0; c < logits.Length; c++) sum += probabilities[c] = MathF.Exp(logits[c] - logits[best]);
-        for (int c = 0; c < logits.Length; c++) probabilities[c] = (float)(probabilities[c] / sum);
-        return best;
-    }
 
-    /// <summary>The chosen sentences as a time-major padded batch [T, B] with their lengths.</summary>
+    /// <summary>The chosen sentences (or their tags) as a time-major padded batch [T, B] with their lengths; 0 at padding,
+    /// which is &lt;pad&gt; for words and ignored by the losses for tags.</summary>
     internal static (int[] Tokens, int[] Lengths, int Steps) Pad(IReadOnlyList<int[]> sentences, int[] examples)
     {
         int steps = PaddedBatch.MaxLength(sentences, examples);

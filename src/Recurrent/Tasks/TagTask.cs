@@ -16,7 +16,6 @@ public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio)
 /// </summary>
 public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData? dev, int batch) : IWordTask
 {
-    public SequenceTagger Tagger => model;
     public ITaskModel Model => model;
     public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
     public int[] TrainLengths => train.Lengths;
@@ -27,7 +26,7 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
     {
         var (tokens, lengths, steps) = ClassifyTask.Pad(train.Tokens, examples);
         model.Forward(tokens, Characters(train.Characters, examples, steps), lengths, steps, examples.Length);
-        float loss = model.Loss(PadTags(train.Tags, examples, steps));
+        float loss = model.Loss(ClassifyTask.Pad(train.Tags, examples).Tokens);
         model.Backward();
         return (loss, lengths.Sum());
     }
@@ -43,33 +42,32 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
     {
         var labels = model.Config.Labels;
         var metrics = new EntityMetrics();
-        double lossSum = 0;
-        long tokensCounted = 0;
-        var predicted = Predict(model, data.Tokens, data.Characters, batch, (examples, tags) =>
-        {
-            model.Loss(tags);
-            lossSum += model.LossSum;
-            tokensCounted += examples.Sum(e => data.Lengths[e]);
-        }, data.Tags);
+        var (predicted, lossSum) = Decode(model, data.Tokens, data.Characters, batch, data.Tags);
         for (int i = 0; i < data.Tokens.Length; i++)
             metrics.Add(data.Sentences[i].Tags, predicted[i].Select(labels.Name).ToArray());
-        return new TaggingReport(lossSum / tokensCounted, metrics, EntityMetrics.IsBio(labels.Names));
+        return new TaggingReport(lossSum / data.Lengths.Sum(l => (long)l), metrics, EntityMetrics.IsBio(labels.Names));
     }
 
-    /// <summary>
-    /// The predicted tag ids of each sentence, in input order. When gold tags are given, <paramref name="afterForward"/>
-    /// sees each batch's examples and padded gold tags right after its Forward (to score the loss).
-    /// </summary>
-    public static int[][] Predict(SequenceTagger model, int[][] sentences, int[][][]? characters, int batch,
-        Action<int[], int[]>? afterForward = null, int[][]? gold = null)
+    /// <summary>The predicted tag ids of each sentence, in input order.</summary>
+    public static int[][] Predict(SequenceTagger model, int[][] sentences, int[][][]? characters, int batch) =>
+        Decode(model, sentences, characters, batch, gold: null).Tags;
+
+    /// <summary>The predicted tags of each sentence, and with gold tags the summed loss against them.</summary>
+    private static (int[][] Tags, double LossSum) Decode(SequenceTagger model, int[][] sentences, int[][][]? characters,
+        int batch, int[][]? gold)
     {
         var result = new int[sentences.Length][];
+        double lossSum = 0;
         var lengthsAll = sentences.Select(s => s.Length).ToArray();
         foreach (int[] examples in BucketedBatches.Sequential(lengthsAll, batch))
         {
             var (tokens, lengths, steps) = ClassifyTask.Pad(sentences, examples);
             model.Forward(tokens, Characters(characters, examples, steps), lengths, steps, examples.Length);
-            if (afterForward != null && gold != null) afterForward(examples, PadTags(gold, examples, steps));
+            if (gold != null)
+            {
+                model.Loss(ClassifyTask.Pad(gold, examples).Tokens);
+                lossSum += model.LossSum;
+            }
             var paths = new int[steps * examples.Length];
             model.Predict(paths);
             for (int b = 0; b < examples.Length; b++)
@@ -79,19 +77,7 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
                 result[examples[b]] = tags;
             }
         }
-        return result;
-    }
-
-    /// <summary>Tags [T, B] time-major, 0 at padding (the losses ignore padding).</summary>
-    private static int[] PadTags(int[][] tags, int[] examples, int steps)
-    {
-        var padded = new int[steps * examples.Length];
-        for (int b = 0; b < examples.Length; b++)
-        {
-            int[] s = tags[examples[b]];
-            for (int t = 0; t < s.Length; t++) padded[t * examples.Length + b] = s[t];
-        }
-        return padded;
+        return (result, lossSum);
     }
 
     private static readonly int[] PadWord = [WordVocabulary.PadId];

@@ -10,7 +10,6 @@ namespace Recurrent.Tasks;
 /// </summary>
 public sealed class TaggingData
 {
-    public string Source { get; }
     public IReadOnlyList<TaggedSentence> Sentences { get; }
     public int[][] Tokens { get; }
     public int[][] Tags { get; }
@@ -20,7 +19,6 @@ public sealed class TaggingData
 
     private TaggingData(string source, List<TaggedSentence> sentences, WordModelConfig config)
     {
-        Source = source;
         Sentences = sentences;
         Tokens = new int[sentences.Count][];
         Tags = new int[sentences.Count][];
@@ -28,7 +26,7 @@ public sealed class TaggingData
         for (int i = 0; i < sentences.Count; i++)
         {
             var s = sentences[i];
-            Tokens[i] = ClassificationData.Encode(s.Words, config);
+            Tokens[i] = config.Vocabulary.Encode(s.Words);
             Tags[i] = new int[s.Tags.Length];
             for (int t = 0; t < s.Tags.Length; t++)
             {

@@ -56,6 +56,14 @@ public static partial class Kernels
         return x.Length == 0 ? 0f : SumExp(x, max, y, store: true);
     }
 
+    /// <summary>The index of the largest element, the lowest index on ties (greedy decoding's choice); 0 when empty.</summary>
+    public static int ArgMax(ReadOnlySpan<float> x)
+    {
+        int best = 0;
+        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
     /// <summary>The largest element (NaN if any is NaN); −∞ for an empty span.</summary>
     public static float Max(ReadOnlySpan<float> x)
     {

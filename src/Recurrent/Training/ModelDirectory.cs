@@ -60,11 +60,11 @@ public static class ModelDirectory
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Throws unless <paramref name="path"/> holds the bytes a model was trained on.</summary>
-    public static void RequireSameData(string path, string? expectedSha256, string resume, string flag)
+    /// <summary>Throws unless <paramref name="path"/> (given by <paramref name="flag"/>, a <paramref name="what"/>) holds the bytes a model was trained on.</summary>
+    public static void RequireSameData(string path, string? expectedSha256, string resume, string flag, string what = "file")
     {
         if (expectedSha256 != null && Sha256(path) != expectedSha256)
-            throw new InvalidDataException($"'{path}' is not the {(flag == "--data" ? "text" : "file")} the model in '{resume}' was trained on (its SHA-256 differs); resuming needs the same {flag}");
+            throw new InvalidDataException($"'{path}' is not the {what} the model in '{resume}' was trained on (its SHA-256 differs); resuming needs the same {flag}");
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Recurrent.Layers;
 
 namespace Recurrent.Training;
 
@@ -12,17 +13,20 @@ public interface ITrainingObserver
 }
 
 /// <param name="Loss">this step's training loss.</param>
-/// <param name="ValLoss">the latest validation loss, if any.</param>
-public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double? ValLoss, double TokensPerSecond,
-    double Seconds, double? EtaSeconds, ValidationResult? Validation = null);
+/// <param name="Validation">the latest validation (loss and the task's metric), if any.</param>
+public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double TokensPerSecond,
+    double Seconds, double? EtaSeconds, ValidationResult? Validation);
 
 /// <summary>The numbers a finished run reports (the JSON of `recurrent train --json`).</summary>
 /// <param name="TrainLoss">mean training loss over the last (up to) 100 steps; NaN if none ran.</param>
 /// <param name="TokensPerSecond">training throughput of this run (optimizer steps only, not evaluation).</param>
 /// <param name="Seconds">wall-clock training time of the model over all runs.</param>
 /// <param name="Validation">the last validation (loss and the task's metric), if any.</param>
-public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double? ValLoss, double TokensPerSecond,
-    double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation = null);
+public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double TokensPerSecond,
+    double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation)
+{
+    public double? ValLoss => Validation?.Loss;
+}
 
 /// <summary>
 /// The training loop around any task's <see cref="ITaskTrainer"/>: runs steps until a limit (total steps, epochs or
@@ -94,7 +98,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
                 Checkpoint.Save(dir, trainer);
                 lastCheckpoint = step;
             }
-            observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, lastVal?.Loss, tokensThisRun / stepSeconds,
+            observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, tokensThisRun / stepSeconds,
                 progress.Seconds, Eta(stepSeconds / stepsThisRun), lastVal));
         }
 
@@ -103,8 +107,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
         if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer);
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
-            lastVal?.Loss, stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
-            trainer.Model.Parameters().Sum(p => (long)p.Value.Length), stepsThisRun, lastVal);
+            stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
+            trainer.Model.ParameterCount(), stepsThisRun, lastVal);
 
         bool LimitReached() =>
             (s.MaxSteps is { } n && progress.Step >= n)

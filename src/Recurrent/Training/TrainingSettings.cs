@@ -55,9 +55,9 @@ public sealed record TrainingSettings
         _ => 2e-3,
     };
 
-    public void Validate(string task = CharLmTask)
+    public void Validate(string task = Models.CharLanguageModelConfig.Task)
     {
-        if (task == CharLmTask && SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");
+        if (task == Models.CharLanguageModelConfig.Task && SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");
         if (Batch < 1) throw new ArgumentException($"batch must be ≥ 1, got {Batch}");
         if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"unknown optimizer '{Optimizer}' (optimizers: {string.Join(", ", Optimizers)})");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be > 0, got {LearningRate}");
@@ -67,11 +67,9 @@ public sealed record TrainingSettings
             throw new ArgumentException("intervals must be ≥ 0 (log_every ≥ 1)");
     }
 
-    private const string CharLmTask = "char-lm";
-
     internal void WriteJson(Utf8JsonWriter w, string task)
     {
-        bool charLm = task == CharLmTask;
+        bool charLm = task == Models.CharLanguageModelConfig.Task;
         w.WriteString("data", Data);
         w.WriteString("data_sha256", DataSha256);
         if (charLm)
@@ -120,7 +118,7 @@ public sealed record TrainingSettings
 
     internal static TrainingSettings ReadJson(JsonFields f, string task)
     {
-        bool charLm = task == CharLmTask;
+        bool charLm = task == Models.CharLanguageModelConfig.Task;
         var s = new TrainingSettings
         {
             Data = f.String("data"),
