@@ -23,7 +23,8 @@ namespace Recurrent.Data;
 /// plus U+001C..U+001F. The remaining differences are out of reach of a UTF-16 regex and do not occur in the
 /// Tatoeba data: a letter or number outside the Basic Multilingual Plane (mathematical letters, historic scripts) is a
 /// token of its own here but part of a word in Python (a surrogate pair is never split, so emoji agree), and
-/// lowercasing differs for the few characters whose lowercase is longer or depends on context (İ, final Σ).
+/// lowercasing differs for the few characters whose lowercase is longer or depends on context (İ, final Σ). On all
+/// 74,413 lines of the data's train.tsv and dev.tsv both give the same tokens (compared once, line by line).
 /// </summary>
 public static partial class TranslationTokenizer
 {
