@@ -45,4 +45,35 @@ public class VocabularyTests
         Assert.Throws<InvalidDataException>(() => Vocabulary.Parse(""));
         Assert.Throws<InvalidDataException>(() => Vocabulary.Parse("a\uD800b"));
     }
+
+    [Fact]
+    public void WordVocabularySentenceMarkersTakeIdsTwoAndThree()
+    {
+        // Counts: la 3, </s> 2 (a corpus word equal to a marker is the marker), chat 2, <S> 1, le 1.
+        string[] text = ["la", "chat", "</s>", "la", "<S>", "chat", "la", "</s>", "le"];
+        var v = WordVocabulary.Build(text, minCount: 2, lowercase: true, sentenceMarkers: true);
+        Assert.True(v.HasSentenceMarkers);
+        Assert.Equal(["<pad>", "<unk>", "<s>", "</s>", "la", "chat"], v.Words);
+        Assert.Equal(WordVocabulary.StartId, v.Id(WordVocabulary.Start));
+        Assert.Equal(WordVocabulary.EndId, v.Id("</S>")); // lowercased like any word
+        Assert.Equal(4, v.Id("la"));
+        Assert.Equal([2, 4, 5, 1, 3], v.Encode(["<s>", "la", "chat", "chien", "</s>"]));
+        // maxSize counts the markers and needs room for a word after them.
+        Assert.Equal(["<pad>", "<unk>", "<s>", "</s>", "la"], WordVocabulary.Build(text, 1, true, maxSize: 5, sentenceMarkers: true).Words);
+        Assert.Contains("at least 5", Assert.Throws<ArgumentOutOfRangeException>(
+            () => WordVocabulary.Build(text, 1, true, maxSize: 4, sentenceMarkers: true)).Message);
+
+        // A stored list that starts with the four has the markers; one that starts with the two does not.
+        var back = WordVocabulary.FromList(v.Words, lowercase: true);
+        Assert.True(back.HasSentenceMarkers);
+        Assert.Equal(v.Words, back.Words);
+        Assert.False(WordVocabulary.FromList(["<pad>", "<unk>", "la", "</s>"], lowercase: true).HasSentenceMarkers);
+        Assert.False(WordVocabulary.FromList(["<pad>", "<unk>", "<s>"], lowercase: true).HasSentenceMarkers);
+
+        // Without the option nothing changes: the markers are ordinary words (here below minCount or counted as words).
+        var plain = WordVocabulary.Build(text, minCount: 2, lowercase: true);
+        Assert.False(plain.HasSentenceMarkers);
+        Assert.Equal(["<pad>", "<unk>", "la", "</s>", "chat"], plain.Words);
+        Assert.Equal(WordVocabulary.UnknownId, plain.Id("<s>"));
+    }
 }

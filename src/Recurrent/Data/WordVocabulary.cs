@@ -8,11 +8,17 @@ namespace Recurrent.Data;
 /// share an id; when <see cref="ZeroDigits"/> is set, every ASCII digit is read as 0 the same way, so "1996" and "2003"
 /// share one (Lample et al. 2016). A corpus word equal to "&lt;pad&gt;" or "&lt;unk&gt;" (PTB writes its rare words as &lt;unk&gt;) maps to
 /// the special id of that name.
+///
+/// A vocabulary built with sentence markers (the target side of a decoder) also reserves <c>&lt;s&gt;</c> = 2, the
+/// start symbol a decoder is fed before the first word, and <c>&lt;/s&gt;</c> = 3, the end symbol it emits after the
+/// last; the words start at id 4 instead of 2. Corpus words equal to a marker map to it, as for the other two.
 /// </summary>
 public sealed class WordVocabulary
 {
     public const string Pad = "<pad>", Unknown = "<unk>";
     public const int PadId = 0, UnknownId = 1;
+    public const string Start = "<s>", End = "</s>";
+    public const int StartId = 2, EndId = 3;
 
     private readonly string[] _words;
     private readonly Dictionary<string, int> _ids;
@@ -22,6 +28,7 @@ public sealed class WordVocabulary
         _words = words;
         Lowercase = lowercase;
         ZeroDigits = zeroDigits;
+        HasSentenceMarkers = words.Length >= 4 && words[StartId] == Start && words[EndId] == End;
         _ids = new Dictionary<string, int>(words.Length, StringComparer.Ordinal);
         for (int i = 0; i < words.Length; i++) _ids.Add(words[i], i);
     }
@@ -30,7 +37,10 @@ public sealed class WordVocabulary
     public bool Lowercase { get; }
     public bool ZeroDigits { get; }
 
-    /// <summary>The words in id order, <c>&lt;pad&gt;</c> and <c>&lt;unk&gt;</c> first: the list config.json stores.</summary>
+    /// <summary>Whether <see cref="Start"/> and <see cref="End"/> hold ids 2 and 3 (see the class comment).</summary>
+    public bool HasSentenceMarkers { get; }
+
+    /// <summary>The words in id order, <c>&lt;pad&gt;</c> and <c>&lt;unk&gt;</c> (and the sentence markers) first: the list config.json stores.</summary>
     public IReadOnlyList<string> Words => _words;
 
     /// <summary>How often each word occurs, after lowercasing and digit zeroing when those are set.</summary>
@@ -48,28 +58,31 @@ public sealed class WordVocabulary
     /// <summary>
     /// The vocabulary of <paramref name="words"/> (the training text, every occurrence): words seen fewer than
     /// <paramref name="minCount"/> times are left out (they become &lt;unk&gt;, which then has training examples);
-    /// <paramref name="maxSize"/> &gt; 0 caps <see cref="Count"/>, the two special words included, keeping the most
-    /// frequent words.
+    /// <paramref name="maxSize"/> &gt; 0 caps <see cref="Count"/>, the special words included, keeping the most
+    /// frequent words. <paramref name="sentenceMarkers"/> reserves &lt;s&gt; and &lt;/s&gt; too (ids 2 and 3).
     /// </summary>
-    public static WordVocabulary Build(IEnumerable<string> words, int minCount, bool lowercase, int maxSize = 0, bool zeroDigits = false)
+    public static WordVocabulary Build(IEnumerable<string> words, int minCount, bool lowercase, int maxSize = 0, bool zeroDigits = false,
+        bool sentenceMarkers = false)
     {
         if (minCount < 1) throw new ArgumentOutOfRangeException(nameof(minCount), $"minCount must be at least 1 (got {minCount})");
-        if (maxSize < 0 || maxSize is 1 or 2)
+        string[] reserved = sentenceMarkers ? [Pad, Unknown, Start, End] : [Pad, Unknown];
+        if (maxSize < 0 || (maxSize > 0 && maxSize <= reserved.Length))
             throw new ArgumentOutOfRangeException(nameof(maxSize),
-                $"maxSize is 0 (no limit) or at least 3, room for <pad>, <unk> and a word (got {maxSize})");
+                $"maxSize is 0 (no limit) or at least {reserved.Length + 1}, room for {string.Join(", ", reserved)} and a word (got {maxSize})");
         var kept = CountWords(words, lowercase, zeroDigits)
-            .Where(kv => kv.Value >= minCount && kv.Key != Pad && kv.Key != Unknown)
+            .Where(kv => kv.Value >= minCount && !reserved.Contains(kv.Key))
             .OrderByDescending(kv => kv.Value)
             .ThenBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => kv.Key);
-        if (maxSize > 0) kept = kept.Take(maxSize - 2);
-        return new WordVocabulary([Pad, Unknown, .. kept], lowercase, zeroDigits);
+        if (maxSize > 0) kept = kept.Take(maxSize - reserved.Length);
+        return new WordVocabulary([.. reserved, .. kept], lowercase, zeroDigits);
     }
 
     /// <summary>
     /// Rebuilds a vocabulary from <see cref="Words"/> as stored in config.json: it must start with &lt;pad&gt;,
     /// &lt;unk&gt;, list no word twice and none empty, and hold only words a lookup can reach (lowercase ones when
-    /// lowercasing, none with a digit other than 0 when zeroing digits).
+    /// lowercasing, none with a digit other than 0 when zeroing digits). A list whose next two words are &lt;s&gt;,
+    /// &lt;/s&gt; has <see cref="HasSentenceMarkers"/> (the ids are the stored ones either way).
     /// </summary>
     public static WordVocabulary FromList(IReadOnlyList<string> words, bool lowercase, bool zeroDigits = false)
     {

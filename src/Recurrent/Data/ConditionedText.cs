@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace Recurrent.Data;
+
+/// <summary>
+/// One line of a conditioned-generation file: its condition, either a class <see cref="Label"/> or a
+/// <see cref="Vector"/> (the other is null), the words of its text and the 1-based line it is on.
+/// </summary>
+public sealed record ConditionedLine(string? Label, float[]? Vector, string[] Words, int Line);
+
+/// <summary>
+/// The lines of a conditioned-generation file; <see cref="IsVector"/> tells which kind of condition they all have and
+/// <see cref="VectorSize"/> the vectors' length (0 for labels).
+/// </summary>
+public sealed record ConditionedCorpus(IReadOnlyList<ConditionedLine> Lines, bool IsVector, int VectorSize);
+
+/// <summary>
+/// Reads the one-to-many task's data: one example per line, <c>condition&lt;TAB&gt;text</c>, where a model generates the
+/// text from the condition. The condition is either a class label (one token without spaces that is not a number,
+/// "positive", "sonnet") or a vector: numbers separated by spaces, in invariant-culture notation ("0.5 -1 2e-3").
+/// A lone number is a vector of one value, so numeric class ids ("0", "1") must be written as words ("c0", "c1") to be
+/// labels. Every line of a file has the same kind of condition, and every vector the same length as the first line's.
+/// The text is split on spaces (<c>text.Split(' ', RemoveEmptyEntries)</c>): it is expected to be tokenized already.
+///
+/// Read strictly, as the other readers (see <see cref="Utf8Text"/>: the file must exist, be non-empty and valid UTF-8;
+/// LF or CRLF; trailing blank lines ignored, a blank line elsewhere an error). Every error is one line
+/// "FILE:LINE: what is wrong": no TAB or more than one, an empty condition or text, a condition of several words that
+/// are not all numbers, a number that is not finite (NaN, ∞, or beyond float's range), a condition of the other kind
+/// than the first line's, a vector of another length.
+/// </summary>
+public static class ConditionedText
+{
+    public static ConditionedCorpus Read(string path)
+    {
+        string[] lines = Utf8Text.ReadFile(path, "data file").Split('\n');
+        int end = lines.Length;
+        while (end > 0 && string.IsNullOrWhiteSpace(lines[end - 1])) end--;
+        if (end == 0) throw new InvalidDataException($"{path}:1: the file has only blank lines, no examples");
+
+        var examples = new List<ConditionedLine>(end);
+        for (int i = 0; i < end; i++)
+        {
+            int number = i + 1;
+            string line = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(line))
+                throw new InvalidDataException($"{path}:{number}: blank line (expected condition<TAB>text; only trailing blank lines are allowed)");
+            int tab = line.IndexOf('\t');
+            if (tab < 0) throw new InvalidDataException($"{path}:{number}: no TAB (expected condition<TAB>text)");
+            int tabs = line.AsSpan().Count('\t');
+            if (tabs > 1) throw new InvalidDataException($"{path}:{number}: {tabs} TABs (expected one: condition<TAB>text)");
+            string[] condition = line[..tab].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string[] words = line[(tab + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (condition.Length == 0) throw new InvalidDataException($"{path}:{number}: empty condition before the TAB");
+            if (words.Length == 0) throw new InvalidDataException($"{path}:{number}: empty text after the TAB");
+
+            var example = Parse(condition, words, number, path);
+            if (examples.Count > 0)
+            {
+                var first = examples[0];
+                if ((example.Vector is null) != (first.Vector is null))
+                    throw new InvalidDataException($"{path}:{number}: condition is {Kind(example)} but the first line's is {Kind(first)} " +
+                        "(every line needs the same kind)");
+                if (example.Vector is not null && example.Vector.Length != first.Vector!.Length)
+                    throw new InvalidDataException($"{path}:{number}: condition has {example.Vector.Length} values, the first line had {first.Vector.Length}");
+            }
+            examples.Add(example);
+        }
+        float[]? vector = examples[0].Vector;
+        return new ConditionedCorpus(examples, vector is not null, vector?.Length ?? 0);
+    }
+
+    private static ConditionedLine Parse(string[] condition, string[] words, int number, string path)
+    {
+        // A number is whatever float parsing accepts, "NaN" and "Infinity" included, so those are errors, not labels.
+        bool first = float.TryParse(condition[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+        if (condition.Length == 1 && !first) return new ConditionedLine(condition[0], null, words, number);
+
+        var vector = new float[condition.Length];
+        for (int k = 0; k < condition.Length; k++)
+        {
+            if (!float.TryParse(condition[k], NumberStyles.Float, CultureInfo.InvariantCulture, out vector[k]))
+                throw new InvalidDataException(
+                    $"{path}:{number}: condition value {k + 1} '{condition[k]}' is not a number (a label is one token without spaces; " +
+                    "a vector is numbers separated by spaces)");
+            if (!float.IsFinite(vector[k]))
+                throw new InvalidDataException($"{path}:{number}: condition value {k + 1} '{condition[k]}' is not a finite number");
+        }
+        return new ConditionedLine(null, vector, words, number);
+    }
+
+    private static string Kind(ConditionedLine line) =>
+        line.Vector is null ? $"a label '{line.Label}'" : $"a vector of {line.Vector.Length} values";
+}
