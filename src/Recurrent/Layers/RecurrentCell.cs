@@ -162,7 +162,7 @@ public abstract class RecurrentCell : IModule
     private ReadOnlySpan<float> StateAt(AlignedFloats states, int t, string what)
     {
         if (_phase == Phase.Idle) throw new InvalidOperationException($"{this}.{what} called before Begin");
-        if (t < -1 || t >= _taken) throw new ArgumentException($"{this}.{what}: t = {t} is outside −1..{_taken - 1} (the steps taken)");
+        if (t < -1 || t >= _taken) throw new ArgumentException($"{this}.{what}: t = {t} is outside -1..{_taken - 1} (h0 and the steps taken)");
         return states.Slice((t + 1) * Batch * HiddenSize, Batch * HiddenSize);
     }
 
