@@ -34,7 +34,7 @@ public class ConditionedTextTests : IDisposable
     }
 
     [Fact]
-    public void ReadsVectorConditions_ALoneNumberIsAVectorOfOne()
+    public void ReadsVectorConditions_ALoneNumberIsALabel()
     {
         var corpus = ConditionedText.Read(Write("vectors.tsv", "0.5 -1 2e-3\tthe cat\n1  0   +3\tsat on the mat"));
         Assert.True(corpus.IsVector);
@@ -44,10 +44,9 @@ public class ConditionedTextTests : IDisposable
         Assert.Equal([1f, 0f, 3f], corpus.Lines[1].Vector!);
         Assert.Equal(["sat", "on", "the", "mat"], corpus.Lines[1].Words);
 
-        var one = ConditionedText.Read(Write("one.tsv", "1\tyes\n0\tno\n"));
-        Assert.True(one.IsVector);
-        Assert.Equal(1, one.VectorSize);
-        Assert.Equal([0f], one.Lines[1].Vector!);
+        var sst = ConditionedText.Read(Write("one.tsv", "1\tyes\n0\tno\n")); // SST-2's class ids
+        Assert.False(sst.IsVector);
+        Assert.Equal("0", sst.Lines[1].Label);
     }
 
     [Fact]
@@ -64,7 +63,7 @@ public class ConditionedTextTests : IDisposable
             ("0.5 1\tgood\nneg\tbad\n", 2, "condition is a label 'neg' but the first line's is a vector of 2 values"),
             ("1 2 3 4\tgood\n1 2 3 4\tok\n1 2 3\tbad\n", 3, "condition has 3 values, the first line had 4"),
             ("1 2\tgood\n1 NaN\tbad\n", 2, "condition value 2 'NaN' is not a finite number"),
-            ("Infinity\tgood\n", 1, "condition value 1 'Infinity' is not a finite number"),
+            ("Infinity 1\tgood\n", 1, "condition value 1 'Infinity' is not a finite number"),
             ("1 1e39\tgood\n", 1, "'1e39' is not a finite number"), // beyond float's range
             ("very happy\tgood\n", 1, "condition value 1 'very' is not a number"),
             ("1 x\tgood\n", 1, "condition value 2 'x' is not a number"),

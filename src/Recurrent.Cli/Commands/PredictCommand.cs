@@ -13,7 +13,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
-    public const string Summary = "label sentences (classify) or tag their words (tag) with a trained model";
+    public const string Summary = "label sentences (classify), tag their words (tag) or translate them (translate) with a trained model";
 
     private const string Usage = """
         usage: recurrent predict --model DIR [--input FILE] [options]
@@ -25,8 +25,9 @@ internal static class PredictCommand
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Flag("help")) { stdout.Write(Usage); return 0; }
-        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train --task classify|tag')");
+        if (args.Flag("help")) { stdout.Write(Usage + "\n" + TranslateCommands.PredictUsage); return 0; }
+        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train --task classify|tag|translate')");
+        if (Checkpoint.ReadTask(dir) == Seq2SeqConfig.TranslateTask) return TranslateCommands.Predict(dir, args, stdout, stderr);
         string? input = args.String("input");
         bool last = args.Flag("last");
         int batch = args.Int("batch", 64, 1, 1 << 16);

@@ -7,7 +7,7 @@ namespace Recurrent.Cli.Commands;
 /// <summary>`recurrent sample`: text from a trained character model, streamed character by character.</summary>
 internal static class SampleCommand
 {
-    public const string Summary = "generate text from a trained character language model";
+    public const string Summary = "generate text from a character language model, or from a condition (generate)";
 
     private const string Usage = """
         usage: recurrent sample --model DIR [options]
@@ -21,8 +21,9 @@ internal static class SampleCommand
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Flag("help")) { stdout.Write(Usage); return 0; }
+        if (args.Flag("help")) { stdout.Write(Usage + "\n" + GenerateSampleCommand.Usage); return 0; }
         string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
+        if (Checkpoint.ReadTask(dir) == GeneratorConfig.GenerateTask) return GenerateSampleCommand.Run(dir, args, stdout);
         string? prime = args.String("prime");
         int length = args.Int("length", 500, 0, 100_000_000);
         double temperature = args.Double("temperature", 0.8, 0, 100);

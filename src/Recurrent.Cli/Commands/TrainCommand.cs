@@ -15,7 +15,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag";
+    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag|translate|generate";
 
     private const string DefaultData = "data/tinyshakespeare.txt";
 
@@ -40,10 +40,13 @@ internal static class TrainCommand
           --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
                                  Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
           --seed S  --threads N  --json
-          --task classify|tag    a sentence classifier or a sequence tagger instead (see train --task classify --help)
+          --task classify|tag|translate|generate   a sentence classifier, a sequence tagger, a translation model or a
+                                 conditioned text generator instead
+                                 (see train --task classify --help)
         """;
 
-    private static readonly string[] TaskNames = [CharLanguageModelConfig.Task, WordModelConfig.ClassifyTask, WordModelConfig.TagTask];
+    private static readonly string[] TaskNames = [CharLanguageModelConfig.Task, WordModelConfig.ClassifyTask, WordModelConfig.TagTask, Seq2SeqConfig.TranslateTask,
+         GeneratorConfig.GenerateTask];
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
@@ -60,8 +63,15 @@ internal static class TrainCommand
             throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
         if (task != CharLanguageModelConfig.Task)
         {
-            if (args.Flag("help")) { stdout.Write(WordTrainCommand.Usage); return 0; }
-            return WordTrainCommand.Run(task, args, stdout, stderr);
+            TaskTrainSetup setup = task switch
+            {
+                WordModelConfig.ClassifyTask => WordTrainCommand.Classify,
+                WordModelConfig.TagTask => WordTrainCommand.Tag,
+                Seq2SeqConfig.TranslateTask => TranslateTrainCommand.Instance,
+                _ => GenerateTrainCommand.Instance,
+            };
+            if (args.Flag("help")) { stdout.Write(setup.Usage); return 0; }
+            return TaskTrainCommand.Run(setup, args, stdout, stderr);
         }
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         bool json = args.Flag("json");

@@ -41,10 +41,12 @@ internal static class TrainingConsole
         return result;
     }
 
-    /// <summary>"val 0.4123 (…)" for a log line: bits/char for the char-lm, the task's metric for the others.</summary>
-    private static string Validation(double loss, string? metricName, double? metric) =>
-        metricName != null && metric is { } m ? $" | dev loss {loss:F4} {metricName["dev_".Length..].Replace('_', ' ')} {m:F4}"
-            : $" | val {loss:F4} ({LanguageModelMetrics.BitsPerChar(loss):F3} bits/char)";
+    /// <summary>"val 0.4123 (…)" for a log line: bits/char for the char-lm, the task's metric for the others, else the
+    /// perplexity.</summary>
+    private static string Validation(TrainLogEntry e, double loss) =>
+        e.MetricName is { } name && e.Metric is { } m ? $" | dev loss {loss:F4} {name["dev_".Length..].Replace('_', ' ')} {m:F4}"
+            : e.PerCharacter ? $" | val {loss:F4} ({LanguageModelMetrics.BitsPerChar(loss):F3} bits/char)"
+            : $" | dev loss {loss:F4} (perplexity {LanguageModelMetrics.Perplexity(loss):F2})";
 
     /// <summary>
     /// Progress for a person: on a terminal one line on stderr rewritten in place (at most 4 times a second); otherwise
@@ -75,7 +77,7 @@ internal static class TrainingConsole
             if (quiet || (Live && e.ValLoss == null)) return;
             Clear();
             string line = $"step {e.Step} | epoch {e.Epoch:F2} | loss {e.TrainLoss:F4}" +
-                          (e.ValLoss is { } v ? Validation(v, e.MetricName, e.Metric) : "") +
+                          (e.ValLoss is { } v ? Validation(e, v) : "") +
                           $" | {e.TokensPerSecond:N0} tok/s | {FormatDuration(e.Seconds)}";
             stderr.WriteLine(line);
         }

@@ -16,10 +16,9 @@ public sealed record ConditionedCorpus(IReadOnlyList<ConditionedLine> Lines, boo
 
 /// <summary>
 /// Reads the one-to-many task's data: one example per line, <c>condition&lt;TAB&gt;text</c>, where a model generates the
-/// text from the condition. The condition is either a class label (one token without spaces that is not a number,
-/// "positive", "sonnet") or a vector: numbers separated by spaces, in invariant-culture notation ("0.5 -1 2e-3").
-/// A lone number is a vector of one value, so numeric class ids ("0", "1") must be written as words ("c0", "c1") to be
-/// labels. Every line of a file has the same kind of condition, and every vector the same length as the first line's.
+/// text from the condition. The condition is either a class label (one token without spaces: "positive", "sonnet",
+/// or a class id such as SST-2's "0" and "1") or a vector: two or more numbers separated by spaces, in
+/// invariant-culture notation ("0.5 -1 2e-3"). Every line of a file has the same kind of condition, and every vector the same length as the first line's.
 /// The text is split on spaces (<c>text.Split(' ', RemoveEmptyEntries)</c>): it is expected to be tokenized already.
 ///
 /// Read strictly, as the other readers (see <see cref="Utf8Text"/>: the file must exist, be non-empty and valid UTF-8;
@@ -71,9 +70,7 @@ public static class ConditionedText
 
     private static ConditionedLine Parse(string[] condition, string[] words, int number, string path)
     {
-        // A number is whatever float parsing accepts, "NaN" and "Infinity" included, so those are errors, not labels.
-        bool first = float.TryParse(condition[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-        if (condition.Length == 1 && !first) return new ConditionedLine(condition[0], null, words, number);
+        if (condition.Length == 1) return new ConditionedLine(condition[0], null, words, number);
 
         var vector = new float[condition.Length];
         for (int k = 0; k < condition.Length; k++)
@@ -81,7 +78,7 @@ public static class ConditionedText
             if (!float.TryParse(condition[k], NumberStyles.Float, CultureInfo.InvariantCulture, out vector[k]))
                 throw new InvalidDataException(
                     $"{path}:{number}: condition value {k + 1} '{condition[k]}' is not a number (a label is one token without spaces; " +
-                    "a vector is numbers separated by spaces)");
+                    "a vector is two or more numbers separated by spaces)");
             if (!float.IsFinite(vector[k]))
                 throw new InvalidDataException($"{path}:{number}: condition value {k + 1} '{condition[k]}' is not a finite number");
         }

@@ -40,4 +40,29 @@ public static class PaddedBatch
         }
         return time;
     }
+
+    /// <summary>
+    /// A decoder's teacher-forced batch of the chosen texts, time-major [T, B] with T = the longest text + 1: the
+    /// inputs &lt;s&gt; y_0 … y_{n−1} and the targets y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; after both; each length is n + 1.
+    /// </summary>
+    public static (int[] Inputs, int[] Targets, int[] Lengths, int Steps) Shifted(IReadOnlyList<int[]> texts, ReadOnlySpan<int> indices)
+    {
+        int B = indices.Length, T = MaxLength(texts, indices) + 1;
+        var inputs = new int[T * B];
+        var targets = new int[T * B];
+        var lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            int[] y = texts[indices[b]];
+            inputs[b] = WordVocabulary.StartId;
+            for (int t = 0; t < y.Length; t++)
+            {
+                inputs[(t + 1) * B + b] = y[t];
+                targets[t * B + b] = y[t];
+            }
+            targets[y.Length * B + b] = WordVocabulary.EndId;
+            lengths[b] = y.Length + 1;
+        }
+        return (inputs, targets, lengths, T);
+    }
 }

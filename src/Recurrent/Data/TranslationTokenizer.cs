@@ -28,6 +28,9 @@ namespace Recurrent.Data;
 /// </summary>
 public static partial class TranslationTokenizer
 {
+    /// <summary>The rule's name in a translation model's config.json: a model reads text only as it was trained to.</summary>
+    public const string Name = "lowercase-words-punctuation";
+
     // The pattern above with \w = [\p{L}\p{N}_] and \s = [\s\x1C-\x1F] (Python's), plus a surrogate pair as one token.
     [GeneratedRegex(@"[\p{L}\p{N}_]+(?:['\-][\p{L}\p{N}_]+)*|[\uD800-\uDBFF][\uDC00-\uDFFF]|[^\p{L}\p{N}_\s\x1C-\x1F]",
         RegexOptions.CultureInvariant)]

@@ -44,8 +44,9 @@ public sealed class Dropout
     /// <summary>
     /// mask[i] = 1/(1 − p) when u ≥ p, else 0, for u = Rng.NextFloat() = (NextUInt() >> 8)·2⁻²⁴: compared as integers
     /// (u ≥ p ⟺ NextUInt() >> 8 ≥ ⌈p·2²⁴⌉) and selected without a branch, which a random keep/drop would mispredict.
+    /// Public for callers that apply a mask a row at a time (a decoder's inputs, known one step at a time).
     /// </summary>
-    private void DrawMask(float[] mask)
+    public void DrawMask(Span<float> mask)
     {
         int threshold = (int)Math.Ceiling(P * (double)(1 << 24));
         int scaleBits = BitConverter.SingleToInt32Bits(1f / (1f - P));

@@ -48,17 +48,26 @@ public sealed class RecurrentStack : IModule
     public Tensor Forward(Tensor x, int[]? lengths)
     {
         for (int k = 0; k < _layers.Length; k++)
-            x = _layers[k].Forward(k == 0 ? x : _dropouts[k - 1].Forward(x), lengths: lengths).Output;
+        {
+            var output = _layers[k].Forward(k == 0 ? x : _dropouts[k - 1].Forward(x), lengths: lengths);
+            x = output.Output;
+            TopFinalHidden = output.HN;
+        }
         return x;
     }
 
-    /// <summary>dOutput [T, B, D·H] → dx [T, B, I]; accumulates every layer's parameter gradients.</summary>
-    public Tensor Backward(Tensor dOutput)
+    /// <summary>[D, B, H]: the top layer's state after each sequence's last real step (forward, then reverse), as of the
+    /// last Forward; an encoder–decoder's bridge reads it.</summary>
+    public Tensor TopFinalHidden { get; private set; } = new(0);
+
+    /// <summary>dOutput [T, B, D·H] (and dTopFinalHidden [D, B, H], or null) → dx [T, B, I]; accumulates every layer's
+    /// parameter gradients.</summary>
+    public Tensor Backward(Tensor dOutput, Tensor? dTopFinalHidden = null)
     {
         var d = dOutput;
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
-            d = _layers[k].Backward(d).DInput;
+            d = _layers[k].Backward(d, k == _layers.Length - 1 ? dTopFinalHidden : null).DInput;
             if (k > 0) d = _dropouts[k - 1].Backward(d);
         }
         return d;

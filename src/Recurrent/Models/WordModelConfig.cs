@@ -83,16 +83,9 @@ public sealed record WordModelConfig
             w.WriteNumber("char_hidden", HasCharFeatures ? CharHidden : 0);
         }
         w.WriteBoolean("lowercase", Vocabulary.Lowercase);
-        WriteList(w, "labels", Labels.Names);
-        WriteList(w, "vocabulary", Vocabulary.Words);
-        if (Task == TagTask && HasCharFeatures) WriteList(w, "characters", Characters!.Words);
-    }
-
-    private static void WriteList(Utf8JsonWriter w, string name, IEnumerable<string> items)
-    {
-        w.WriteStartArray(name);
-        foreach (string item in items) w.WriteStringValue(item);
-        w.WriteEndArray();
+        JsonFields.WriteList(w, "labels", Labels.Names);
+        JsonFields.WriteList(w, "vocabulary", Vocabulary.Words);
+        if (Task == TagTask && HasCharFeatures) JsonFields.WriteList(w, "characters", Characters!.Words);
     }
 
     internal static WordModelConfig ReadJson(JsonFields f, string task)

@@ -119,6 +119,29 @@ public static class Checkpoint
             : LoadWeights(dir, new SequenceTagger(config, new Rng(0)));
     }
 
+    /// <summary>Reads and validates a translation model's config.json.</summary>
+    public static (Seq2SeqConfig Model, TrainingSettings? Training) LoadSeq2SeqConfig(string dir) =>
+        LoadTaskConfig(dir, Seq2SeqConfig.TranslateTask, Seq2SeqConfig.ReadJson);
+
+    /// <summary>config.json + weights.safetensors of a translation model, ready to evaluate (Training off).</summary>
+    public static Seq2SeqModel LoadSeq2SeqModel(string dir) =>
+        LoadWeights(dir, new Seq2SeqModel(LoadSeq2SeqConfig(dir).Model, new Rng(0)));
+
+    /// <summary>Reads and validates a conditioned generator's config.json.</summary>
+    public static (GeneratorConfig Model, TrainingSettings? Training) LoadGeneratorConfig(string dir) =>
+        LoadTaskConfig(dir, GeneratorConfig.GenerateTask, GeneratorConfig.ReadJson);
+
+    /// <summary>config.json + weights.safetensors of a conditioned generator, ready to sample (Training off).</summary>
+    public static ConditionedGenerator LoadGenerator(string dir) =>
+        LoadWeights(dir, new ConditionedGenerator(LoadGeneratorConfig(dir).Model, new Rng(0)));
+
+    private static (T Model, TrainingSettings? Training) LoadTaskConfig<T>(string dir, string expected, Func<JsonFields, T> read)
+    {
+        var (task, f) = OpenConfig(dir);
+        if (task != expected) throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a {expected} model");
+        return (read(f), ReadTraining(f, task));
+    }
+
     public static void SaveWeights(string dir, ITaskModel model, long step) =>
         StateDict.Save(Path.Combine(dir, WeightsFile), model, new Dictionary<string, string>
         {

@@ -73,6 +73,14 @@ internal readonly struct JsonFields(JsonElement obj, string where)
     }
 
     /// <summary>An array of strings (a vocabulary, a label set).</summary>
+    /// <summary>Writes a list of strings (a vocabulary, labels) as a JSON array: what <see cref="StringArray"/> reads.</summary>
+    public static void WriteList(Utf8JsonWriter w, string name, IEnumerable<string> items)
+    {
+        w.WriteStartArray(name);
+        foreach (string item in items) w.WriteStringValue(item);
+        w.WriteEndArray();
+    }
+
     public string[] StringArray(string name)
     {
         var v = Get(name);

@@ -10,8 +10,9 @@ namespace Recurrent.Training;
 /// <param name="TokensPerSecond">training throughput over the steps since the previous line.</param>
 /// <param name="Seconds">wall-clock training time of the model so far, over all runs.</param>
 /// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1"), else null.</param>
+/// <param name="PerCharacter">the losses are per character (char-lm): the log adds bits per character.</param>
 public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
-    double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null);
+    double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null, bool PerCharacter = true);
 
 /// <summary>
 /// log.jsonl: one JSON object per logged step, appended as training goes (so another process can follow it). A line
@@ -32,7 +33,7 @@ public static class TrainLog
             if (e.ValLoss is { } v)
             {
                 WriteNumber(w, "val_loss", v);
-                if (e.MetricName == null) WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
+                if (e.MetricName == null && e.PerCharacter) WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
             }
             if (e.MetricName != null && e.Metric is { } metric) WriteNumber(w, e.MetricName, metric);
             w.WriteNumber("tokens_per_second", Math.Round(e.TokensPerSecond, 1));

@@ -85,7 +85,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             {
                 var entry = new TrainLogEntry(step, trainer.Epoch, windowLoss / windowSteps, evaluate ? lastVal!.Loss : null,
                     windowTokens / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm,
-                    evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null);
+                    evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null,
+                    PerCharacter: trainer.Model.Task == Models.CharLanguageModelConfig.Task);
                 TrainLog.Append(log, entry);
                 observer.OnLog(entry);
                 windowLoss = 0; windowSteps = 0; windowSeconds = 0; windowTokens = 0;

@@ -1,0 +1,103 @@
+using Recurrent.Data;
+using Recurrent.Layers;
+using Recurrent.Metrics;
+using Recurrent.Models;
+using Recurrent.Training;
+
+namespace Recurrent.Tasks;
+
+/// <summary>BLEU over the sources whose length falls in [Min, Max] words.</summary>
+public sealed record LengthBucket(string Name, int Min, int Max, int Sources, BleuScore Bleu);
+
+/// <summary>What a translation model's evaluation reports: the teacher-forced loss (nats per target token, &lt;/s&gt;
+/// included), corpus BLEU of the decoded sources against all their references, BLEU by source length, and the outputs
+/// (one per distinct source, in <see cref="TranslationData.Groups"/> order).</summary>
+public sealed record TranslationReport(double Loss, BleuScore Bleu, IReadOnlyList<LengthBucket> ByLength, Translation[] Outputs, int Beam);
+
+/// <summary>The translate task: a <see cref="Seq2SeqModel"/> trained on sentence pairs, scored by dev BLEU.</summary>
+public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, TranslationData? dev, int batch) : IWordTask
+{
+    public const string Metric = "dev_bleu";
+
+    /// <summary>The source length buckets BLEU is broken down by (the lecture's point: without attention, long
+    /// sentences suffer). A source's length is its words: tokens with a letter or a digit, punctuation left out.</summary>
+    public static readonly (string Name, int Min, int Max)[] Buckets = [("1-3", 1, 3), ("4-6", 4, 6), ("7+", 7, int.MaxValue)];
+
+    public ITaskModel Model => model;
+    public IEnumerable<Parameter> TrainableParameters() => model.Parameters();
+    public int[] TrainLengths => train.SourceLengths;
+    public bool HasDev => dev != null;
+
+    public (float Loss, long Tokens) TrainOn(int[] examples)
+    {
+        var b = Pairs(train, examples);
+        float loss = model.Forward(b.Source, b.SourceLengths, b.SourceSteps, b.TargetIn, b.TargetOut, b.TargetSteps);
+        model.Backward();
+        return (loss, model.LossTokens);
+    }
+
+    public ValidationResult Evaluate()
+    {
+        var report = Evaluate(model, dev!, model.Config.Beam, batch);
+        return new ValidationResult(report.Loss, Metric, report.Bleu.Bleu);
+    }
+
+    /// <summary>The model (in evaluation mode) on <paramref name="data"/>: loss over every pair, and BLEU of the
+    /// translations of its distinct sources (beam 1 = greedy).</summary>
+    public static TranslationReport Evaluate(Seq2SeqModel model, TranslationData data, int beam, int batch)
+    {
+        bool wasTraining = model.Training;
+        model.Training = false;
+        double lossSum = 0;
+        long tokens = 0;
+        try
+        {
+            foreach (int[] examples in BucketedBatches.Sequential(data.SourceLengths, batch))
+            {
+                var b = Pairs(data, examples);
+                model.Forward(b.Source, b.SourceLengths, b.SourceSteps, b.TargetIn, b.TargetOut, b.TargetSteps);
+                lossSum += model.LossSum;
+                tokens += model.LossTokens;
+            }
+        }
+        finally { model.Training = wasTraining; }
+
+        var outputs = new Seq2SeqDecoder(model).Decode(data.GroupSources, beam, batch);
+        var all = new BleuStatistics();
+        var buckets = Buckets.Select(_ => new BleuStatistics()).ToArray();
+        var counts = new int[Buckets.Length];
+        var words = model.Config.TargetVocabulary.Words;
+        for (int g = 0; g < outputs.Length; g++)
+        {
+            var hypothesis = outputs[g].Words.Select(id => words[id]).ToArray();
+            var group = data.Groups[g];
+            all.Add(hypothesis, group.References);
+            int length = WordCount(group.Source);
+            for (int k = 0; k < Buckets.Length; k++)
+                if (length >= Buckets[k].Min && length <= Buckets[k].Max)
+                {
+                    buckets[k].Add(hypothesis, group.References);
+                    counts[k]++;
+                }
+        }
+        var byLength = Buckets.Select((bucket, k) => new LengthBucket(bucket.Name, bucket.Min, bucket.Max, counts[k], buckets[k].Score())).ToArray();
+        return new TranslationReport(tokens == 0 ? 0 : lossSum / tokens, all.Score(), byLength, outputs, beam);
+    }
+
+    /// <summary>Tokens with a letter or a digit: a sentence's length in words.</summary>
+    public static int WordCount(IEnumerable<string> tokens) => tokens.Count(t => t.Any(char.IsLetterOrDigit));
+
+    /// <summary>The chosen pairs as the model reads them: sources [S, B] time-major with their lengths, the decoder's
+    /// inputs (&lt;s&gt; y …) and outputs (y … &lt;/s&gt;) [T, B] with &lt;pad&gt; after each target.</summary>
+    internal static (int[] Source, int[] SourceLengths, int SourceSteps, int[] TargetIn, int[] TargetOut, int TargetSteps)
+        Pairs(TranslationData data, int[] examples)
+    {
+        int B = examples.Length;
+        int S = PaddedBatch.MaxLength(data.Sources, examples);
+        var source = new int[S * B];
+        var lengths = new int[B];
+        PaddedBatch.Fill(data.Sources, examples, source, lengths, WordVocabulary.PadId);
+        var (targetIn, targetOut, _, T) = PaddedBatch.Shifted(data.Targets, examples);
+        return (source, lengths, S, targetIn, targetOut, T);
+    }
+}
