@@ -16,7 +16,8 @@ namespace Recurrent.Layers;
 /// The LSTM reads the embedding through <see cref="RecurrentLayer.Forward(Embedding, int[], int[], Tensor?, Tensor?, int[]?)"/>,
 /// which also hands the embedding its gradient in Backward.
 /// Parameters are PyTorch's names for an nn.Embedding + nn.LSTM(bidirectional=True) pair of submodules named
-/// char_embedding and char_lstm. Owns y and its buffers, reused while N (and L·N for the tokens) repeat.
+/// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N (the tokens' and lengths'
+/// arrays are made anew when L·N or N changes: the layer needs them exact).
 /// </summary>
 public sealed class CharWordEncoder : IModule
 {
@@ -32,7 +33,7 @@ public sealed class CharWordEncoder : IModule
     private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word
     private int[] _lengths = [];             // [N]
     private readonly int[] _shape = new int[2];
-    private Tensor _y = new(0), _dhN = new(0);
+    private readonly Tensor _y = Tensor.Growable(0), _dhN = Tensor.Growable(0);
 
     /// <summary>E ~ N(0, 1), then the LSTM's weights ~ U(±1/√H_c), PyTorch's defaults, from rng (seed 0 if null).</summary>
     public CharWordEncoder(int numChars, int charEmbedding, int charHidden, Rng? rng = null)
@@ -78,8 +79,8 @@ public sealed class CharWordEncoder : IModule
         {
             _words = N;
             _lengths = new int[N];
-            _y = new Tensor(N, OutputSize);
-            _dhN = new Tensor(2, N, CharHidden);
+            _y.Resize(N, OutputSize);
+            _dhN.Resize(2, N, CharHidden);
         }
         for (int w = 0; w < N; w++)
         {
@@ -92,10 +93,12 @@ public sealed class CharWordEncoder : IModule
         var hN = _lstm.Forward(_embedding, _tokens, _shape, lengths: _lengths).HN;
         // h_n [2, N, H_c] (row 0 forward, 1 reverse) → y [N, 2·H_c].
         int H = CharHidden;
+        ReadOnlySpan<float> h = hN.Span;
+        Span<float> y = _y.Span;
         for (int w = 0; w < N; w++)
         {
-            hN.Data.AsSpan(w * H, H).CopyTo(_y.Data.AsSpan(w * 2 * H, H));
-            hN.Data.AsSpan((N + w) * H, H).CopyTo(_y.Data.AsSpan(w * 2 * H + H, H));
+            h.Slice(w * H, H).CopyTo(y.Slice(w * 2 * H, H));
+            h.Slice((N + w) * H, H).CopyTo(y.Slice(w * 2 * H + H, H));
         }
         return _y;
     }
@@ -107,10 +110,12 @@ public sealed class CharWordEncoder : IModule
         if (_words < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         Tensor.RequireShape(dy, _y.Shape, $"{this}.Backward");
         int N = _words, H = CharHidden;
+        ReadOnlySpan<float> g = dy.Span;
+        Span<float> dhN = _dhN.Span;
         for (int w = 0; w < N; w++)
         {
-            dy.Data.AsSpan(w * 2 * H, H).CopyTo(_dhN.Data.AsSpan(w * H, H));
-            dy.Data.AsSpan(w * 2 * H + H, H).CopyTo(_dhN.Data.AsSpan((N + w) * H, H));
+            g.Slice(w * 2 * H, H).CopyTo(dhN.Slice(w * H, H));
+            g.Slice(w * 2 * H + H, H).CopyTo(dhN.Slice((N + w) * H, H));
         }
         // After a Forward from tokens the layer adds the input's gradient to the embedding's itself (DInput is empty).
         _lstm.Backward(null, _dhN);
