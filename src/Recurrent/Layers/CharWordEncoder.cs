@@ -13,11 +13,12 @@ namespace Recurrent.Layers;
 ///
 /// The words are padded with id 0 to L characters, time-major [L, N], and run as one batch with lengths n_w, so padding
 /// never reaches a word's states (PyTorch's pack_padded_sequence). y is the LSTM's h_n [2, N, H_c] laid out per word.
-/// The LSTM reads the embedding through <see cref="RecurrentLayer.Forward(Embedding, int[], int[], Tensor?, Tensor?, int[]?)"/>,
-/// which also hands the embedding its gradient in Backward.
+/// The LSTM reads the embedding through
+/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor?, Tensor?, int[]?)"/>, which also hands
+/// the embedding its gradient in Backward.
 /// Parameters are PyTorch's names for an nn.Embedding + nn.LSTM(bidirectional=True) pair of submodules named
-/// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N (the tokens' and lengths'
-/// arrays are made anew when L·N or N changes: the layer needs them exact).
+/// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N and L (the tokens' array grows
+/// to the largest L·N seen; the lengths' is made anew when N changes, since the LSTM takes exactly N).
 /// </summary>
 public sealed class CharWordEncoder : IModule
 {
@@ -30,7 +31,7 @@ public sealed class CharWordEncoder : IModule
     private readonly RecurrentLayer _lstm;
 
     private int _words = -1;
-    private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word
+    private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word (grown: the first L·N)
     private int[] _lengths = [];             // [N]
     private readonly int[] _shape = new int[2];
     private readonly Tensor _y = Tensor.Growable(0), _dhN = Tensor.Growable(0);
@@ -72,9 +73,9 @@ public sealed class CharWordEncoder : IModule
             L = Math.Max(L, word.Length);
         }
 
-        // The layer checks that the tokens fill [L, N] and that there are N lengths exactly, so these are kept while
-        // the sizes repeat rather than grown.
-        if (_tokens.Length != L * N) _tokens = new int[L * N];
+        // The layer checks that the tokens fill [L, N], so it gets the first L·N; and that there are N lengths exactly,
+        // so that array is kept while N repeats rather than grown.
+        if (_tokens.Length < L * N) _tokens = new int[L * N];
         if (N != _words)
         {
             _words = N;
@@ -90,7 +91,7 @@ public sealed class CharWordEncoder : IModule
         }
         (_shape[0], _shape[1]) = (L, N);
 
-        var hN = _lstm.Forward(_embedding, _tokens, _shape, lengths: _lengths).HN;
+        var hN = _lstm.Forward(_embedding, _tokens.AsSpan(0, L * N), _shape, lengths: _lengths).HN;
         // h_n [2, N, H_c] (row 0 forward, 1 reverse) → y [N, 2·H_c].
         int H = CharHidden;
         ReadOnlySpan<float> h = hN.Span;

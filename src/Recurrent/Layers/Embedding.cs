@@ -38,7 +38,7 @@ public sealed class Embedding : IModule
     private string Name => $"Embedding({NumEmbeddings}, {EmbeddingDim})";
 
     /// <summary>tokens: flat, tokens.Length = Π shape; returns y: shape + [dim] (the layer's buffer).</summary>
-    public Tensor Forward(int[] tokens, params int[] shape)
+    public Tensor Forward(ReadOnlySpan<int> tokens, params ReadOnlySpan<int> shape)
     {
         RequireTokens(tokens, shape, $"{Name}.Forward");
 
@@ -47,7 +47,7 @@ public sealed class Embedding : IModule
         yShape[^1] = EmbeddingDim;
         _y.Resize(yShape);
         if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
-        tokens.CopyTo(_tokens, 0);
+        tokens.CopyTo(_tokens);
         _count = tokens.Length;
         _ran = true;
 
@@ -59,7 +59,7 @@ public sealed class Embedding : IModule
     }
 
     /// <summary>Tokens must fill the shape and lie in [0, num_embeddings); the error names the place and position.</summary>
-    internal void RequireTokens(int[] tokens, ReadOnlySpan<int> shape, string place)
+    internal void RequireTokens(ReadOnlySpan<int> tokens, ReadOnlySpan<int> shape, string place)
     {
         long count = 1;
         foreach (int d in shape) count *= d;

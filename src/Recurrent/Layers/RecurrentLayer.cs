@@ -140,7 +140,7 @@ public sealed class RecurrentLayer : IModule
     /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
     /// </summary>
     /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
-    public RecurrentOutput Forward(Embedding embedding, int[] tokens, int[] shape, Tensor? h0 = null, Tensor? c0 = null,
+    public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null, Tensor? c0 = null,
         int[]? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(embedding);

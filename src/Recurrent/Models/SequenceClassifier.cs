@@ -63,7 +63,7 @@ public sealed class SequenceClassifier : WordModel
     {
         if (tokens.Length != steps * batch)
             throw new ShapeException($"SequenceClassifier.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
-        int[] read = _wordDropout.Apply(tokens);
+        ReadOnlySpan<int> read = _wordDropout.Apply(tokens);
         var x = _embeddingDropout.Forward(Embedding.Forward(read, steps, batch));
         var h = _rnn.Forward(x, lengths);
         _logits = _head.Forward(_outputDropout.Forward(_pool.Forward(h, lengths)));
