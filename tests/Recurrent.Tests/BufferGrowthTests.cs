@@ -23,7 +23,10 @@ public class BufferGrowthTests(ITestOutputHelper output)
     private static readonly (int T, int B)[] Shapes =
         [(7, 16), (13, 9), (24, 3), (2, 16), (18, 12), (5, 5), (24, 16), (11, 14), (1, 7), (16, 16), (9, 2), (20, 15)];
 
-    private static readonly string[] Words = ["<pad>", "<unk>", .. Enumerable.Range(0, 40).Select(i => $"w{i}{new string('x', i % 6)}")];
+    /// <summary>Words of 2 to 8 characters ("w0", "w1x", ..., "w39xxx"), so the character LSTM sees words of many lengths.</summary>
+    private static readonly string[] Words =
+        ["<pad>", "<unk>", .. Enumerable.Range(0, 40).Select(i => $"w{i}{new string('x', i % 6)}")];
+    private static readonly string[] Characters = ["<pad>", "<unk>", "w", "x", .. Enumerable.Range(0, 10).Select(d => $"{d}")];
 
     /// <summary>Sentence c·MaxLength + (n − 1) has n words, for n in 1..MaxLength and MaxBatch copies c.</summary>
     private static string[][] Sentences()
@@ -38,15 +41,19 @@ public class BufferGrowthTests(ITestOutputHelper output)
     private static int[] Examples(int T, int B) =>
         Enumerable.Range(0, B).Select(b => b * MaxLength + Math.Max(0, T - 1 - b % T)).ToArray();
 
-    private static WordModelConfig Config(string task) => new()
+    /// <summary>A 2-layer BiLSTM with every dropout on; the classifier pools by attention, the tagger has characters and a CRF.</summary>
+    private static WordModelConfig Config(string task)
     {
-        Task = task, Cell = CellKind.Lstm, Vocabulary = WordVocabulary.FromList(Words, lowercase: false),
-        Labels = LabelSet.Build(task == WordModelConfig.TagTask ? ["O", "B-X", "I-X"] : ["neg", "pos", "mid"]),
-        EmbeddingSize = 32, HiddenSize = 32, NumLayers = 2, Bidirectional = true, Dropout = 0.5f, EmbeddingDropout = 0.25f,
-        WordDropout = 0.1f, Pooling = PoolingKind.Attention, Crf = true,
-        Characters = task == WordModelConfig.TagTask ? WordVocabulary.FromList(["<pad>", "<unk>", "w", "x", .. Enumerable.Range(0, 10).Select(d => $"{d}")], false) : null,
-        CharEmbedding = task == WordModelConfig.TagTask ? 8 : 0, CharHidden = task == WordModelConfig.TagTask ? 8 : 0,
-    };
+        bool tag = task == WordModelConfig.TagTask;
+        return new()
+        {
+            Task = task, Cell = CellKind.Lstm, Vocabulary = WordVocabulary.FromList(Words, lowercase: false),
+            Labels = LabelSet.Build(tag ? ["O", "B-X", "I-X"] : ["neg", "pos", "mid"]),
+            EmbeddingSize = 32, HiddenSize = 32, NumLayers = 2, Bidirectional = true, Dropout = 0.5f, EmbeddingDropout = 0.25f,
+            WordDropout = 0.1f, Pooling = PoolingKind.Attention, Crf = true,
+            Characters = tag ? WordVocabulary.FromList(Characters, lowercase: false) : null, CharEmbedding = tag ? 8 : 0, CharHidden = tag ? 8 : 0,
+        };
+    }
 
     /// <summary>A task over <see cref="Sentences"/> with a fresh model (seed 7) and its optimizer.</summary>
     private static (IWordTask Task, Optimizer Optimizer) NewTask(string task)
@@ -55,7 +62,9 @@ public class BufferGrowthTests(ITestOutputHelper output)
         var config = Config(task);
         if (task == WordModelConfig.TagTask)
         {
-            var tagged = sentences.Select((s, i) => new TaggedSentence(s, s.Select((w, t) => (w.Length + t) % 3 == 0 ? "B-X" : "O").ToArray(), i)).ToList();
+            var tagged = sentences
+                .Select((s, i) => new TaggedSentence(s, s.Select((w, t) => (w.Length + t) % 3 == 0 ? "B-X" : "O").ToArray(), i))
+                .ToList();
             var model = new SequenceTagger(config, new Rng(7));
             return (new TagTask(model, TaggingData.FromSentences("train", tagged, config), null, MaxBatch),
                 new Adam(model.TrainableParameters(), 1e-3f));
@@ -73,6 +82,12 @@ public class BufferGrowthTests(ITestOutputHelper output)
         optimizer.Step();
     }
 
+    /// <summary>
+    /// The first step, on the largest batch, allocates every buffer; the steps after it, on smaller batches of every
+    /// shape, allocate only the batch's own small arrays (ids, lengths, labels: a few kilobytes). Before the buffers grew
+    /// in place, each such step allocated about a fifth of the first step's bytes (0.50 of 2.72 MB for the classifier,
+    /// 0.96 of 5.13 MB for the tagger); now it is a few hundred times less.
+    /// </summary>
     [Theory]
     [InlineData(WordModelConfig.ClassifyTask)]
     [InlineData(WordModelConfig.TagTask)]
@@ -92,14 +107,16 @@ public class BufferGrowthTests(ITestOutputHelper output)
         before = GC.GetAllocatedBytesForCurrentThread();
         foreach (var b in batches) Step(task, optimizer, b);
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / batches.Length;
-        output.WriteLine($"{taskName}: first step [{MaxLength}, {MaxBatch}] {first:N0} bytes, then {perStep:N0} bytes a step over {batches.Length} smaller or equal shapes");
-        Assert.True(perStep * 20 < first, $"{perStep:N0} bytes a step after warm-up against {first:N0} for the first");
+        output.WriteLine($"{taskName}: first step [{MaxLength}, {MaxBatch}] {first:N0} bytes, " +
+                         $"then {perStep:N0} bytes a step over {batches.Length} smaller or equal shapes");
+        // One [T, B, E] tensor made anew per step would be ~18 KB here, more than the bound.
+        Assert.True(perStep * 200 < first, $"{perStep:N0} bytes a step after warm-up against {first:N0} for the first");
     }
 
     /// <summary>
-    /// One model runs the batches of <paramref name="before"/> (forward, loss, backward: its weights stay as they are),
-    /// then, from the same dropout Rng state as a fresh twin, the batch [T, B]: outputs, loss, gradients and predictions
-    /// are the twin's to the bit, though every buffer of the first still holds the larger batches' numbers.
+    /// One model runs larger batches (forward, loss, backward: its weights stay as they are), then, from the same dropout
+    /// Rng state as a fresh twin, a [9, 6] batch: outputs, loss, gradients and predictions are the twin's to the bit,
+    /// though the first model's buffers still hold the larger batches' numbers past the new shape.
     /// </summary>
     [Theory]
     [InlineData(WordModelConfig.ClassifyTask, PoolingKind.Last, false, false)]
@@ -114,11 +131,14 @@ public class BufferGrowthTests(ITestOutputHelper output)
         var config = Config(task) with
         {
             Pooling = pooling, Crf = crf, EmbeddingSize = 6, HiddenSize = 5,
-            Characters = chars ? Config(WordModelConfig.TagTask).Characters : null, CharEmbedding = chars ? 3 : 0, CharHidden = chars ? 2 : 0,
+            Characters = chars ? WordVocabulary.FromList(Characters, lowercase: false) : null,
+            CharEmbedding = chars ? 3 : 0, CharHidden = chars ? 2 : 0,
         };
         var sentences = Sentences();
         var ids = sentences.Select(s => config.Vocabulary.Encode(s)).ToArray();
-        var characters = chars ? sentences.Select(s => s.Select(w => TaggingData.EncodeCharacters(w, config.Characters!)).ToArray()).ToArray() : null;
+        var characters = chars
+            ? sentences.Select(s => s.Select(w => TaggingData.EncodeCharacters(w, config.Characters!)).ToArray()).ToArray()
+            : null;
         WordModel used = NewModel(task, config), fresh = NewModel(task, config);
         uint[] freshRng = fresh.DropoutRngState;
 
@@ -140,18 +160,23 @@ public class BufferGrowthTests(ITestOutputHelper output)
         ? new SequenceTagger(config, new Rng(8))
         : new SequenceClassifier(config, new Rng(8));
 
-    /// <summary>Forward, loss and backward (gradients zeroed first) of a training step on the examples; returns the
-    /// outputs, the loss and (tagger) the predicted tags.</summary>
-    private static (float[] Outputs, float Loss, int[] Paths) Run(WordModel model, int[] examples, int[][] ids, int[][][]? characters)
+    /// <summary>
+    /// Forward, loss and backward (gradients zeroed first) of a training step on the examples; returns the outputs, the
+    /// loss and (tagger) the predicted tags.
+    /// </summary>
+    private static (float[] Outputs, float Loss, int[] Paths) Run(WordModel model, int[] examples, int[][] ids,
+        int[][][]? characters)
     {
         var (tokens, lengths, steps) = ClassifyTask.Pad(ids, examples);
+        int B = examples.Length;
         model.ZeroGrad();
         if (model is SequenceTagger tagger)
         {
-            var words = characters == null ? null : Enumerable.Range(0, steps * examples.Length)
-                .Select(i => i / examples.Length < lengths[i % examples.Length] ? characters[examples[i % examples.Length]][i / examples.Length] : [0])
+            // Position t·B + b: the characters of word t of sentence b, a one-character word at padding.
+            var words = characters == null ? null : Enumerable.Range(0, steps * B)
+                .Select(i => i / B < lengths[i % B] ? characters[examples[i % B]][i / B] : [0])
                 .ToArray();
-            var emissions = tagger.Forward(tokens, words, lengths, steps, examples.Length).Span.ToArray();
+            var emissions = tagger.Forward(tokens, words, lengths, steps, B).Span.ToArray();
             var paths = new int[tokens.Length];
             tagger.Predict(paths);
             float tagLoss = tagger.Loss(tokens.Select(t => t % 3).ToArray());
@@ -159,7 +184,7 @@ public class BufferGrowthTests(ITestOutputHelper output)
             return (emissions, tagLoss, paths);
         }
         var classifier = (SequenceClassifier)model;
-        var logits = classifier.Forward(tokens, lengths, steps, examples.Length).Span.ToArray();
+        var logits = classifier.Forward(tokens, lengths, steps, B).Span.ToArray();
         float loss = classifier.Loss(examples.Select(e => e % 3).ToArray());
         classifier.Backward();
         return (logits, loss, []);
@@ -179,7 +204,8 @@ public class BufferGrowthTests(ITestOutputHelper output)
         var rng = new Rng(4);
         Tensor Input(int T, int B) => new(GradCheck.RandomArray(rng, T * B * I), batchFirst ? [B, T, I] : [T, B, I]);
         int[] Lengths(int T, int B) => Enumerable.Range(0, B).Select(b => Math.Max(1, T - b)).ToArray();
-        (float[] Output, float[] HN, float[] DInput, float[] DH0, float[][] Grads) Run(RecurrentLayer layer, Tensor x, int[] lengths)
+        (float[] Output, float[] HN, float[] DInput, float[] DH0, float[][] Grads) Run(RecurrentLayer layer, Tensor x,
+            int[] lengths)
         {
             var output = layer.Forward(x, lengths: lengths);
             var (outputs, hN) = (output.Output.Span.ToArray(), output.HN.Span.ToArray());

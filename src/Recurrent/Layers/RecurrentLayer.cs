@@ -140,8 +140,8 @@ public sealed class RecurrentLayer : IModule
     /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
     /// </summary>
     /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
-    public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null, Tensor? c0 = null,
-        int[]? lengths = null)
+    public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null,
+        Tensor? c0 = null, int[]? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(embedding);
         if (embedding.EmbeddingDim != InputSize)
@@ -272,8 +272,8 @@ public sealed class RecurrentLayer : IModule
     private OutputSlot OutputOf(int k, int d)
     {
         bool top = k == NumLayers - 1;
-        return new OutputSlot(top && BatchFirst ? _output.Storage : _layerOutputs[k].Storage, NumDirections * HiddenSize, d * HiddenSize,
-            top && BatchFirst);
+        return new OutputSlot(top && BatchFirst ? _output.Storage : _layerOutputs[k].Storage, NumDirections * HiddenSize,
+            d * HiddenSize, top && BatchFirst);
     }
 
     /// <summary>The shape check, with the message (and its string of this layer) built only when it fails.</summary>

@@ -22,7 +22,7 @@ namespace Recurrent.Models;
 /// The L layers are single-layer <see cref="RecurrentLayer"/>s chained here rather than one L-layer module, so that the
 /// dropout between them draws from one Rng this model owns and a checkpoint can restore (<see cref="DropoutRngState"/>):
 /// resuming then reproduces the uninterrupted run's masks exactly. Without dropout the two are the same computation.
-/// Keeps for backward: what each layer keeps; the buffers are reused while (T, B) repeats.
+/// Keeps for backward: what each layer keeps; the buffers take each (T, B) in place and grow to the largest seen.
 /// </summary>
 public sealed class CharLanguageModel : ITaskModel
 {

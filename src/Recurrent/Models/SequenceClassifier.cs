@@ -20,7 +20,7 @@ namespace Recurrent.Models;
 /// PyTorch names: "embedding.weight", "lstm.weight_ih_l0(_reverse)" ... ("gru." / "rnn."), "pool.attention.*"
 /// (attention pooling), "head.weight", "head.bias". Padding never changes a result: the stack stops at each length,
 /// and pooling reads only the valid steps.
-/// Keeps for backward: what each layer keeps; buffers are reused while shapes repeat.
+/// Keeps for backward: what each layer keeps; the buffers take each batch's shape in place and grow to the largest seen.
 /// </summary>
 public sealed class SequenceClassifier : WordModel
 {

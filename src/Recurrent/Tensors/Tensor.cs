@@ -38,11 +38,14 @@ public sealed class Tensor
     /// <summary>A zeroed buffer of this shape that its owner (a layer) may <see cref="Resize"/>.</summary>
     public static Tensor Growable(params int[] shape) => new(shape, growable: true);
 
-    /// <summary>The tensor's array, exactly Length floats. Throws for a resized buffer whose array is longer: read <see cref="Span"/>.</summary>
+    /// <summary>
+    /// The tensor's array, exactly Length floats. Throws for a resized buffer whose array is longer (every use of an
+    /// array's length would take the floats past Length along): read <see cref="Span"/> there.
+    /// </summary>
     public float[] Data => _data.Length == _length
         ? _data
-        : throw new InvalidOperationException(
-            $"{this} is the first {_length} floats of a buffer of {_data.Length} (a layer's output, grown for a larger batch): read Span, not Data");
+        : throw new InvalidOperationException($"{this} is the first {_length} floats of a buffer of {_data.Length} " +
+                                              "(a layer's output, grown for a larger batch): read Span, not Data");
 
     /// <summary>
     /// The whole array, Capacity floats, of which the tensor is the first Length: for code in this assembly that hands
@@ -75,7 +78,8 @@ public sealed class Tensor
     public void Resize(params ReadOnlySpan<int> shape)
     {
         if (!_growable)
-            throw new InvalidOperationException($"Tensor.Resize: {this} is not a growable buffer (only a layer's own buffers change shape)");
+            throw new InvalidOperationException(
+                $"Tensor.Resize: {this} is not a growable buffer (only a layer's own buffers change shape)");
         if (HasShape(shape)) return;
         int length = CheckedLength(shape);
         if (length > _data.Length) _data = new float[length];
