@@ -124,8 +124,8 @@ public class CharLanguageModelTests
         int[] all = Enumerable.Range(0, 6 * B).Select(_ => rng.NextInt(6)).ToArray(); // [6, B]
         float[] whole = (float[])model.Forward(all, 6, B).Data.Clone();
         var state = model.NewState(B);
-        float[] first = (float[])model.Forward(all[..(4 * B)], 4, B, state).Data.Clone();
-        float[] second = (float[])model.Forward(all[(4 * B)..], 2, B, state).Data.Clone();
+        float[] first = model.Forward(all[..(4 * B)], 4, B, state).Span.ToArray();
+        float[] second = model.Forward(all[(4 * B)..], 2, B, state).Span.ToArray();
         float[] chunked = [.. first, .. second];
         Assert.Equal(whole.Length, chunked.Length);
         for (int i = 0; i < whole.Length; i++) Assert.Equal(whole[i], chunked[i], 5);

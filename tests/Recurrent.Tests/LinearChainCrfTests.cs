@@ -226,7 +226,7 @@ public class LinearChainCrfTests
             var (e, y, l) = Alone(x, tags, lengths, b);
             sumAlone += crf.Forward(e, y, l);
             crf.ZeroGrad();
-            dxAlone[b] = crf.Backward(1f).Data.ToArray();
+            dxAlone[b] = crf.Backward(1f).Span.ToArray();
             int p = 0;
             foreach (var parameter in crf.Parameters())
             {

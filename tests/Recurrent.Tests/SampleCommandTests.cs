@@ -28,7 +28,7 @@ public class SampleCommandTests : IDisposable
         var expected = new System.Text.StringBuilder("First");
         for (int i = 0; i < 50; i++)
         {
-            var last = logits.Data.AsSpan(logits.Length - vocabulary.Count);
+            var last = logits.Span[^vocabulary.Count..];
             int next = 0;
             for (int v = 1; v < last.Length; v++) if (last[v] > last[next]) next = v;
             expected.Append(vocabulary.Symbol(next));

@@ -62,7 +62,7 @@ public class WordModelTests
         for (int e = 0; e < all.Length; e++)
         {
             var (one, oneLength, oneT) = Batch([e], 0);
-            var alone = model.Forward(one, oneLength, oneT, 1).Data;
+            var alone = model.Forward(one, oneLength, oneT, 1).Span.ToArray();
             for (int c = 0; c < 3; c++) Assert.Equal(logits[e * 3 + c], alone[c], 5);
             model.ZeroGrad();
             model.Loss([labels[e]]);
@@ -113,7 +113,7 @@ public class WordModelTests
         for (int e = 0; e < all.Length; e++)
         {
             var (one, oneLength, oneT) = Batch([e], 0);
-            var alone = model.Forward(one, chars ? characters([e], oneT) : null, oneLength, oneT, 1).Data;
+            var alone = model.Forward(one, chars ? characters([e], oneT) : null, oneLength, oneT, 1).Span.ToArray();
             var onePath = new int[oneT];
             model.Predict(onePath);
             for (int t = 0; t < oneT; t++)

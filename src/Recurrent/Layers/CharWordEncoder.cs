@@ -13,10 +13,12 @@ namespace Recurrent.Layers;
 ///
 /// The words are padded with id 0 to L characters, time-major [L, N], and run as one batch with lengths n_w, so padding
 /// never reaches a word's states (PyTorch's pack_padded_sequence). y is the LSTM's h_n [2, N, H_c] laid out per word.
-/// The LSTM reads the embedding through <see cref="RecurrentLayer.Forward(Embedding, int[], int[], Tensor?, Tensor?, int[]?)"/>,
-/// which also hands the embedding its gradient in Backward.
+/// The LSTM reads the embedding through
+/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor?, Tensor?, int[]?)"/>, which also hands
+/// the embedding its gradient in Backward.
 /// Parameters are PyTorch's names for an nn.Embedding + nn.LSTM(bidirectional=True) pair of submodules named
-/// char_embedding and char_lstm. Owns y and its buffers, reused while N (and L·N for the tokens) repeat.
+/// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N and L (the tokens' array grows
+/// to the largest L·N seen; the lengths' is made anew when N changes, since the LSTM takes exactly N).
 /// </summary>
 public sealed class CharWordEncoder : IModule
 {
@@ -29,10 +31,10 @@ public sealed class CharWordEncoder : IModule
     private readonly RecurrentLayer _lstm;
 
     private int _words = -1;
-    private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word
+    private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word (grown: the first L·N)
     private int[] _lengths = [];             // [N]
     private readonly int[] _shape = new int[2];
-    private Tensor _y = new(0), _dhN = new(0);
+    private readonly Tensor _y = Tensor.Growable(0), _dhN = Tensor.Growable(0);
 
     /// <summary>E ~ N(0, 1), then the LSTM's weights ~ U(±1/√H_c), PyTorch's defaults, from rng (seed 0 if null).</summary>
     public CharWordEncoder(int numChars, int charEmbedding, int charHidden, Rng? rng = null)
@@ -71,15 +73,15 @@ public sealed class CharWordEncoder : IModule
             L = Math.Max(L, word.Length);
         }
 
-        // The layer checks that the tokens fill [L, N] and that there are N lengths exactly, so these are kept while
-        // the sizes repeat rather than grown.
-        if (_tokens.Length != L * N) _tokens = new int[L * N];
+        // The layer checks that the tokens fill [L, N], so it gets the first L·N; and that there are N lengths exactly,
+        // so that array is kept while N repeats rather than grown.
+        if (_tokens.Length < L * N) _tokens = new int[L * N];
         if (N != _words)
         {
             _words = N;
             _lengths = new int[N];
-            _y = new Tensor(N, OutputSize);
-            _dhN = new Tensor(2, N, CharHidden);
+            _y.Resize(N, OutputSize);
+            _dhN.Resize(2, N, CharHidden);
         }
         for (int w = 0; w < N; w++)
         {
@@ -89,13 +91,15 @@ public sealed class CharWordEncoder : IModule
         }
         (_shape[0], _shape[1]) = (L, N);
 
-        var hN = _lstm.Forward(_embedding, _tokens, _shape, lengths: _lengths).HN;
+        var hN = _lstm.Forward(_embedding, _tokens.AsSpan(0, L * N), _shape, lengths: _lengths).HN;
         // h_n [2, N, H_c] (row 0 forward, 1 reverse) → y [N, 2·H_c].
         int H = CharHidden;
+        ReadOnlySpan<float> h = hN.Span;
+        Span<float> y = _y.Span;
         for (int w = 0; w < N; w++)
         {
-            hN.Data.AsSpan(w * H, H).CopyTo(_y.Data.AsSpan(w * 2 * H, H));
-            hN.Data.AsSpan((N + w) * H, H).CopyTo(_y.Data.AsSpan(w * 2 * H + H, H));
+            h.Slice(w * H, H).CopyTo(y.Slice(w * 2 * H, H));
+            h.Slice((N + w) * H, H).CopyTo(y.Slice(w * 2 * H + H, H));
         }
         return _y;
     }
@@ -107,10 +111,12 @@ public sealed class CharWordEncoder : IModule
         if (_words < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         Tensor.RequireShape(dy, _y.Shape, $"{this}.Backward");
         int N = _words, H = CharHidden;
+        ReadOnlySpan<float> g = dy.Span;
+        Span<float> dhN = _dhN.Span;
         for (int w = 0; w < N; w++)
         {
-            dy.Data.AsSpan(w * 2 * H, H).CopyTo(_dhN.Data.AsSpan(w * H, H));
-            dy.Data.AsSpan(w * 2 * H + H, H).CopyTo(_dhN.Data.AsSpan((N + w) * H, H));
+            g.Slice(w * 2 * H, H).CopyTo(dhN.Slice(w * H, H));
+            g.Slice(w * 2 * H + H, H).CopyTo(dhN.Slice((N + w) * H, H));
         }
         // After a Forward from tokens the layer adds the input's gradient to the embedding's itself (DInput is empty).
         _lstm.Backward(null, _dhN);

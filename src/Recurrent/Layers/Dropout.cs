@@ -6,6 +6,7 @@ namespace Recurrent.Layers;
 /// torch.nn.Dropout, inverted: while training each element is kept with probability 1 − p and scaled by 1/(1 − p),
 /// so evaluation is the identity. x: any shape, y: same shape.
 /// Keeps for backward: the mask (0 or 1/(1 − p) per element), drawn from the layer's Rng in element order.
+/// Owns the mask, y and dx, resized in place to each call's shape (their arrays grow to the largest seen).
 /// </summary>
 public sealed class Dropout
 {
@@ -14,7 +15,7 @@ public sealed class Dropout
     public bool Training { get; set; } = true;
 
     private readonly Rng _rng;
-    private Tensor? _mask, _y, _dx;
+    private readonly Tensor _mask = Tensor.Growable(0), _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
     private bool _identity;
     private bool _ran;
 
@@ -31,13 +32,10 @@ public sealed class Dropout
         _ran = true;
         _identity = P == 0 || !Training;
         if (_identity) return x;
-        if (_mask is null || !_mask.HasShape(x.Shape))
-        {
-            _mask = new Tensor(x.Shape);
-            _y = new Tensor(x.Shape);
-        }
-        DrawMask(_mask.Data);
-        Kernels.Multiply(x.Span, _mask.Span, _y!.Span);
+        _mask.Resize(x.Shape);
+        _y.Resize(x.Shape);
+        DrawMask(_mask.Span);
+        Kernels.Multiply(x.Span, _mask.Span, _y.Span);
         return _y;
     }
 
@@ -62,8 +60,8 @@ public sealed class Dropout
     {
         if (!_ran) throw new InvalidOperationException("Dropout.Backward called before Forward");
         if (_identity) return dy;
-        Tensor.RequireShape(dy, _mask!.Shape, "Dropout.Backward");
-        if (_dx is null || !_dx.HasShape(dy.Shape)) _dx = new Tensor(dy.Shape);
+        Tensor.RequireShape(dy, _mask.Shape, "Dropout.Backward");
+        _dx.Resize(dy.Shape);
         Kernels.Multiply(dy.Span, _mask.Span, _dx.Span);
         return _dx;
     }

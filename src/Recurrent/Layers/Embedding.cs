@@ -5,7 +5,8 @@ namespace Recurrent.Layers;
 /// <summary>
 /// torch.nn.Embedding: y[..., :] = W[token, :].  W: [num_embeddings, embedding_dim] ("weight"), tokens: any shape S
 /// given flat, y: S + [dim].
-/// Keeps for backward: a copy of the tokens. Owns y, reused while the shape repeats.
+/// Keeps for backward: a copy of the tokens. Owns y, resized in place to each call's shape (its array grows to the
+/// largest seen), and the copy, which grows likewise.
 /// </summary>
 public sealed class Embedding : IModule
 {
@@ -15,7 +16,8 @@ public sealed class Embedding : IModule
 
     private int[] _tokens = [];
     private int _count;
-    private Tensor? _y;
+    private readonly Tensor _y = Tensor.Growable(0);
+    private bool _ran;
 
     /// <summary>W ~ N(0, 1), PyTorch's default (from rng; seed 0 if null).</summary>
     public Embedding(int numEmbeddings, int embeddingDim, Rng? rng = null)
@@ -36,15 +38,18 @@ public sealed class Embedding : IModule
     private string Name => $"Embedding({NumEmbeddings}, {EmbeddingDim})";
 
     /// <summary>tokens: flat, tokens.Length = Π shape; returns y: shape + [dim] (the layer's buffer).</summary>
-    public Tensor Forward(int[] tokens, params int[] shape)
+    public Tensor Forward(ReadOnlySpan<int> tokens, params ReadOnlySpan<int> shape)
     {
         RequireTokens(tokens, shape, $"{Name}.Forward");
 
-        if (_y is null || _y.Rank != shape.Length + 1 || !_y.Shape.AsSpan(0, shape.Length).SequenceEqual(shape))
-            _y = new Tensor([.. shape, EmbeddingDim]);
+        Span<int> yShape = stackalloc int[shape.Length + 1];
+        shape.CopyTo(yShape);
+        yShape[^1] = EmbeddingDim;
+        _y.Resize(yShape);
         if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
-        tokens.CopyTo(_tokens, 0);
+        tokens.CopyTo(_tokens);
         _count = tokens.Length;
+        _ran = true;
 
         int dim = EmbeddingDim;
         var w = Weight.Value.Span;
@@ -54,7 +59,7 @@ public sealed class Embedding : IModule
     }
 
     /// <summary>Tokens must fill the shape and lie in [0, num_embeddings); the error names the place and position.</summary>
-    internal void RequireTokens(int[] tokens, ReadOnlySpan<int> shape, string place)
+    internal void RequireTokens(ReadOnlySpan<int> tokens, ReadOnlySpan<int> shape, string place)
     {
         long count = 1;
         foreach (int d in shape) count *= d;
@@ -68,8 +73,8 @@ public sealed class Embedding : IModule
     /// <summary>dy: shape + [dim]. Accumulates dW[token] += dy[position] (a token seen twice gets both rows).</summary>
     public void Backward(Tensor dy)
     {
-        var y = _y ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
-        Tensor.RequireShape(dy, y.Shape, $"{Name}.Backward");
+        if (!_ran) throw new InvalidOperationException($"{Name}.Backward called before Forward");
+        Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
         int dim = EmbeddingDim;
         var dw = Weight.Grad.Span;
         var g = dy.Span;

@@ -15,7 +15,8 @@ namespace Recurrent.Layers;
 internal sealed class EmbeddingLookup : IParallelWork
 {
     private Embedding? _embedding;
-    private int[] _tokens = [];             // [T·B] time-major
+    private int[] _tokens = [];             // [T·B] time-major (grown: the first _count entries)
+    private int _count;
     private float[] _table = [], _sums = []; // P, then S: [V, G·H]
 
     // The job RunPart works on: copying P's rows out to _rows, or summing _rows into S.
@@ -28,10 +29,11 @@ internal sealed class EmbeddingLookup : IParallelWork
     public Embedding Embedding => _embedding ?? throw new InvalidOperationException("EmbeddingLookup used before Set");
 
     /// <summary>Reads the tokens (checked by the caller), reordered to time-major when they come batch-first.</summary>
-    public void Set(Embedding embedding, int[] tokens, int steps, int batch, bool batchFirst)
+    public void Set(Embedding embedding, ReadOnlySpan<int> tokens, int steps, int batch, bool batchFirst)
     {
         _embedding = embedding;
-        if (_tokens.Length != steps * batch) _tokens = new int[steps * batch];
+        _count = steps * batch;
+        if (_tokens.Length < _count) _tokens = new int[_count];
         for (int t = 0; t < steps; t++)
             for (int b = 0; b < batch; b++)
                 _tokens[t * batch + b] = tokens[batchFirst ? b * steps + t : t * batch + b];
@@ -79,7 +81,7 @@ internal sealed class EmbeddingLookup : IParallelWork
         int blocks = _width / 16;
         int from = blocks * part / _parts * 16, to = part + 1 == _parts ? _width : blocks * (part + 1) / _parts * 16;
         int count = to - from;
-        for (int r = 0; r < _tokens.Length; r++)
+        for (int r = 0; r < _count; r++)
         {
             Span<float> row = _rows.Slice(r * _width + from, count);
             if (_gathering) _table.AsSpan(_tokens[r] * _width + from, count).CopyTo(row);

@@ -5,8 +5,8 @@ namespace Recurrent.Layers;
 /// <summary>
 /// torch.nn.Linear: y = x·Wᵀ + b.  x: [..., in] (any rank ≥ 1), W: [out, in] ("weight"), b: [out] ("bias"), y: [..., out].
 /// N = product of the leading dimensions; the layer treats x as [N, in].
-/// Keeps for backward: a reference to x (the caller must not change x before Backward). Owns y and dx, reused while
-/// the shape repeats.
+/// Keeps for backward: a reference to x (the caller must not change x before Backward). Owns y and dx, resized in place
+/// to each call's shape (their arrays grow to the largest seen).
 /// </summary>
 public sealed class Linear : IModule
 {
@@ -15,7 +15,8 @@ public sealed class Linear : IModule
     public Parameter Weight { get; }
     public Parameter? Bias { get; }
 
-    private Tensor? _x, _y, _dx;
+    private Tensor? _x;
+    private readonly Tensor _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
 
     /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; seed 0 if null).</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null)
@@ -46,15 +47,15 @@ public sealed class Linear : IModule
         if (x.Rank == 0 || x.Shape[^1] != InFeatures)
             throw new ShapeException($"{Name}.Forward: expected last dimension {InFeatures}, got {Tensor.Describe(x.Shape)}");
         int n = x.Length / InFeatures;
-        var y = _y = Reuse(_y, x.Shape, OutFeatures);
+        Resize(_y, x.Shape, OutFeatures);
         // y[N, out] = x[N, in] · W[out, in]ᵀ (+ b)
         if (Bias is not null)
-            Gemm.MultiplyAddBias(x.Data, InFeatures, false, Weight.Value.Data, InFeatures, true, Bias.Value.Data, y.Data, OutFeatures,
+            Gemm.MultiplyAddBias(x.Span, InFeatures, false, Weight.Value.Data, InFeatures, true, Bias.Value.Data, _y.Span, OutFeatures,
                 n, OutFeatures, InFeatures);
         else
-            Gemm.Multiply(x.Data, InFeatures, false, Weight.Value.Data, InFeatures, true, y.Data, OutFeatures, n, OutFeatures, InFeatures);
+            Gemm.Multiply(x.Span, InFeatures, false, Weight.Value.Data, InFeatures, true, _y.Span, OutFeatures, n, OutFeatures, InFeatures);
         _x = x;
-        return y;
+        return _y;
     }
 
     /// <summary>
@@ -63,28 +64,26 @@ public sealed class Linear : IModule
     public Tensor Backward(Tensor dy)
     {
         var x = _x ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
-        Tensor.RequireShape(dy, _y!.Shape, $"{Name}.Backward");
+        Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
         int n = x.Length / InFeatures;
         // dW[out, in] += dy[N, out]ᵀ · x[N, in]
-        Gemm.Multiply(dy.Data, OutFeatures, true, x.Data, InFeatures, false, Weight.Grad.Data, InFeatures,
+        Gemm.Multiply(dy.Span, OutFeatures, true, x.Span, InFeatures, false, Weight.Grad.Data, InFeatures,
             OutFeatures, InFeatures, n, accumulate: true);
         if (Bias is not null)
             for (int r = 0; r < n; r++) Kernels.Add(Bias.Grad.Span, dy.Span.Slice(r * OutFeatures, OutFeatures), Bias.Grad.Span);
         // dx[N, in] = dy[N, out] · W[out, in]
-        var dx = _dx = Reuse(_dx, x.Shape, InFeatures);
-        Gemm.Multiply(dy.Data, OutFeatures, false, Weight.Value.Data, InFeatures, false, dx.Data, InFeatures,
+        Resize(_dx, x.Shape, InFeatures);
+        Gemm.Multiply(dy.Span, OutFeatures, false, Weight.Value.Data, InFeatures, false, _dx.Span, InFeatures,
             n, InFeatures, OutFeatures);
-        return dx;
+        return _dx;
     }
 
-    /// <summary>The buffer of shape leading + [last], kept when it already has that shape.</summary>
-    private static Tensor Reuse(Tensor? buffer, int[] leadingFrom, int last)
+    /// <summary>The buffer takes the shape leading + [last], with the leading dimensions of another shape.</summary>
+    private static void Resize(Tensor buffer, int[] leadingFrom, int last)
     {
-        if (buffer is not null && buffer.Rank == leadingFrom.Length && buffer.Shape[^1] == last
-            && buffer.Shape.AsSpan(0, buffer.Rank - 1).SequenceEqual(leadingFrom.AsSpan(0, leadingFrom.Length - 1)))
-            return buffer;
-        var shape = (int[])leadingFrom.Clone();
+        Span<int> shape = stackalloc int[leadingFrom.Length];
+        leadingFrom.CopyTo(shape);
         shape[^1] = last;
-        return new Tensor(shape);
+        buffer.Resize(shape);
     }
 }

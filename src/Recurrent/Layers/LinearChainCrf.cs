@@ -37,7 +37,8 @@ namespace Recurrent.Layers;
 ///
 /// Keeps for backward: a reference to the emissions (the caller must not change them before Backward), copies of the
 /// tags and lengths, α and log Z per sequence. The parameters must not change between Forward and Backward. Owns
-/// α, β (both [B, T, K], each sequence's steps adjacent) and the emission gradient, reused while the shape repeats.
+/// α, β (both [B, T, K], each sequence's steps adjacent) and the emission gradient, which grow to the largest shape seen
+/// (the gradient is resized in place) and are reused below it.
 /// </summary>
 public sealed class LinearChainCrf : IModule
 {
@@ -66,7 +67,7 @@ public sealed class LinearChainCrf : IModule
 
     private readonly double[] _exponent, _scaled;  // [K] scratch of one step: x_t + β_t, and exp(α_{t−1} − m) or exp(x_t + β_t − m')
     private readonly double[] _dTransitions, _dStart, _dEnd; // summed in double, added to Grad once per Backward
-    private Tensor? _dEmissions;
+    private readonly Tensor _dEmissions = Tensor.Growable(0);
 
     // Decode: δ of the previous and current step, and one sequence's back-pointers [T, K].
     private readonly double[] _delta, _deltaNext;
@@ -129,7 +130,7 @@ public sealed class LinearChainCrf : IModule
         (_emissions, _time, _batch) = (emissions, T, B);
         PrepareTransitions();
 
-        ReadOnlySpan<float> x = emissions.Data, A = Transitions.Value.Data;
+        ReadOnlySpan<float> x = emissions.Span, A = Transitions.Value.Data;
         ReadOnlySpan<float> start = StartTransitions.Value.Data, end = EndTransitions.Value.Data;
         double total = 0;
         for (int b = 0; b < B; b++)
@@ -163,13 +164,13 @@ public sealed class LinearChainCrf : IModule
     {
         var emissions = _emissions ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
         int T = _time, B = _batch, K = NumTags;
-        if (_dEmissions is null || !_dEmissions.HasShape(T, B, K)) _dEmissions = new Tensor(T, B, K);
+        _dEmissions.Resize(T, B, K);
         Array.Clear(_dTransitions);
         Array.Clear(_dStart);
         Array.Clear(_dEnd);
 
-        ReadOnlySpan<float> x = emissions.Data, end = EndTransitions.Value.Data;
-        Span<float> dx = _dEmissions.Data;
+        ReadOnlySpan<float> x = emissions.Span, end = EndTransitions.Value.Data;
+        Span<float> dx = _dEmissions.Span;
         for (int b = 0; b < B; b++)
         {
             int L = _lengths[b];
@@ -222,7 +223,7 @@ public sealed class LinearChainCrf : IModule
             throw new ShapeException($"{Name}.Decode: emissions {Tensor.Describe(emissions.Shape)} need a path buffer of {T * B} (T·B, time-major), got {paths.Length}");
         if (_backPointers.Length < T * K) _backPointers = new int[T * K];
 
-        ReadOnlySpan<float> x = emissions.Data, A = Transitions.Value.Data;
+        ReadOnlySpan<float> x = emissions.Span, A = Transitions.Value.Data;
         ReadOnlySpan<float> start = StartTransitions.Value.Data, end = EndTransitions.Value.Data;
         for (int b = 0; b < B; b++)
         {

@@ -26,7 +26,9 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 /// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
 /// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
 /// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
-/// <see cref="RecurrentDirection"/> keeps.
+/// <see cref="RecurrentDirection"/> keeps. Every buffer sized by (T, B) (the tensors returned included) is resized in
+/// place when the shape changes and its array grows to the largest shape seen, so bucketed batches of a new shape every
+/// step allocate nothing once the largest has been seen.
 /// </summary>
 public sealed class RecurrentLayer : IModule
 {
@@ -54,13 +56,17 @@ public sealed class RecurrentLayer : IModule
     private bool _training = true;
 
     private int _steps = -1, _batch = -1;
-    private int[]? _lengths;
+    private int[]? _lengths;                             // _lengthsCopy, or null when every sequence is T long
+    private int[] _lengthsCopy = [];                     // [B] (grown): a copy of the last Forward's lengths
+    // Arrays below hold their [T, B, ...] at the start and may be longer (grown to the largest shape seen); the
+    // directions are told T and B and never read past them.
     private float[] _input = [];                         // [T, B, I] time-major copy of the input
-    private Tensor[] _layerOutputs = [];                 // per layer [T, B, D·H]
-    private float[][] _layerInputs = [];                 // per layer: what it read (the input, or dropout of the layer below)
-    private Tensor[] _layerInputGrads = [];              // per layer [T, B, width of its input]
-    private float[] _zeroState = [];                     // [B, H] zeros: h0 and c0 when none is given
-    private Tensor _output = new(0), _hN = new(0), _cN = new(0), _dInput = new(0), _dh0 = new(0), _dc0 = new(0);
+    private readonly Tensor[] _layerOutputs;             // per layer [T, B, D·H]
+    private readonly float[][] _layerInputs;             // per layer: what it read (the input, or dropout of the layer below)
+    private readonly Tensor[] _layerInputGrads;          // per layer [T, B, width of its input]
+    private float[] _zeroState = [];                     // [B, H] zeros, never written: h0 and c0 when none is given
+    private readonly Tensor _output = Tensor.Growable(0), _hN = Tensor.Growable(0), _cN = Tensor.Growable(0),
+        _dInput = Tensor.Growable(0), _dh0 = Tensor.Growable(0), _dc0 = Tensor.Growable(0);
     // Forward from tokens: the first layer reads them through _lookup, or (a large vocabulary) the embedding's own
     // output, whose gradient Backward then hands back to it. Either way Backward returns an empty DInput.
     private readonly EmbeddingLookup _lookup = new();
@@ -94,6 +100,9 @@ public sealed class RecurrentLayer : IModule
         float bound = 1f / MathF.Sqrt(hiddenSize);
         foreach (var p in Parameters()) Init.Uniform(p.Value, bound, rng);
         _dropouts = Enumerable.Range(0, numLayers).Select(_ => new Dropout(dropout, rng)).ToArray();
+        _layerOutputs = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
+        _layerInputGrads = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
+        _layerInputs = new float[numLayers][];
     }
 
     /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module.</summary>
@@ -118,8 +127,8 @@ public sealed class RecurrentLayer : IModule
         int T = BatchFirst ? input.Dim(1) : input.Dim(0), B = BatchFirst ? input.Dim(0) : input.Dim(1);
         if (T == 0 || B == 0) throw new ShapeException($"{this}.Forward: input {Tensor.Describe(input.Shape)} has no time steps or no sequences");
         Prepare(T, B, h0, c0, lengths);
-        if (BatchFirst) SwapFirstTwoAxes(input.Data, _input, B, T, InputSize);
-        else input.Data.CopyTo(_input, 0);
+        if (BatchFirst) SwapFirstTwoAxes(input.Span, _input, B, T, InputSize);
+        else input.Span.CopyTo(_input);
         (_lookupActive, _denseEmbedding) = (false, null);
         StepProfiler.Mark(StepPhase.Layout);
         return RunForward(h0, c0);
@@ -131,8 +140,8 @@ public sealed class RecurrentLayer : IModule
     /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
     /// </summary>
     /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
-    public RecurrentOutput Forward(Embedding embedding, int[] tokens, int[] shape, Tensor? h0 = null, Tensor? c0 = null,
-        int[]? lengths = null)
+    public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null,
+        Tensor? c0 = null, int[]? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(embedding);
         if (embedding.EmbeddingDim != InputSize)
@@ -173,7 +182,16 @@ public sealed class RecurrentLayer : IModule
         }
 
         Allocate(T, B);
-        _lengths = lengths == null || lengths.All(l => l == T) ? null : (int[])lengths.Clone();
+        _lengths = null;
+        if (lengths == null) return;
+        foreach (int l in lengths)
+            if (l != T)
+            {
+                if (_lengthsCopy.Length < B) _lengthsCopy = new int[B];
+                lengths.CopyTo(_lengthsCopy, 0);
+                _lengths = _lengthsCopy;
+                return;
+            }
     }
 
     /// <summary>The layers over the prepared input (the time-major copy, or the lookup).</summary>
@@ -187,12 +205,12 @@ public sealed class RecurrentLayer : IModule
             {
                 int s = (k * D + d) * stateSize;
                 _directions[k * D + d].Forward(x, k == 0 && _lookupActive ? _lookup : null, T, B,
-                    h0 == null ? _zeroState : h0.Data.AsSpan(s, stateSize),
-                    c0 == null ? _zeroState : c0.Data.AsSpan(s, stateSize),
-                    _lengths, OutputOf(k, d), _hN.Data.AsSpan(s, stateSize),
-                    Cell == CellKind.Lstm ? _cN.Data.AsSpan(s, stateSize) : default);
+                    h0 == null ? _zeroState.AsSpan(0, stateSize) : h0.Span.Slice(s, stateSize),
+                    c0 == null ? _zeroState.AsSpan(0, stateSize) : c0.Span.Slice(s, stateSize),
+                    _lengths, OutputOf(k, d), _hN.Span.Slice(s, stateSize),
+                    Cell == CellKind.Lstm ? _cN.Span.Slice(s, stateSize) : default);
             }
-            if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Data;
+            if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Storage;
             StepProfiler.Mark(StepPhase.Layout);
         }
 
@@ -220,7 +238,7 @@ public sealed class RecurrentLayer : IModule
         }
 
         // The top layer reads dOutput where it is (batch-first or not); lower layers get time-major gradients.
-        float[]? dTop = dOutput?.Data;
+        float[]? dTop = dOutput?.Storage;
         bool dTopBatchFirst = BatchFirst;
 
         for (int k = NumLayers - 1; k >= 0; k--)
@@ -231,19 +249,19 @@ public sealed class RecurrentLayer : IModule
                 int s = (k * D + d) * stateSize;
                 _directions[k * D + d].Backward(x, k == 0 && _lookupActive ? _lookup : null, _lengths,
                     dTop == null ? null : new OutputSlot(dTop, D * H, d * H, dTopBatchFirst),
-                    dhN == null ? default : dhN.Data.AsSpan(s, stateSize),
-                    dcN == null ? default : dcN.Data.AsSpan(s, stateSize),
-                    _layerInputGrads[k].Data, accumulateDx: d > 0,
-                    _dh0.Data.AsSpan(s, stateSize), Cell == CellKind.Lstm ? _dc0.Data.AsSpan(s, stateSize) : default);
+                    dhN == null ? default : dhN.Span.Slice(s, stateSize),
+                    dcN == null ? default : dcN.Span.Slice(s, stateSize),
+                    _layerInputGrads[k].Storage, accumulateDx: d > 0,
+                    _dh0.Span.Slice(s, stateSize), Cell == CellKind.Lstm ? _dc0.Span.Slice(s, stateSize) : default);
             }
-            if (k > 0) (dTop, dTopBatchFirst) = (_dropouts[k].Backward(_layerInputGrads[k]).Data, false);
+            if (k > 0) (dTop, dTopBatchFirst) = (_dropouts[k].Backward(_layerInputGrads[k]).Storage, false);
             StepProfiler.Mark(StepPhase.Layout);
         }
 
         var dc0 = Cell == CellKind.Lstm ? _dc0 : null;
         if (_lookupActive) return new RecurrentGradients(Empty, _dh0, dc0);
-        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Data, _dInput.Data, T, B, InputSize);
-        else _layerInputGrads[0].Data.CopyTo(_dInput.Data, 0);
+        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Span, _dInput.Span, T, B, InputSize);
+        else _layerInputGrads[0].Span.CopyTo(_dInput.Span);
         StepProfiler.Mark(StepPhase.Layout);
         if (_denseEmbedding == null) return new RecurrentGradients(_dInput, _dh0, dc0);
         _denseEmbedding.Backward(_dInput);
@@ -254,8 +272,8 @@ public sealed class RecurrentLayer : IModule
     private OutputSlot OutputOf(int k, int d)
     {
         bool top = k == NumLayers - 1;
-        return new OutputSlot(top && BatchFirst ? _output.Data : _layerOutputs[k].Data, NumDirections * HiddenSize, d * HiddenSize,
-            top && BatchFirst);
+        return new OutputSlot(top && BatchFirst ? _output.Storage : _layerOutputs[k].Storage, NumDirections * HiddenSize,
+            d * HiddenSize, top && BatchFirst);
     }
 
     /// <summary>The shape check, with the message (and its string of this layer) built only when it fails.</summary>
@@ -265,35 +283,38 @@ public sealed class RecurrentLayer : IModule
     }
 
     /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major.</summary>
-    private static void SwapFirstTwoAxes(float[] source, float[] destination, int p, int q, int r)
+    private static void SwapFirstTwoAxes(ReadOnlySpan<float> source, Span<float> destination, int p, int q, int r)
     {
         for (int i = 0; i < p; i++)
             for (int j = 0; j < q; j++)
-                source.AsSpan((i * q + j) * r, r).CopyTo(destination.AsSpan((j * p + i) * r, r));
+                source.Slice((i * q + j) * r, r).CopyTo(destination.Slice((j * p + i) * r, r));
     }
 
+    /// <summary>Sizes the buffers for (T, B): resized in place, their arrays grown only past the largest shape seen.</summary>
     private void Allocate(int steps, int batch)
     {
         if (steps == _steps && batch == _batch) return;
         _steps = steps;
         _batch = batch;
         int L = NumLayers, D = NumDirections, H = HiddenSize, width = D * H;
-        _input = new float[steps * batch * InputSize];
-        _layerOutputs = new Tensor[L];
-        _layerInputs = new float[L][];
-        _layerInputGrads = new Tensor[L];
-        _zeroState = new float[batch * H];
+        if (_input.Length < steps * batch * InputSize) _input = new float[steps * batch * InputSize];
+        if (_zeroState.Length < batch * H) _zeroState = new float[batch * H];
         for (int k = 0; k < L; k++)
         {
-            _layerOutputs[k] = k == L - 1 && BatchFirst ? new Tensor(0) : new Tensor(steps, batch, width);
-            _layerInputGrads[k] = new Tensor(steps, batch, k == 0 ? InputSize : width);
+            // A batch-first stack's top layer writes into _output instead.
+            if (k < L - 1 || !BatchFirst) _layerOutputs[k].Resize(steps, batch, width);
+            _layerInputGrads[k].Resize(steps, batch, k == 0 ? InputSize : width);
             _layerInputs[k] = _input;
         }
-        _output = BatchFirst ? new Tensor(batch, steps, width) : new Tensor(0);
-        _dInput = BatchFirst ? new Tensor(batch, steps, InputSize) : new Tensor(steps, batch, InputSize);
-        _hN = new Tensor(L * D, batch, H);
-        _dh0 = new Tensor(L * D, batch, H);
-        _cN = Cell == CellKind.Lstm ? new Tensor(L * D, batch, H) : new Tensor(0);
-        _dc0 = Cell == CellKind.Lstm ? new Tensor(L * D, batch, H) : new Tensor(0);
+        if (BatchFirst) _output.Resize(batch, steps, width);
+        if (BatchFirst) _dInput.Resize(batch, steps, InputSize);
+        else _dInput.Resize(steps, batch, InputSize);
+        _hN.Resize(L * D, batch, H);
+        _dh0.Resize(L * D, batch, H);
+        if (Cell == CellKind.Lstm)
+        {
+            _cN.Resize(L * D, batch, H);
+            _dc0.Resize(L * D, batch, H);
+        }
     }
 }

@@ -22,8 +22,8 @@ public enum PoolingKind { Last, Mean, Max, Attention }
 /// ignores the padding rows' results, so padding values change nothing as long as they are finite (a padding row's
 /// zero gradient multiplies them in dW; a recurrent layer's output is zero there).
 /// Keeps for backward: the lengths; Max the argmax steps [B, F]; Attention a reference to x (the caller must not change
-/// it before Backward), u [T, B, F] and α [B, T]. Owns y, dx and the weights, reused while the shapes repeat; scratch
-/// buffers grow and are kept.
+/// it before Backward), u [T, B, F] and α [B, T]. Owns y, dx and the weights, resized in place to each call's shape
+/// (their arrays grow to the largest seen); scratch buffers grow and are kept.
 /// </summary>
 public sealed class SequencePooling : IModule
 {
@@ -37,13 +37,14 @@ public sealed class SequencePooling : IModule
     public Parameter? AttentionBias { get; }
     public Parameter? AttentionQuery { get; }
 
-    /// <summary>Attention only: [B, T] the softmax weights of the last Forward, 0 past each length; null otherwise.</summary>
-    public Tensor? Weights => Kind == PoolingKind.Attention ? _alpha : null;
+    /// <summary>Attention only: [B, T] the softmax weights of the last Forward, 0 past each length (the layer's buffer);
+    /// null otherwise and before the first Forward.</summary>
+    public Tensor? Weights => Kind == PoolingKind.Attention && _steps >= 0 ? _alpha : null;
 
     private int _steps = -1, _batch = -1;
-    private int[] _lengths = [];
-    private Tensor? _x, _alpha;
-    private Tensor _y = new(0), _dx = new(0);
+    private int[] _lengths = [];     // [B] (grown)
+    private Tensor? _x;
+    private readonly Tensor _alpha = Tensor.Growable(0), _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
     private int[] _argmax = [];      // Max: [B, F] the step each feature was taken from
     private float[] _u = [];         // Attention: [T, B, F] tanh(W x_t + b)
     private float[] _dPre = [];      // Attention backward: [T, B, F] gradient of W x_t + b
@@ -106,18 +107,18 @@ public sealed class SequencePooling : IModule
             if (lengths[b] < 1 || lengths[b] > T)
                 throw new ArgumentException($"{this}.Forward: lengths[{b}] = {lengths[b]} is outside 1..{T}");
 
-        if (B != _batch) _y = new Tensor(B, F);
+        _y.Resize(B, F);
         (_steps, _batch) = (T, B);
-        if (_lengths.Length != B) _lengths = new int[B];
+        if (_lengths.Length < B) _lengths = new int[B];
         lengths.CopyTo(_lengths, 0);
         _x = x;
 
         switch (Kind)
         {
-            case PoolingKind.Last: ForwardLast(x.Data, B); break;
-            case PoolingKind.Mean: ForwardMean(x.Data, B); break;
-            case PoolingKind.Max: ForwardMax(x.Data, B); break;
-            default: ForwardAttention(x.Data, T, B); break;
+            case PoolingKind.Last: ForwardLast(x.Span, B); break;
+            case PoolingKind.Mean: ForwardMean(x.Span, B); break;
+            case PoolingKind.Max: ForwardMax(x.Span, B); break;
+            default: ForwardAttention(x.Span, T, B); break;
         }
         return _y;
     }
@@ -129,68 +130,68 @@ public sealed class SequencePooling : IModule
         if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
         Tensor.RequireShape(dy, _y.Shape, $"{this}.Backward");
         int T = _steps, B = _batch;
-        if (!_dx.HasShape(T, B, Features)) _dx = new Tensor(T, B, Features);
+        _dx.Resize(T, B, Features);
 
         switch (Kind)
         {
-            case PoolingKind.Last: BackwardLast(dy.Data, B); break;
-            case PoolingKind.Mean: BackwardMean(dy.Data, T, B); break;
-            case PoolingKind.Max: BackwardMax(dy.Data, B); break;
-            default: BackwardAttention(dy.Data, T, B); break;
+            case PoolingKind.Last: BackwardLast(dy.Span, B); break;
+            case PoolingKind.Mean: BackwardMean(dy.Span, T, B); break;
+            case PoolingKind.Max: BackwardMax(dy.Span, B); break;
+            default: BackwardAttention(dy.Span, T, B); break;
         }
         return _dx;
     }
 
     // ---- Last: each direction's final step ----
 
-    private void ForwardLast(float[] x, int B)
+    private void ForwardLast(ReadOnlySpan<float> x, int B)
     {
         int F = Features, half = F / Directions; // half = F when D = 1
-        var y = _y.Data;
+        var y = _y.Span;
         for (int b = 0; b < B; b++)
         {
-            x.AsSpan(Row(_lengths[b] - 1, b, B), half).CopyTo(y.AsSpan(b * F, half));
-            if (Directions == 2) x.AsSpan(Row(0, b, B) + half, half).CopyTo(y.AsSpan(b * F + half, half));
+            x.Slice(Row(_lengths[b] - 1, b, B), half).CopyTo(y.Slice(b * F, half));
+            if (Directions == 2) x.Slice(Row(0, b, B) + half, half).CopyTo(y.Slice(b * F + half, half));
         }
     }
 
-    private void BackwardLast(float[] dy, int B)
+    private void BackwardLast(ReadOnlySpan<float> dy, int B)
     {
         int F = Features, half = F / Directions;
-        var dx = _dx.Data;
-        Array.Clear(dx);
+        var dx = _dx.Span;
+        dx.Clear();
         for (int b = 0; b < B; b++)
         {
-            dy.AsSpan(b * F, half).CopyTo(dx.AsSpan(Row(_lengths[b] - 1, b, B), half));
-            if (Directions == 2) dy.AsSpan(b * F + half, half).CopyTo(dx.AsSpan(Row(0, b, B) + half, half));
+            dy.Slice(b * F, half).CopyTo(dx.Slice(Row(_lengths[b] - 1, b, B), half));
+            if (Directions == 2) dy.Slice(b * F + half, half).CopyTo(dx.Slice(Row(0, b, B) + half, half));
         }
     }
 
     // ---- Mean over the valid steps ----
 
-    private void ForwardMean(float[] x, int B)
+    private void ForwardMean(ReadOnlySpan<float> x, int B)
     {
         int F = Features;
         for (int b = 0; b < B; b++)
         {
-            var y = _y.Data.AsSpan(b * F, F);
-            x.AsSpan(Row(0, b, B), F).CopyTo(y);
-            for (int t = 1; t < _lengths[b]; t++) Kernels.Add(y, x.AsSpan(Row(t, b, B), F), y);
+            var y = _y.Span.Slice(b * F, F);
+            x.Slice(Row(0, b, B), F).CopyTo(y);
+            for (int t = 1; t < _lengths[b]; t++) Kernels.Add(y, x.Slice(Row(t, b, B), F), y);
             Kernels.Scale(y, 1f / _lengths[b]);
         }
     }
 
-    private void BackwardMean(float[] dy, int T, int B)
+    private void BackwardMean(ReadOnlySpan<float> dy, int T, int B)
     {
         int F = Features;
-        var dx = _dx.Data;
+        var dx = _dx.Span;
         for (int b = 0; b < B; b++)
         {
-            var g = dy.AsSpan(b * F, F);
+            var g = dy.Slice(b * F, F);
             float scale = 1f / _lengths[b];
             for (int t = 0; t < T; t++)
             {
-                var row = dx.AsSpan(Row(t, b, B), F);
+                var row = dx.Slice(Row(t, b, B), F);
                 if (t < _lengths[b])
                 {
                     g.CopyTo(row);
@@ -203,19 +204,19 @@ public sealed class SequencePooling : IModule
 
     // ---- Max over the valid steps, per feature ----
 
-    private void ForwardMax(float[] x, int B)
+    private void ForwardMax(ReadOnlySpan<float> x, int B)
     {
         int F = Features;
         if (_argmax.Length < B * F) _argmax = new int[B * F];
         for (int b = 0; b < B; b++)
         {
-            var y = _y.Data.AsSpan(b * F, F);
+            var y = _y.Span.Slice(b * F, F);
             var arg = _argmax.AsSpan(b * F, F);
-            x.AsSpan(Row(0, b, B), F).CopyTo(y);
+            x.Slice(Row(0, b, B), F).CopyTo(y);
             arg.Clear();
             for (int t = 1; t < _lengths[b]; t++)
             {
-                var row = x.AsSpan(Row(t, b, B), F);
+                var row = x.Slice(Row(t, b, B), F);
                 for (int f = 0; f < F; f++)
                 {
                     // Strictly greater: a tie keeps the earlier step. The first NaN wins and stays.
@@ -230,11 +231,11 @@ public sealed class SequencePooling : IModule
         }
     }
 
-    private void BackwardMax(float[] dy, int B)
+    private void BackwardMax(ReadOnlySpan<float> dy, int B)
     {
         int F = Features;
-        var dx = _dx.Data;
-        Array.Clear(dx);
+        var dx = _dx.Span;
+        dx.Clear();
         for (int b = 0; b < B; b++)
             for (int f = 0; f < F; f++)
                 dx[Row(_argmax[b * F + f], b, B) + f] = dy[b * F + f];
@@ -242,10 +243,10 @@ public sealed class SequencePooling : IModule
 
     // ---- Attention ----
 
-    private void ForwardAttention(float[] x, int T, int B)
+    private void ForwardAttention(ReadOnlySpan<float> x, int T, int B)
     {
         int F = Features, rows = T * B;
-        if (_alpha is null || !_alpha.HasShape(B, T)) _alpha = new Tensor(B, T);
+        _alpha.Resize(B, T);
         Grow(ref _u, rows * F);
         var u = _u.AsSpan(0, rows * F);
         // u[T·B, F] = tanh(x[T·B, F] · Wᵀ + b): one GEMM over every row, padding included (its rows go unused).
@@ -253,18 +254,18 @@ public sealed class SequencePooling : IModule
         Kernels.Tanh(u, u);
 
         var q = AttentionQuery!.Value.Span;
-        var alpha = _alpha.Data;
+        var alpha = _alpha.Span;
         for (int b = 0; b < B; b++)
         {
             int n = _lengths[b];
-            var a = alpha.AsSpan(b * T, T);
+            var a = alpha.Slice(b * T, T);
             for (int t = 0; t < n; t++) a[t] = Kernels.Dot(q, u.Slice(Row(t, b, B), F));
             Kernels.SoftmaxRow(a[..n], a[..n]);
             a[n..].Clear();
 
-            var y = _y.Data.AsSpan(b * F, F);
+            var y = _y.Span.Slice(b * F, F);
             y.Clear();
-            for (int t = 0; t < n; t++) Kernels.AddScaled(y, x.AsSpan(Row(t, b, B), F), a[t]);
+            for (int t = 0; t < n; t++) Kernels.AddScaled(y, x.Slice(Row(t, b, B), F), a[t]);
         }
     }
 
@@ -272,10 +273,10 @@ public sealed class SequencePooling : IModule
     /// With g = dy_b: dα_t = gᵀ x_t; ds_t = α_t (dα_t − Σ_s α_s dα_s) (the softmax's Jacobian); dq += Σ ds_t u_t;
     /// dpre_t = ds_t q ⊙ (1 − u_t²); dx_t = α_t g + dpre_t W; dW += Σ dpre_tᵀ x_t; db += Σ dpre_t.
     /// </summary>
-    private void BackwardAttention(float[] dy, int T, int B)
+    private void BackwardAttention(ReadOnlySpan<float> dy, int T, int B)
     {
         int F = Features, rows = T * B;
-        float[] x = _x!.Data, alpha = _alpha!.Data;
+        ReadOnlySpan<float> x = _x!.Span, alpha = _alpha.Span;
         Grow(ref _dPre, rows * F);
         Grow(ref _dAlpha, T);
         var dPre = _dPre.AsSpan(0, rows * F);
@@ -287,13 +288,13 @@ public sealed class SequencePooling : IModule
         for (int b = 0; b < B; b++)
         {
             int n = _lengths[b];
-            var g = dy.AsSpan(b * F, F);
-            var a = alpha.AsSpan(b * T, T);
+            var g = dy.Slice(b * F, F);
+            var a = alpha.Slice(b * T, T);
             var dAlpha = _dAlpha.AsSpan(0, n);
             double expected = 0; // Σ_s α_s dα_s
             for (int t = 0; t < n; t++)
             {
-                dAlpha[t] = Kernels.Dot(g, x.AsSpan(Row(t, b, B), F));
+                dAlpha[t] = Kernels.Dot(g, x.Slice(Row(t, b, B), F));
                 expected += a[t] * (double)dAlpha[t];
             }
             for (int t = 0; t < T; t++)
@@ -314,12 +315,12 @@ public sealed class SequencePooling : IModule
         }
 
         // dx[T·B, F] = dpre · W, then the direct path α_t g on the valid rows.
-        var dx = _dx.Data;
+        var dx = _dx.Span;
         var w = AttentionWeight!;
         Gemm.Multiply(dPre, F, false, w.Value.Data, F, false, dx, F, rows, F, F);
         for (int b = 0; b < B; b++)
             for (int t = 0; t < _lengths[b]; t++)
-                Kernels.AddScaled(dx.AsSpan(Row(t, b, B), F), dy.AsSpan(b * F, F), alpha[b * T + t]);
+                Kernels.AddScaled(dx.Slice(Row(t, b, B), F), dy.Slice(b * F, F), alpha[b * T + t]);
         // dW[F, F] += dpreᵀ · x over all T·B rows (padding rows of dpre are zero).
         Gemm.Multiply(dPre, F, true, x, F, false, w.Grad.Data, F, F, F, rows, accumulate: true);
     }

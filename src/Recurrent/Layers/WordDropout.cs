@@ -12,18 +12,22 @@ namespace Recurrent.Layers;
 public sealed class WordDropout(float p, Rng rng)
 {
     public bool Training { get; set; } = true;
-    private int[] _dropped = [];
+    private int[] _dropped = []; // grows to the most tokens seen
 
-    /// <summary>The ids to read: <paramref name="tokens"/> itself when off, else a copy (the layer's buffer) with words dropped.</summary>
-    public int[] Apply(int[] tokens)
+    /// <summary>
+    /// The ids to read: <paramref name="tokens"/> itself when off, else a copy (the first tokens.Length ids of the
+    /// layer's buffer, overwritten by the next call) with words dropped.
+    /// </summary>
+    public ReadOnlySpan<int> Apply(int[] tokens)
     {
         if (!Training || p == 0) return tokens;
-        if (_dropped.Length != tokens.Length) _dropped = new int[tokens.Length];
+        if (_dropped.Length < tokens.Length) _dropped = new int[tokens.Length];
+        var dropped = _dropped.AsSpan(0, tokens.Length);
         for (int i = 0; i < tokens.Length; i++)
         {
             int id = tokens[i];
-            _dropped[i] = id != WordVocabulary.PadId && rng.NextFloat() < p ? WordVocabulary.UnknownId : id;
+            dropped[i] = id != WordVocabulary.PadId && rng.NextFloat() < p ? WordVocabulary.UnknownId : id;
         }
-        return _dropped;
+        return dropped;
     }
 }

@@ -4,17 +4,19 @@ namespace Recurrent.Losses;
 
 /// <summary>
 /// torch.nn.MSELoss (mean): loss = (1/N) Σ (p − t)².  prediction, target: the same shape, N elements.
-/// Keeps for backward: p − t, which Backward turns into dp = 2(p − t)/N in place.
+/// Keeps for backward: p − t, which Backward turns into dp = 2(p − t)/N in place, in a buffer resized to each call's
+/// shape (its array grows to the largest seen).
 /// </summary>
 public sealed class MeanSquaredError
 {
-    private Tensor? _grad;   // p − t after Forward, dp after Backward
-    private bool _gradReady;
+    private readonly Tensor _grad = Tensor.Growable(0); // p − t after Forward, dp after Backward
+    private bool _ran, _gradReady;
 
     public float Forward(Tensor prediction, Tensor target)
     {
         Tensor.RequireShape(target, prediction.Shape, "MeanSquaredError.Forward (target vs prediction)");
-        if (_grad is null || !_grad.HasShape(prediction.Shape)) _grad = new Tensor(prediction.Shape);
+        _grad.Resize(prediction.Shape);
+        _ran = true;
         var diff = _grad.Span;
         prediction.Span.CopyTo(diff);
         Kernels.AddScaled(diff, target.Span, -1f);
@@ -25,7 +27,8 @@ public sealed class MeanSquaredError
     /// <summary>dp = 2(p − t)/N, shaped like the prediction.</summary>
     public Tensor Backward()
     {
-        var g = _grad ?? throw new InvalidOperationException("MeanSquaredError.Backward called before Forward");
+        if (!_ran) throw new InvalidOperationException("MeanSquaredError.Backward called before Forward");
+        var g = _grad;
         if (!_gradReady && g.Length > 0) Kernels.Scale(g.Span, 2f / g.Length);
         _gradReady = true;
         return g;

@@ -7,6 +7,7 @@ namespace Recurrent.Losses;
 /// loss = (1/Count) Σ_{n: t_n ≠ ignore} (log Σ_c e^{x_nc} − x_{n,t_n}).  logits: [N, C] or [..., C] read as N rows;
 /// targets: [N]. Count = rows whose target is not ignoreIndex; with none the loss is 0.
 /// Keeps for backward: e^{x−max} of each counted row and 1/Σ, in the buffer Backward turns into dlogits in place.
+/// That buffer is resized in place to each call's shape and its array, like the per-row ones, grows to the largest seen.
 /// </summary>
 public sealed class SoftmaxCrossEntropy
 {
@@ -16,9 +17,10 @@ public sealed class SoftmaxCrossEntropy
     /// <summary>The un-averaged loss of the last Forward, summed in double (for perplexity over many batches).</summary>
     public double LastLossSum { get; private set; }
 
-    private Tensor? _grad;          // e^{x−max} after Forward, dlogits after Backward
-    private float[] _inverseSum = []; // per row 1/Σ e^{x−max}
-    private int[] _targets = [];
+    private readonly Tensor _grad = Tensor.Growable(0); // e^{x−max} after Forward, dlogits after Backward
+    private float[] _inverseSum = []; // per row 1/Σ e^{x−max} (grown)
+    private int[] _targets = [];      // per row (grown)
+    private int _rows = -1;           // rows of the last Forward; −1 before the first
     private bool _gradReady;
 
     public SoftmaxCrossEntropy(int ignoreIndex = -100) => IgnoreIndex = ignoreIndex;
@@ -35,9 +37,10 @@ public sealed class SoftmaxCrossEntropy
             if (targets[n] != IgnoreIndex && (uint)targets[n] >= (uint)classes)
                 throw new ArgumentException($"SoftmaxCrossEntropy.Forward: target {targets[n]} at position {n} is outside [0, {classes}) and is not the ignore index {IgnoreIndex}");
 
-        if (_grad is null || !_grad.HasShape(logits.Shape)) _grad = new Tensor(logits.Shape);
-        if (_targets.Length != rows) (_targets, _inverseSum) = (new int[rows], new float[rows]);
+        _grad.Resize(logits.Shape);
+        if (_targets.Length < rows) (_targets, _inverseSum) = (new int[rows], new float[rows]);
         targets.CopyTo(_targets);
+        _rows = rows;
 
         var x = logits.Span;
         var e = _grad.Span;
@@ -65,12 +68,13 @@ public sealed class SoftmaxCrossEntropy
     /// <summary>dlogits = (softmax − onehot(target)) / Count on counted rows, 0 on ignored rows; shaped like the logits.</summary>
     public Tensor Backward()
     {
-        var g = _grad ?? throw new InvalidOperationException("SoftmaxCrossEntropy.Backward called before Forward");
+        if (_rows < 0) throw new InvalidOperationException("SoftmaxCrossEntropy.Backward called before Forward");
+        var g = _grad;
         if (_gradReady) return g;
         int classes = g.Shape[^1];
         var d = g.Span;
         float inverseCount = 1f / Count;
-        for (int n = 0; n < _targets.Length; n++)
+        for (int n = 0; n < _rows; n++)
         {
             if (_targets[n] == IgnoreIndex) continue;
             var row = d.Slice(n * classes, classes);

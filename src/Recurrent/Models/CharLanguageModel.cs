@@ -22,7 +22,7 @@ namespace Recurrent.Models;
 /// The L layers are single-layer <see cref="RecurrentLayer"/>s chained here rather than one L-layer module, so that the
 /// dropout between them draws from one Rng this model owns and a checkpoint can restore (<see cref="DropoutRngState"/>):
 /// resuming then reproduces the uninterrupted run's masks exactly. Without dropout the two are the same computation.
-/// Keeps for backward: what each layer keeps; the buffers are reused while (T, B) repeats.
+/// Keeps for backward: what each layer keeps; the buffers take each (T, B) in place and grow to the largest seen.
 /// </summary>
 public sealed class CharLanguageModel : ITaskModel
 {
@@ -36,7 +36,7 @@ public sealed class CharLanguageModel : ITaskModel
     private Dropout[] _dropouts;        // [L]: before layer k+1, and the last before the head
     private Rng _dropoutRng;
     private bool _training = true;
-    private Tensor _oneHot = new(0);    // [T, B, V] when E = 0
+    private readonly Tensor _oneHot = Tensor.Growable(0); // [T, B, V] when E = 0 (resized in place, grown to the largest)
     private readonly int[] _tokenShape = new int[2];
     private Tensor? _logits;
 
@@ -155,13 +155,14 @@ public sealed class CharLanguageModel : ITaskModel
     private Tensor OneHot(int[] tokens, int steps, int batch)
     {
         int V = Config.VocabSize;
-        if (!_oneHot.HasShape(steps, batch, V)) _oneHot = new Tensor(steps, batch, V);
+        _oneHot.Resize(steps, batch, V);
         _oneHot.Zero();
+        var oneHot = _oneHot.Span;
         for (int i = 0; i < tokens.Length; i++)
         {
             if ((uint)tokens[i] >= (uint)V)
                 throw new ArgumentException($"CharLanguageModel.Forward: token {tokens[i]} at position {i} is outside [0, {V})");
-            _oneHot.Data[i * V + tokens[i]] = 1f;
+            oneHot[i * V + tokens[i]] = 1f;
         }
         return _oneHot;
     }

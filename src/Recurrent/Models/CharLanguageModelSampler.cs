@@ -88,7 +88,7 @@ public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampl
             int V = vocabulary.Count;
             for (int i = 0; i < length; i++)
             {
-                int next = sampler.Next(logits.Data.AsSpan(logits.Length - V, V), rng);
+                int next = sampler.Next(logits.Span[^V..], rng); // the last step's row
                 emit(vocabulary.Symbol(next));
                 if (i + 1 == length) break;
                 _one[0] = next;

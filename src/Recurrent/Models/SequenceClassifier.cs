@@ -20,7 +20,7 @@ namespace Recurrent.Models;
 /// PyTorch names: "embedding.weight", "lstm.weight_ih_l0(_reverse)" ... ("gru." / "rnn."), "pool.attention.*"
 /// (attention pooling), "head.weight", "head.bias". Padding never changes a result: the stack stops at each length,
 /// and pooling reads only the valid steps.
-/// Keeps for backward: what each layer keeps; buffers are reused while shapes repeat.
+/// Keeps for backward: what each layer keeps; the buffers take each batch's shape in place and grow to the largest seen.
 /// </summary>
 public sealed class SequenceClassifier : WordModel
 {
@@ -63,7 +63,7 @@ public sealed class SequenceClassifier : WordModel
     {
         if (tokens.Length != steps * batch)
             throw new ShapeException($"SequenceClassifier.Forward: {tokens.Length} tokens do not fill [T, B] = [{steps}, {batch}]");
-        int[] read = _wordDropout.Apply(tokens);
+        ReadOnlySpan<int> read = _wordDropout.Apply(tokens);
         var x = _embeddingDropout.Forward(Embedding.Forward(read, steps, batch));
         var h = _rnn.Forward(x, lengths);
         _logits = _head.Forward(_outputDropout.Forward(_pool.Forward(h, lengths)));

@@ -18,7 +18,8 @@ namespace Recurrent.Models;
 ///
 /// PyTorch names: "embedding.weight", "char_embedding.weight", "char_lstm.*", "lstm.weight_ih_l0(_reverse)" ...,
 /// "head.weight", "head.bias", "crf.transitions", "crf.start_transitions", "crf.end_transitions".
-/// Keeps for backward: what each layer keeps.
+/// Keeps for backward: what each layer keeps. Its own buffers (the concatenated input, its gradient's two parts) are
+/// resized in place to each batch's shape, growing to the largest seen.
 /// </summary>
 public sealed class SequenceTagger : WordModel
 {
@@ -32,7 +33,7 @@ public sealed class SequenceTagger : WordModel
     private bool _training = true;
     private int _steps, _batch, _realTokens;
     private int[] _lengths = [];
-    private Tensor _input = new(0), _dEmbedding = new(0), _dChars = new(0);
+    private readonly Tensor _input = Tensor.Growable(0), _dEmbedding = Tensor.Growable(0), _dChars = Tensor.Growable(0);
     private Tensor? _emissions;
     private float _lossScale;
 
@@ -112,15 +113,15 @@ public sealed class SequenceTagger : WordModel
     /// <summary>The un-averaged loss of the last <see cref="Loss"/> (nats over its real tokens).</summary>
     public double LossSum { get; private set; }
 
-    private int[] _targets = [];
+    private int[] _targets = []; // [T·B] (grown)
 
-    private int[] Targets(int[] tags)
+    private ReadOnlySpan<int> Targets(int[] tags)
     {
-        if (_targets.Length != tags.Length) _targets = new int[tags.Length];
+        if (_targets.Length < tags.Length) _targets = new int[tags.Length];
         for (int t = 0; t < _steps; t++)
             for (int b = 0; b < _batch; b++)
                 _targets[t * _batch + b] = t < _lengths[b] ? tags[t * _batch + b] : -100;
-        return _targets;
+        return _targets.AsSpan(0, tags.Length);
     }
 
     /// <summary>The best tags of the last Forward's sentences, time-major [T, B] (−1 at padding): argmax or Viterbi.</summary>
@@ -157,11 +158,13 @@ public sealed class SequenceTagger : WordModel
     private Tensor Concatenate(Tensor words, Tensor features, int steps, int batch)
     {
         int E = Config.EmbeddingSize, F = _chars!.OutputSize, rows = steps * batch;
-        if (!_input.HasShape(steps, batch, E + F)) _input = new Tensor(steps, batch, E + F);
+        _input.Resize(steps, batch, E + F);
+        ReadOnlySpan<float> w = words.Span, f = features.Span;
+        Span<float> x = _input.Span;
         for (int r = 0; r < rows; r++)
         {
-            words.Span.Slice(r * E, E).CopyTo(_input.Span.Slice(r * (E + F), E));
-            features.Span.Slice(r * F, F).CopyTo(_input.Span.Slice(r * (E + F) + E, F));
+            w.Slice(r * E, E).CopyTo(x.Slice(r * (E + F), E));
+            f.Slice(r * F, F).CopyTo(x.Slice(r * (E + F) + E, F));
         }
         return _input;
     }
@@ -170,11 +173,14 @@ public sealed class SequenceTagger : WordModel
     private void Split(Tensor dx, int steps, int batch)
     {
         int E = Config.EmbeddingSize, F = _chars!.OutputSize, rows = steps * batch;
-        if (!_dEmbedding.HasShape(steps, batch, E)) (_dEmbedding, _dChars) = (new Tensor(steps, batch, E), new Tensor(rows, F));
+        _dEmbedding.Resize(steps, batch, E);
+        _dChars.Resize(rows, F);
+        ReadOnlySpan<float> d = dx.Span;
+        Span<float> dWords = _dEmbedding.Span, dChars = _dChars.Span;
         for (int r = 0; r < rows; r++)
         {
-            dx.Span.Slice(r * (E + F), E).CopyTo(_dEmbedding.Span.Slice(r * E, E));
-            dx.Span.Slice(r * (E + F) + E, F).CopyTo(_dChars.Span.Slice(r * F, F));
+            d.Slice(r * (E + F), E).CopyTo(dWords.Slice(r * E, E));
+            d.Slice(r * (E + F) + E, F).CopyTo(dChars.Slice(r * F, F));
         }
     }
 }

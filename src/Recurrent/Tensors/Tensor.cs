@@ -1,64 +1,116 @@
 namespace Recurrent.Tensors;
 
 /// <summary>
-/// A dense float32 tensor, row-major and contiguous: the last dimension varies fastest.
-/// Layers own their tensors and reuse them across calls; nothing here allocates after construction.
+/// A dense float32 tensor, row-major and contiguous: the last dimension varies fastest; Length = Π Shape.
+/// Most tensors are exact: their array holds Length floats and is <see cref="Data"/>. A layer's per-call output
+/// (<see cref="Growable"/>) is the exception: its owner resizes it in place to each call's shape, and its array grows
+/// to the largest shape seen and is kept below it, because word tasks train on bucketed batches whose (T, B) changes
+/// every step and a new array per shape would be megabytes a step. Such a tensor is the first Length floats of its
+/// array: <see cref="Span"/>, the indexers, Zero, CopyFrom and Clone see only those, and Data throws while the array is
+/// longer, so no code can take the floats past Length for part of the tensor. Parameters, optimizer state, loaded
+/// checkpoints and clones are exact and never change size.
 /// </summary>
 public sealed class Tensor
 {
-    public float[] Data { get; }
-    public int[] Shape { get; }
+    private float[] _data;
+    private int[] _shape;
+    private int _length;
+    private readonly bool _growable;
 
     public Tensor(params int[] shape)
     {
-        Shape = (int[])shape.Clone();
-        Data = new float[CheckedLength(Shape)];
+        _shape = (int[])shape.Clone();
+        _length = CheckedLength(_shape);
+        _data = new float[_length];
     }
 
     public Tensor(float[] data, params int[] shape)
     {
-        Shape = (int[])shape.Clone();
-        long length = CheckedLength(Shape);
-        if (data.Length != length)
-            throw new ArgumentException($"data has {data.Length} elements but shape {Describe(shape)} needs {length}");
-        Data = data;
+        _shape = (int[])shape.Clone();
+        _length = CheckedLength(_shape);
+        if (data.Length != _length)
+            throw new ArgumentException($"data has {data.Length} elements but shape {Describe(shape)} needs {_length}");
+        _data = data;
     }
 
-    public int Rank => Shape.Length;
-    public int Length => Data.Length;
-    public Span<float> Span => Data;
-    public int Dim(int axis) => Shape[axis];
+    private Tensor(int[] shape, bool growable) : this(shape) => _growable = growable;
 
-    public float this[int i] { get => Data[i]; set => Data[i] = value; }
-    public float this[int i, int j] { get => Data[i * Shape[1] + j]; set => Data[i * Shape[1] + j] = value; }
+    /// <summary>A zeroed buffer of this shape that its owner (a layer) may <see cref="Resize"/>.</summary>
+    public static Tensor Growable(params int[] shape) => new(shape, growable: true);
+
+    /// <summary>
+    /// The tensor's array, exactly Length floats. Throws for a resized buffer whose array is longer (every use of an
+    /// array's length would take the floats past Length along): read <see cref="Span"/> there.
+    /// </summary>
+    public float[] Data => _data.Length == _length
+        ? _data
+        : throw new InvalidOperationException($"{this} is the first {_length} floats of a buffer of {_data.Length} " +
+                                              "(a layer's output, grown for a larger batch): read Span, not Data");
+
+    /// <summary>
+    /// The whole array, Capacity floats, of which the tensor is the first Length: for code in this assembly that hands
+    /// an array to a routine told its sizes (the recurrent directions' rows).
+    /// </summary>
+    internal float[] Storage => _data;
+
+    /// <summary>The floats the array holds: Length for an exact tensor, up to the largest shape seen for a buffer.</summary>
+    public int Capacity => _data.Length;
+    public int[] Shape => _shape;
+    public int Rank => _shape.Length;
+    public int Length => _length;
+    public Span<float> Span => new(_data, 0, _length);
+    public int Dim(int axis) => _shape[axis];
+
+    public float this[int i] { get => Span[i]; set => Span[i] = value; }
+    public float this[int i, int j] { get => Span[i * _shape[1] + j]; set => Span[i * _shape[1] + j] = value; }
     public float this[int i, int j, int k]
     {
-        get => Data[(i * Shape[1] + j) * Shape[2] + k];
-        set => Data[(i * Shape[1] + j) * Shape[2] + k] = value;
+        get => Span[(i * _shape[1] + j) * _shape[2] + k];
+        set => Span[(i * _shape[1] + j) * _shape[2] + k] = value;
     }
 
-    public void Zero() => Array.Clear(Data);
-    public Tensor Clone() => new((float[])Data.Clone(), Shape);
+    /// <summary>
+    /// A buffer takes this shape in place (Shape, Length and Span change; the object stays the same). The array is
+    /// kept when it holds the new Length, else replaced by a zeroed one of exactly that length: it grows to the
+    /// largest shape seen. Kept floats hold whatever was there (the owner overwrites what it reads). Only for
+    /// <see cref="Growable"/> tensors: anything else keeps its size for good.
+    /// </summary>
+    public void Resize(params ReadOnlySpan<int> shape)
+    {
+        if (!_growable)
+            throw new InvalidOperationException(
+                $"Tensor.Resize: {this} is not a growable buffer (only a layer's own buffers change shape)");
+        if (HasShape(shape)) return;
+        int length = CheckedLength(shape);
+        if (length > _data.Length) _data = new float[length];
+        if (shape.Length == _shape.Length) shape.CopyTo(_shape);
+        else _shape = shape.ToArray();
+        _length = length;
+    }
+
+    public void Zero() => Span.Clear();
+    /// <summary>An exact copy: Length floats in a new array.</summary>
+    public Tensor Clone() => new(Span.ToArray(), _shape);
     public void CopyFrom(Tensor source)
     {
-        RequireShape(source, Shape, "Tensor.CopyFrom");
-        source.Data.CopyTo(Data, 0);
+        RequireShape(source, _shape, "Tensor.CopyFrom");
+        source.Span.CopyTo(Span);
     }
 
-    public bool HasShape(params ReadOnlySpan<int> shape) => Shape.AsSpan().SequenceEqual(shape);
+    public bool HasShape(params ReadOnlySpan<int> shape) => _shape.AsSpan().SequenceEqual(shape);
 
     /// <summary>"[2, 3, 4]": the form every shape error message uses.</summary>
     public static string Describe(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
-    public override string ToString() => $"Tensor{Describe(Shape)}";
+    public override string ToString() => $"Tensor{Describe(_shape)}";
 
     /// <summary>Throws an error naming the layer, the expected and the actual shape.</summary>
     public static void RequireShape(Tensor actual, ReadOnlySpan<int> expected, string where)
     {
-        if (!actual.Shape.AsSpan().SequenceEqual(expected))
-            throw new ShapeException($"{where}: expected shape {Describe(expected)}, got {Describe(actual.Shape)}");
+        if (!actual._shape.AsSpan().SequenceEqual(expected))
+            throw new ShapeException($"{where}: expected shape {Describe(expected)}, got {Describe(actual._shape)}");
     }
 
-    private static int CheckedLength(int[] shape)
+    private static int CheckedLength(ReadOnlySpan<int> shape)
     {
         long n = 1;
         foreach (int d in shape)
