@@ -602,7 +602,8 @@ def command_train(args):
             for (text, _), g, b in zip(prep["distinct"], hyps, beam_hyps):
                 f.write(f"{text}\t{' '.join(g)}\t{' '.join(b)}\n")
     out = {"task": "translate", "seconds": round(seconds, 3), "cpu_seconds": round(clock.cpu_seconds(), 3),
-           "epochs": round(steps / batches_per_epoch, 3), "steps": steps, "tokens_per_second": round(tokens / seconds, 1), "dev_loss": m["dev_loss"],
+           "epochs": round(steps / batches_per_epoch, 3), "steps": steps,
+           "tokens_per_second": round(tokens / seconds, 1), "dev_loss": m["dev_loss"],
            "dev_bleu_greedy": m["greedy"]["bleu"], "dev_bleu_beam": beam["bleu"], "greedy": m["greedy"],
            "beam": beam, "bleu_by_length": {"greedy": bleu_by_length(hyps, prep),
                                             "beam": bleu_by_length(beam_hyps, prep)},
