@@ -65,7 +65,9 @@ How this file realises the points the spec leaves open
     nn.GRUCell(E + H, H) in a Python loop over target steps, attention written out here (masked_fill -inf before the
     softmax), nn.Linear(2H, Vt). PyTorch's default initialisation everywhere (Embedding N(0, 1), GRU and Linear
     U(±1/√fan_in)); v is stored as a Linear(A, 1) weight [1, A], luong-concat's W as one Linear(2H, A) weight whose
-    key half W[:, H:] is applied to the keys once per batch.
+    key half W[:, H:] is applied to the keys once per batch. Adam with foreach=True (the multi-tensor
+    implementation: the same update; steps ~4% faster on CPU than 1.13's default per-parameter loop, measured at
+    the step shape, so the peer is the stronger of the two).
   - The source gets no <s> or </s>; the target side is decoder inputs <s> y_1 .. y_n and outputs y_1 .. y_n </s>
     (n + 1 tokens, the "real target tokens" of the loss and of tokens/s).
   - Teacher forcing R < 1 (--teacher-forcing): at every step after the first, one draw for the whole batch (seeded):
@@ -542,7 +544,7 @@ def command_train(args):
     model = Seq2Seq(len(prep["src_itos"]), len(prep["tgt_itos"]), args.embedding, args.hidden, args.attention,
                     args.dropout)
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
     train = prep["train"]
     source_lengths = [len(x) for x, _ in train]
     batches_per_epoch = math.ceil(len(train) / args.batch)
@@ -652,7 +654,7 @@ def command_step(args):
     tgt_out = torch.cat([words, torch.full((B, 1), EOS, dtype=torch.long)], dim=1)
     coin = random.Random(args.seed + 2).random
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
