@@ -17,7 +17,7 @@ Usage
   torch_seq2seq.py step  [--batch 64 --source-len 10 --target-len 12 --source-vocab 8000 --target-vocab 12000
                           --rounds 50 --attention ... --embedding 256 --hidden 256] [--threads N] [--json]
   torch_seq2seq.py check
-  torch_seq2seq.py tokenize FILE [--vocab]
+  torch_seq2seq.py tokenize FILE [--vocab [--min-count 2]]
   e.g. /usr/bin/python3 bench/torch_seq2seq.py train --train ../shared/data/translation/train.tsv \
          --dev ../shared/data/translation/dev.tsv --time 15m --threads 1 --json
 
@@ -27,7 +27,7 @@ Data
   file:line. Training pairs whose source has more than --max-source-tokens (100) tokens are left out (counted in the
   JSON's data.train_pairs_dropped); dev pairs never are.
 
-The model (the shared spec, /work/notes/arch.md; the C# model and this peer must be the same function)
+The model (the shared spec, word for word; the C# model and this peer must be the same function)
   Dimensions: B batch, S source length (padded), T target length, E embedding size, H hidden size ("--hidden",
   default 256), A attention size (= H), Vs/Vt source/target vocabulary sizes.
   - Tokenizer (both languages): lowercase (str.lower / ToLowerInvariant), replace U+2019 ’ by ', then tokens are the
@@ -101,9 +101,9 @@ Training loop (as torch_tasks.py): the --time budget counts TRAINING seconds onl
 
 Output
   train: one progress line per evaluation on stderr; a summary on stdout, or with --json ONE JSON line
-    {"task": "translate", "seconds": .., "epochs": .., "steps": .., "tokens_per_second": .., "dev_loss": ..,
-     "dev_bleu_greedy": .., "dev_bleu_beam": .., "greedy": {bleu, brevity_penalty, precisions, hyp_len, ref_len,
-     matches, totals}, "beam": {.. the same, beam, seconds}, "bleu_by_length": {"greedy": {"1-3": {bleu, sources,
+    {"task": "translate", "seconds": .., "cpu_seconds": .., "epochs": .., "steps": .., "tokens_per_second": ..,
+     "dev_loss": .., "dev_bleu_greedy": .., "dev_bleu_beam": .., "greedy": {bleu, brevity_penalty, precisions,
+     hyp_len, ref_len, matches, totals}, "beam": {.. the same, beam, seconds, cpu_seconds}, "bleu_by_length": {"greedy": {"1-3": {bleu, sources,
      ..}, ..}, "beam": ..}, "best_dev_bleu_greedy": .., "best_at_seconds": .., "parameters": .., "evaluations": [..],
      "config": .., "data": .., "threads": .., environment record}
     `epochs` is fractional (steps / batches per epoch); the final figures are from the last evaluation.
