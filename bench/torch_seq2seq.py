@@ -104,8 +104,9 @@ Output
     {"task": "translate", "seconds": .., "cpu_seconds": .., "epochs": .., "steps": .., "tokens_per_second": ..,
      "dev_loss": .., "dev_bleu_greedy": .., "dev_bleu_beam": .., "greedy": {bleu, brevity_penalty, precisions,
      hyp_len, ref_len, matches, totals}, "beam": {.. the same, beam, seconds, cpu_seconds},
-     "bleu_by_length": {"greedy": {"1-3": {bleu, sources, ..}, ..}, "beam": ..}, "best_dev_bleu_greedy": .., "best_at_seconds": .., "parameters": .., "evaluations": [..],
-     "config": .., "data": .., "threads": .., environment record}
+     "bleu_by_length": {"greedy": {"1-3": {bleu, sources, ..}, ..}, "beam": ..}, "best_dev_bleu_greedy": ..,
+     "best_at_seconds": .., "parameters": .., "evaluations": [..], "config": .., "data": .., "threads": ..,
+     environment record}
     `epochs` is fractional (steps / batches per epoch); the final figures are from the last evaluation.
     --hypotheses FILE writes `source<TAB>greedy<TAB>beam` (tokens joined by spaces) per distinct dev source, so the
     same hypotheses can be scored by another BLEU.
