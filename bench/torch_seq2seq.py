@@ -89,8 +89,9 @@ How this file realises the points the spec leaves open
   - The output words of a hypothesis are its tokens before </s>, mapped back through the target vocabulary (<unk>
     stays the single token "<unk>", which never matches a reference).
   - BLEU is reported as a fraction in [0, 1] (x100 for the usual scale), with no smoothing: a corpus with no matching
-    n-gram of some order n <= 4 scores 0. Per source-length bucket (1-3, 4-6, 7+ source tokens, punctuation
-    included) it is the same corpus BLEU over the distinct sources of that bucket.
+    n-gram of some order n <= 4 scores 0. Per source-length bucket (1-3, 4-6, 7+ source words: tokens with a letter
+    or a digit, punctuation left out, as Recurrent counts them) it is the same corpus BLEU over the distinct sources
+    of that bucket.
 
 Training loop (as torch_tasks.py): the --time budget counts TRAINING seconds only (batch building, forward,
   backward, clip, Adam step); dev evaluation (loss + greedy BLEU) runs after every epoch and once more when the budget
@@ -212,6 +213,11 @@ def corpus_bleu(hypotheses, references, max_n=4):
     bleu = 0.0 if min(precisions) == 0 else bp * math.exp(sum(math.log(p) for p in precisions) / max_n)
     return {"bleu": bleu, "brevity_penalty": bp, "precisions": precisions, "hyp_len": c, "ref_len": r,
             "matches": matches, "totals": totals}
+
+
+def word_count(tokens):
+    """A sentence's length in words: its tokens with a letter or a digit (punctuation left out)."""
+    return sum(1 for t in tokens if any(ch.isalnum() for ch in t))
 
 
 def bucket_of(length):
@@ -454,7 +460,7 @@ def prepare(args):
                      "train_source_tokens": sum(len(p[2]) for p in kept),
                      "train_target_tokens": sum(len(p[3]) + 1 for p in kept),
                      "dev_target_tokens": dev_target_tokens,
-                     "dev_sources_by_length": dict(Counter(bucket_of(len(src)) for _, src in distinct))}}
+                     "dev_sources_by_length": dict(Counter(bucket_of(max(1, word_count(src))) for _, src in distinct))}}
 
 
 def dev_loss(model, prep, batch=256):
@@ -498,7 +504,7 @@ def decode_beam(model, prep, N):
 def bleu_by_length(hyps, prep):
     groups = {name: ([], []) for name, _, _ in BUCKETS}
     for (_, src), hyp, refs in zip(prep["distinct"], hyps, prep["refs"]):
-        g = groups[bucket_of(len(src))]
+        g = groups[bucket_of(max(1, word_count(src)))]  # a source of punctuation only counts as one word
         g[0].append(hyp)
         g[1].append(refs)
     return {name: {"sources": len(h), **(corpus_bleu(h, r) if h else {"bleu": None})}

@@ -38,7 +38,7 @@ public sealed class ConditionedGenerator : ITaskModel
     private readonly Parameter[] _parameters;
     private bool _training = true;
     private int _batch;
-    private Tensor _h0 = new(0), _c0 = new(0), _dState = new(0), _vectors = new(0);
+    private readonly Tensor _h0 = Tensor.Growable(0), _c0 = Tensor.Growable(0), _dState = Tensor.Growable(0), _vectors = Tensor.Growable(0);
     private bool Lstm => Config.Cell == CellKind.Lstm;
     /// <summary>The state blocks the bridge produces: h0 of each layer, and c0 of each layer for the LSTM.</summary>
     private int StateBlocks => Config.NumLayers * (Lstm ? 2 : 1);
@@ -92,12 +92,13 @@ public sealed class ConditionedGenerator : ITaskModel
         {
             if (vectors == null || vectors.Length != batch * Config.VectorSize)
                 throw new ShapeException($"a vector-conditioned generator needs [B, {Config.VectorSize}] = {batch * Config.VectorSize} values, got {vectors?.Length ?? 0}");
-            if (!_vectors.HasShape(batch, Config.VectorSize)) _vectors = new Tensor(batch, Config.VectorSize);
+            _vectors.Resize(batch, Config.VectorSize);
             vectors.CopyTo(_vectors.Span);
             u = _vectors;
         }
         var a = _bridge.Forward(u).Span; // [B, blocks·H]: h0 of each layer, then c0 of each layer
-        if (!_h0.HasShape(L, batch, H)) (_h0, _c0) = (new Tensor(L, batch, H), new Tensor(L, batch, H));
+        _h0.Resize(L, batch, H);
+        _c0.Resize(L, batch, H);
         for (int b = 0; b < batch; b++)
             for (int k = 0; k < StateBlocks; k++)
                 Kernels.Tanh(a.Slice((b * StateBlocks + k) * H, H), (k < L ? _h0 : _c0).Span.Slice(((k % L) * batch + b) * H, H));
@@ -127,7 +128,7 @@ public sealed class ConditionedGenerator : ITaskModel
         var grads = _rnn.Backward(_outputDropout.Backward(_output.Backward(_loss.Backward())));
         _embedding.Backward(_embeddingDropout.Backward(grads.DInput));
         // [h0; c0] = tanh(a): da = d ⊙ (1 − tanh²), laid out back as [B, blocks·H].
-        if (!_dState.HasShape(B, StateBlocks * H)) _dState = new Tensor(B, StateBlocks * H);
+        _dState.Resize(B, StateBlocks * H);
         for (int b = 0; b < B; b++)
             for (int k = 0; k < StateBlocks; k++)
             {
@@ -161,8 +162,8 @@ public sealed class ConditionedGenerator : ITaskModel
             for (int t = 0; t < maxLength && !done.All(d => d); t++)
             {
                 var step = _rnn.Forward(_embedding.Forward(previous, 1, count), h, c);
-                step.HN.Data.CopyTo(h.Data, 0);   // the next step's h0 (HN is the layer's buffer, rewritten by the next call)
-                step.CN?.Data.CopyTo(c!.Data, 0);
+                step.HN.Span.CopyTo(h.Span);   // the next step's h0 (HN is the layer's buffer, rewritten by the next call)
+                step.CN?.Span.CopyTo(c!.Span);
                 var logits = _output.Forward(step.Output).Span;
                 for (int b = 0; b < count; b++)
                 {

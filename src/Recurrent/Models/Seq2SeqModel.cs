@@ -47,16 +47,16 @@ public sealed class Seq2SeqModel : ITaskModel
     private int _sourceSteps, _targetSteps, _batch;
     private int[] _sourceLengths = [];
     private float[] _keys = [];          // [B, S, H] encoder outputs, batch-first for the attention
-    private Tensor _bridgeIn = new(0);  // [B, H] = [h_fwd_final; h_bwd_final]
+    private readonly Tensor _bridgeIn = Tensor.Growable(0);  // [B, H] = [h_fwd_final; h_bwd_final]
     private float[] _initialState = [];  // [B, H] s_{−1}
     private int[] _fed = [];             // [T, B] the ids the decoder read
     private float[] _embeddingMask = []; // [T, B, E]
     private float[] _input = [];         // [B, E + H] x_t
     private float[] _contexts = [];      // [T, B, H]
-    private Tensor _attended = new(0);   // [T, B, 2H] rows [s_t; c_t]
+    private readonly Tensor _attended = Tensor.Growable(0);   // [T, B, 2H] rows [s_t; c_t]
     private float[] _guessLogits = [];   // [B, V] teacher forcing's own guesses
     private float[] _dContext = [], _dHidden = [], _dQuery = []; // [B, H] each
-    private Tensor _dEncoderOutput = new(0), _dFinalHidden = new(0), _dBridge = new(0);
+    private readonly Tensor _dEncoderOutput = Tensor.Growable(0), _dFinalHidden = Tensor.Growable(0), _dBridge = Tensor.Growable(0);
 
     public Seq2SeqModel(Seq2SeqConfig config, Rng rng)
     {
@@ -119,7 +119,7 @@ public sealed class Seq2SeqModel : ITaskModel
         TimeMajorToBatchFirst(output.Span, _keys, steps, batch, H);
 
         var final = Encoder.TopFinalHidden.Span; // [2, B, H/2]
-        if (!_bridgeIn.HasShape(batch, H)) _bridgeIn = new Tensor(batch, H);
+        _bridgeIn.Resize(batch, H);
         var bridgeIn = _bridgeIn.Span;
         for (int b = 0; b < batch; b++)
             for (int d = 0; d < 2; d++)
@@ -155,7 +155,7 @@ public sealed class Seq2SeqModel : ITaskModel
         Grow(ref _embeddingMask, T * B * E);
         Grow(ref _input, B * (E + H));
         Grow(ref _contexts, T * B * H);
-        if (!_attended.HasShape(T, B, 2 * H)) _attended = new Tensor(T, B, 2 * H);
+        _attended.Resize(T, B, 2 * H);
         bool dropEmbedding = _training && Config.Dropout > 0;
         if (dropEmbedding) _targetDropout.DrawMask(_embeddingMask.AsSpan(0, T * B * E));
         bool ownGuesses = _training && Config.TeacherForcing < 1;
@@ -252,16 +252,16 @@ public sealed class Seq2SeqModel : ITaskModel
         }
         DecoderCell.EndBackward();
 
-        if (!_dEncoderOutput.HasShape(S, B, H)) _dEncoderOutput = new Tensor(S, B, H);
+        _dEncoderOutput.Resize(S, B, H);
         if (Attention != null) BatchFirstToTimeMajor(Attention.EndBackward(), _dEncoderOutput.Span, S, B, H);
         else _dEncoderOutput.Zero();
 
         // s_{−1} = tanh(a): da = ds ⊙ (1 − s²), then the bridge's Linear, then [fwd; bwd] back to the encoder's h_n.
-        if (!_dBridge.HasShape(B, H)) _dBridge = new Tensor(B, H);
+        _dBridge.Resize(B, H);
         Kernels.TanhBackward(InitialState, DecoderCell.DH0, _dBridge.Span);
         var dFinal = Bridge.Backward(_dBridge).Span;
         int half = Config.EncoderHidden;
-        if (!_dFinalHidden.HasShape(2, B, half)) _dFinalHidden = new Tensor(2, B, half);
+        _dFinalHidden.Resize(2, B, half);
         for (int b = 0; b < B; b++)
             for (int d = 0; d < 2; d++)
                 dFinal.Slice(b * H + d * half, half).CopyTo(_dFinalHidden.Span.Slice((d * B + b) * half, half));

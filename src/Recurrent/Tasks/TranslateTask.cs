@@ -72,7 +72,7 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
             var hypothesis = outputs[g].Words.Select(id => words[id]).ToArray();
             var group = data.Groups[g];
             all.Add(hypothesis, group.References);
-            int length = WordCount(group.Source);
+            int length = Math.Max(1, WordCount(group.Source)); // a source of punctuation only counts as one word
             for (int k = 0; k < Buckets.Length; k++)
                 if (length >= Buckets[k].Min && length <= Buckets[k].Max)
                 {
