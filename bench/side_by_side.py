@@ -34,8 +34,11 @@ ROWS = {
     "infer_lstm_512": (["--child", "infer"], "forward LSTM 2×512, B=32"),
     "sample_lstm_512": (["--child", "sample"], "sample LSTM 2×512, batch 1"),
 }
-# Rows of `recurrent bench tasks` -> torch_tasks.py step arguments (the same architecture and shape) and a label.
+# Rows of `recurrent bench tasks` -> the peer script's step arguments (the same architecture and shape) and a label.
 TASK_ROWS = {
+    "train_translate": (["step", "--batch", "64", "--source-len", "10", "--target-len", "12", "--source-vocab", "8000",
+                         "--target-vocab", "12000"],
+                        "train translator (E 256, BiGRU 128 + GRU 256, Bahdanau), B=64 S=10 T=12"),
     "train_classify": (["step", "--task", "classify", "--embedding", "300", "--hidden", "150", "--word-dropout", "0.25",
                         "--batch", "32", "--seq-len", "20", "--vocab", "16000"],
                        "train classifier (E 300, BiLSTM 150, max pool), B=32 T=20"),
@@ -44,6 +47,7 @@ TASK_ROWS = {
 }
 ROWS.update(TASK_ROWS)
 TORCH_TASKS = os.path.join(HERE, "torch_tasks.py")
+TORCH_SEQ2SEQ = os.path.join(HERE, "torch_seq2seq.py")
 # torch_bench.py's thread policies: (torch threads, OpenBLAS threads, extra environment).
 MODES = {"t1": (1, 1, {}), "t2_passive": (2, 2, {"OMP_WAIT_POLICY": "PASSIVE"}), "t1_blas2": (1, 2, {})}
 PEER_MODES = {1: ["t1"], 2: ["t2_passive", "t1_blas2"]}
@@ -88,7 +92,8 @@ def measure_peer(row, mode, args):
     if row in TASK_ROWS:
         # torch_tasks.py picks OpenBLAS's kernels from the CPU's flags (--coretype auto): 0.3.21 without
         # OPENBLAS_CORETYPE runs some CPUs (e.g. this Xeon) on its slowest kernels.
-        cmd = [PY, TORCH_TASKS, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
+        script = TORCH_SEQ2SEQ if row == "train_translate" else TORCH_TASKS
+        cmd = [PY, script, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
                "--rounds", str(max(args.min_steps, 30)), "--json"]
         r, others = run(cmd, env)
         return {"mode": mode, "per_second": r["tokens_per_second"], "peak_mib": r.get("maxrss_mib"), "others": others,

@@ -5,9 +5,10 @@ using Recurrent.Tensors;
 namespace Recurrent.Cli.Commands;
 
 /// <summary>
-/// `recurrent bench tasks [--only classify|tag] [--threads N] [--min-seconds S] [--json]`: training words/s of one
-/// classifier step and one BiLSTM-CRF tagger step at the shapes of <see cref="WordTaskBench"/>, median step time after
-/// warm-up (bench/torch_tasks.py step measures PyTorch's at the same shapes; bench/side-by-side.sh runs both).
+/// `recurrent bench tasks [--only classify|tag|translate] [--threads N] [--min-seconds S] [--json]`: training words/s of
+/// one classifier step and one BiLSTM-CRF tagger step at the shapes of <see cref="WordTaskBench"/>, and target tokens/s
+/// of one translation step (<see cref="TranslateBench"/>), median step time after warm-up (bench/torch_tasks.py and
+/// bench/torch_seq2seq.py `step` measure PyTorch's at the same shapes; bench/side-by-side.sh runs both).
 /// </summary>
 public static class BenchTasksCommand
 {
@@ -16,7 +17,7 @@ public static class BenchTasksCommand
         bool json = args.Flag("json");
         int threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
         double minSeconds = args.Double("min-seconds", 2, 0, 3600);
-        string only = args.Choice("only", "all", "all", "classify", "tag");
+        string only = args.Choice("only", "all", "all", "classify", "tag", "translate");
         args.RejectUnknown();
 
         int saved = Gemm.Threads;
@@ -46,6 +47,27 @@ public static class BenchTasksCommand
                 };
                 rows.Add(row);
                 if (!json) stdout.WriteLine($"{name,-18} {bench.WordsPerStep / stats.Median,10:N0} words/s  {stats.Median * 1e3,8:F2} ms/step  (B {shape.Batch}, T {shape.SeqLen}, V {shape.Vocab}, {bench.Parameters:N0} parameters, {threads} threads)");
+            }
+            if (only is "all" or "translate")
+            {
+                var bench = new TranslateBench();
+                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps: 5);
+                rows.Add(new JsonObject
+                {
+                    ["name"] = "train_translate",
+                    ["per_second"] = Math.Round(bench.TokensPerStep / stats.Median, 1),
+                    ["unit"] = "target tokens",
+                    ["ms_per_step"] = Math.Round(stats.Median * 1e3, 3),
+                    ["peak_mib"] = Math.Round(BenchRnnChild.PeakMib(), 1),
+                    ["batch"] = TranslateBench.Batch,
+                    ["seq_len"] = TranslateBench.TargetSteps,
+                    ["vocab"] = TranslateBench.TargetVocabulary,
+                    ["parameters"] = bench.Parameters,
+                    ["steps"] = stats.Steps,
+                    ["threads"] = threads,
+                });
+                if (!json) stdout.WriteLine($"{"train_translate",-18} {bench.TokensPerStep / stats.Median,10:N0} tokens/s {stats.Median * 1e3,8:F2} ms/step  " +
+                    $"(B {TranslateBench.Batch}, S {TranslateBench.SourceLength}, T {TranslateBench.TargetSteps}, V {TranslateBench.SourceVocabulary}/{TranslateBench.TargetVocabulary}, {bench.Parameters:N0} parameters, {threads} threads)");
             }
         }
         finally { Gemm.Threads = saved; }

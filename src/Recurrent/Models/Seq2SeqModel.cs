@@ -24,6 +24,7 @@ namespace Recurrent.Models;
 /// argmax of logits_{t−1} without output dropout) instead of y_{t−1} with probability 1 − R.
 /// PyTorch-style names: "encoder.embedding.weight", "encoder.gru.weight_ih_l0(_reverse)" …, "bridge.weight",
 /// "decoder.embedding.weight", "decoder.cell.weight_ih" …, "decoder.attention.*", "decoder.output.weight".
+/// The output layer and the loss run on the rows of real target tokens only, gathered (padding has no loss).
 /// Keeps for backward: what each layer keeps, the ids the decoder read, its embedding dropout mask [T, B, E], the
 /// contexts and [s_t; c_t] rows [T, B, 2H], and s_{−1}. Buffers grow to the largest batch seen.
 /// </summary>
@@ -54,6 +55,10 @@ public sealed class Seq2SeqModel : ITaskModel
     private float[] _input = [];         // [B, E + H] x_t
     private float[] _contexts = [];      // [T, B, H]
     private readonly Tensor _attended = Tensor.Growable(0);   // [T, B, 2H] rows [s_t; c_t]
+    // The rows of _attended that predict a real token (not padding), gathered: the output layer, its dropout and the
+    // loss see only these (a batch's targets differ in length, and padding is a third of the rows or more).
+    private int[] _predicting = [], _predicted = [];         // [N] row index t·B + b, and its target
+    private readonly Tensor _rows = Tensor.Growable(0), _dAttended = Tensor.Growable(0); // [N, 2H], [T, B, 2H]
     private float[] _guessLogits = [];   // [B, V] teacher forcing's own guesses
     private float[] _dContext = [], _dHidden = [], _dQuery = []; // [B, H] each
     private readonly Tensor _dEncoderOutput = Tensor.Growable(0), _dFinalHidden = Tensor.Growable(0), _dBridge = Tensor.Growable(0);
@@ -189,8 +194,20 @@ public sealed class Seq2SeqModel : ITaskModel
                 context.Slice(b * H, H).CopyTo(attended.Slice((t * B + b) * 2 * H + H, H));
             }
         }
-        var logits = Output.Forward(_outputDropout.Forward(_attended));
-        return _loss.Forward(logits, targetOut);
+        int n = 0;
+        Grow(ref _predicting, T * B);
+        Grow(ref _predicted, T * B);
+        for (int i = 0; i < T * B; i++)
+            if (targetOut[i] != WordVocabulary.PadId)
+            {
+                _predicting[n] = i;
+                _predicted[n] = targetOut[i];
+                n++;
+            }
+        _rows.Resize(n, 2 * H);
+        for (int k = 0; k < n; k++) attended.Slice(_predicting[k] * 2 * H, 2 * H).CopyTo(_rows.Span.Slice(k * 2 * H, 2 * H));
+        var logits = Output.Forward(_outputDropout.Forward(_rows));
+        return _loss.Forward(logits, _predicted.AsSpan(0, n));
     }
 
     /// <summary>The argmax of each row's logits from [s; c] rows [B, 2H] (no dropout): the model's own previous word.</summary>
@@ -213,7 +230,11 @@ public sealed class Seq2SeqModel : ITaskModel
     public void Backward()
     {
         int T = _targetSteps, B = _batch, S = _sourceSteps, H = Config.HiddenSize, E = Config.EmbeddingSize;
-        var dAttended = _outputDropout.Backward(Output.Backward(_loss.Backward())).Span; // [T, B, 2H]
+        var dRows = _outputDropout.Backward(Output.Backward(_loss.Backward())).Span; // [N, 2H]
+        _dAttended.Resize(T, B, 2 * H);
+        var dAttended = _dAttended.Span;
+        dAttended.Clear();
+        for (int k = 0; k < _loss.Count; k++) dRows.Slice(k * 2 * H, 2 * H).CopyTo(dAttended.Slice(_predicting[k] * 2 * H, 2 * H));
         Grow(ref _dContext, B * H);
         Grow(ref _dHidden, B * H);
         Grow(ref _dQuery, B * H);
