@@ -1,3 +1,4 @@
+using Recurrent.Tasks;
 using Recurrent.Analysis;
 using Recurrent.IO;
 using Recurrent.Models;
@@ -40,13 +41,19 @@ internal static class PlotCommand
         }
         else
         {
-            // Word tasks: the dev metric (a fraction) shares the axis with the losses, which sit in the same range.
-            var (config, _) = Checkpoint.LoadWordConfig(dir);
-            var metric = log.Where(e => e.Metric is { } m && double.IsFinite(m)).Select(e => ((double)e.Step, e.Metric!.Value)).ToList();
-            string metricName = log.LastOrDefault(e => e.MetricName != null)?.MetricName?.Replace('_', ' ') ?? "dev metric";
-            string title = $"{task}: {CharLanguageModelConfig.CellName(config.Cell)} {config.NumLayers}×{config.HiddenSize}: loss and {metricName}";
+            // The other tasks: the dev metric shares the axis with the losses, which sit in the same range (BLEU, on
+            // 0–100, is drawn divided by 100).
+            string? name = log.LastOrDefault(e => e.MetricName != null)?.MetricName;
+            double scale = name == TranslateTask.Metric ? 0.01 : 1;
+            var metric = log.Where(e => e.Metric is { } m && double.IsFinite(m)).Select(e => ((double)e.Step, e.Metric!.Value * scale)).ToList();
+            string metricName = (name?.Replace('_', ' ') ?? "dev metric") + (scale != 1 ? " / 100" : "");
+            string title = name == null ? $"{task}: loss" : $"{task}: loss and {metricName}";
+            string unit = task switch
+            {
+                WordModelConfig.TagTask => "nats/word", WordModelConfig.ClassifyTask => "nats/sentence", _ => "nats/token",
+            };
             svg = LossPlot.Render(title, [new("train loss", "#1f77b4", train), new("dev loss", "#d62728", val), new(metricName, "#2ca02c", metric)],
-                task == WordModelConfig.TagTask ? "loss (nats/word), fraction" : "loss (nats/sentence), fraction");
+                $"loss ({unit}), fraction");
         }
         string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
         if (parent != null && !Directory.Exists(parent)) throw new CliException($"the directory of --out '{output}' does not exist");

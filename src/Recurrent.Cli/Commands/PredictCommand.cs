@@ -37,10 +37,7 @@ internal static class PredictCommand
 
         var (modelDir, which) = ModelDirectory.ForInference(dir, last);
         var model = Checkpoint.LoadWordModel(modelDir);
-        string source = input ?? "standard input";
-        string text = input != null ? Utf8Text.ReadFile(input, "input file") : Console.In.ReadToEnd();
-        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1); // the final newline
+        var (lines, source) = ReadLines(input);
         var sentences = new string[lines.Count][];
         for (int i = 0; i < lines.Count; i++)
         {
@@ -72,5 +69,15 @@ internal static class PredictCommand
             }
         }
         return 0;
+    }
+
+    /// <summary>The lines of --input (or of standard input when it is null), without the final newline, and the name
+    /// errors give their source.</summary>
+    internal static (List<string> Lines, string Source) ReadLines(string? input)
+    {
+        string text = input != null ? Utf8Text.ReadFile(input, "input file") : Console.In.ReadToEnd();
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1); // the final newline
+        return (lines, input ?? "standard input");
     }
 }

@@ -85,10 +85,7 @@ internal static class TranslateCommands
         args.RejectUnknown();
         if (svg != null && model.Config.Attention == null) throw new CliException($"--attention {svg}: the model in '{dir}' has no attention");
 
-        string source = input ?? "standard input";
-        string text = input != null ? Utf8Text.ReadFile(input, "input file") : Console.In.ReadToEnd();
-        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1); // the final newline
+        var (lines, source) = PredictCommand.ReadLines(input);
         var sentences = new string[lines.Count][];
         for (int i = 0; i < lines.Count; i++)
         {

@@ -58,7 +58,7 @@ public sealed record GeneratorConfig
 
     internal static GeneratorConfig ReadJson(JsonFields f)
     {
-        try
+        return f.Read(() =>
         {
             int vectorSize = f.Int("vector_size", 0);
             var config = new GeneratorConfig
@@ -74,11 +74,6 @@ public sealed record GeneratorConfig
             };
             config.Validate();
             return config;
-        }
-        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(f.Where, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{f.Where}: {e.Message}");
-        }
+        });
     }
 }

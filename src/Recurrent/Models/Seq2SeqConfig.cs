@@ -70,7 +70,7 @@ public sealed record Seq2SeqConfig
 
     internal static Seq2SeqConfig ReadJson(JsonFields f)
     {
-        try
+        return f.Read(() =>
         {
             string tokenizer = f.String("tokenizer");
             if (tokenizer != TranslationTokenizer.Name)
@@ -90,11 +90,6 @@ public sealed record Seq2SeqConfig
             };
             config.Validate();
             return config;
-        }
-        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(f.Where, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{f.Where}: {e.Message}");
-        }
+        });
     }
 }

@@ -90,7 +90,7 @@ public sealed record WordModelConfig
 
     internal static WordModelConfig ReadJson(JsonFields f, string task)
     {
-        try
+        return f.Read(() =>
         {
             bool tag = task == TagTask;
             int charEmbedding = tag ? f.Int("char_embedding", 0) : 0, charHidden = tag ? f.Int("char_hidden", 0) : 0;
@@ -116,11 +116,6 @@ public sealed record WordModelConfig
             };
             config.Validate();
             return config;
-        }
-        catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(f.Where, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{f.Where}: {e.Message}");
-        }
+        });
     }
 }

@@ -73,6 +73,20 @@ internal readonly struct JsonFields(JsonElement obj, string where)
     }
 
     /// <summary>An array of strings (a vocabulary, a label set).</summary>
+    /// <summary>
+    /// Builds something from these fields (a model's configuration) and turns what goes wrong — a field's error, a
+    /// setting the model refuses — into one InvalidDataException that names the file first.
+    /// </summary>
+    public T Read<T>(Func<T> build)
+    {
+        try { return build(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(where, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{where}: {e.Message}");
+        }
+    }
+
     /// <summary>Writes a list of strings (a vocabulary, labels) as a JSON array: what <see cref="StringArray"/> reads.</summary>
     public static void WriteList(Utf8JsonWriter w, string name, IEnumerable<string> items)
     {

@@ -9,7 +9,7 @@ namespace Recurrent.Training;
 /// <param name="ValLoss">validation loss when it was evaluated at this step, else null.</param>
 /// <param name="TokensPerSecond">training throughput over the steps since the previous line.</param>
 /// <param name="Seconds">wall-clock training time of the model so far, over all runs.</param>
-/// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1"), else null.</param>
+/// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1", "dev_bleu"), else null.</param>
 /// <param name="PerCharacter">the losses are per character (char-lm): the log adds bits per character.</param>
 public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
     double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null, bool PerCharacter = true);
@@ -78,7 +78,7 @@ public static class TrainLog
     private static double NumberOrNaN(JsonFields f, string name) => f.Has(name) ? f.Double(name) : double.NaN;
 
     /// <summary>The dev metrics a log line may carry, in the order they are looked for.</summary>
-    private static readonly string[] MetricNames = ["dev_accuracy", "dev_f1", "dev_token_accuracy"];
+    private static readonly string[] MetricNames = ["dev_accuracy", "dev_f1", "dev_token_accuracy", "dev_bleu"];
 
     private static (string? Name, double? Value) MetricOf(JsonFields f)
     {
