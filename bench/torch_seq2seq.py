@@ -139,7 +139,7 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from torch_bench import maxrss_mib, time_steps  # noqa: E402  (standard library only)
-from torch_tasks import (DataError, TrainingClock, count_parameters, environment_record, log,  # noqa: E402
+from torch_tasks import (DataError, TrainingClock, add_machine_flags, count_parameters, environment_record, log,  # noqa: E402
                          seconds_arg, setup_threads)
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
@@ -850,14 +850,7 @@ def main():
     sub = ap.add_subparsers(dest="command", required=True)
 
     def common(p):
-        p.add_argument("--threads", type=int, default=1, help="torch threads (torch.set_num_threads, OMP_NUM_THREADS)")
-        p.add_argument("--blas-threads", type=int, default=0,
-                       help="OpenBLAS threads (default: $OPENBLAS_NUM_THREADS if set, else --threads)")
-        p.add_argument("--coretype", default="auto",
-                       help="OpenBLAS kernels: auto (from the CPU's flags), keep ($OPENBLAS_CORETYPE as it is), "
-                            "or a name")
-        p.add_argument("--seed", type=int, default=1)
-        p.add_argument("--json", action="store_true")
+        add_machine_flags(p)
         p.add_argument("--embedding", type=int, default=256, help="embedding size E (source and target)")
         p.add_argument("--hidden", type=int, default=256, help="hidden size H (H/2 per encoder direction)")
         p.add_argument("--attention", choices=ATTENTIONS, default="bahdanau")

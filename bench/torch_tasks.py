@@ -852,20 +852,24 @@ def command_check(args):
 
 # ----------------------------------------------------------------------------- command line
 
+def add_machine_flags(p):
+    """The flags every peer subcommand shares: threads, OpenBLAS's kernels, seed, JSON output."""
+    p.add_argument("--threads", type=int, default=1, help="torch threads (torch.set_num_threads, OMP_NUM_THREADS)")
+    p.add_argument("--blas-threads", type=int, default=0,
+                   help="OpenBLAS threads (default: $OPENBLAS_NUM_THREADS if set, else --threads)")
+    p.add_argument("--coretype", default="auto",
+                   help="OpenBLAS kernels: auto (from the CPU's flags), keep ($OPENBLAS_CORETYPE as it is), or a name")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
     def common(p):
         p.add_argument("--task", choices=("classify", "tag"), required=True)
-        p.add_argument("--threads", type=int, default=1, help="torch threads (torch.set_num_threads, OMP_NUM_THREADS)")
-        p.add_argument("--blas-threads", type=int, default=0,
-                       help="OpenBLAS threads (default: $OPENBLAS_NUM_THREADS if set, else --threads)")
-        p.add_argument("--coretype", default="auto",
-                       help="OpenBLAS kernels: auto (from the CPU's flags), keep ($OPENBLAS_CORETYPE as it is), "
-                            "or a name")
-        p.add_argument("--seed", type=int, default=1)
-        p.add_argument("--json", action="store_true")
+        add_machine_flags(p)
         p.add_argument("--embedding", type=int, default=None, help="word embedding size (classify 128, tag 100)")
         p.add_argument("--hidden", type=int, default=None,
                        help="LSTM hidden size per direction (classify 128, tag 200)")

@@ -31,21 +31,11 @@ public class Seq2SeqModelTests
 
     private static (int[] Source, int[] Lengths, int S, int[] In, int[] Out, int T) Batch(int[] examples)
     {
-        int B = examples.Length, S = examples.Max(e => Sources[e].Length), T = examples.Max(e => Targets[e].Length) + 1;
+        int B = examples.Length, S = examples.Max(e => Sources[e].Length);
         var source = new int[S * B];
         var lengths = new int[B];
-        var targetIn = new int[T * B];
-        var targetOut = new int[T * B];
-        for (int b = 0; b < B; b++)
-        {
-            var x = Sources[examples[b]];
-            var y = Targets[examples[b]];
-            lengths[b] = x.Length;
-            for (int s = 0; s < x.Length; s++) source[s * B + b] = x[s];
-            targetIn[b] = WordVocabulary.StartId;
-            for (int t = 0; t < y.Length; t++) { targetIn[(t + 1) * B + b] = y[t]; targetOut[t * B + b] = y[t]; }
-            targetOut[y.Length * B + b] = WordVocabulary.EndId;
-        }
+        PaddedBatch.Fill(Sources, examples, source, lengths);
+        var (targetIn, targetOut, _, T) = PaddedBatch.Shifted(Targets, examples);
         return (source, lengths, S, targetIn, targetOut, T);
     }
 
