@@ -302,11 +302,12 @@ internal static class TrainCommand
         return parts.Count == 0 ? "stopped" : string.Join(" or ", parts);
     }
 
-    /// <summary>One JSON object on one line, numbers invariant.</summary>
+    /// <summary>One JSON object on one line, numbers invariant; text as it is (no \u escapes for "+", accents or "<"):
+    /// the output is read by people and parsers, never embedded in HTML.</summary>
     internal static void WriteJson(TextWriter output, Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             body(w);
