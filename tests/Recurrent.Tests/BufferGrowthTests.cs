@@ -167,7 +167,7 @@ public class BufferGrowthTests(ITestOutputHelper output)
     private static (float[] Outputs, float Loss, int[] Paths) Run(WordModel model, int[] examples, int[][] ids,
         int[][][]? characters)
     {
-        var (tokens, lengths, steps) = ClassifyTask.Pad(ids, examples);
+        var (tokens, lengths, steps) = PaddedBatch.Pad(ids, examples);
         int B = examples.Length;
         model.ZeroGrad();
         if (model is SequenceTagger tagger)

@@ -201,15 +201,12 @@ internal static class TrainCommand
         return (config, settings, corpus);
     }
 
-    /// <summary>The schedule flags, which a resumed run may change.</summary>
-    private static TrainingSettings Intervals(CliArgs args, TrainingSettings s) => s with
+    /// <summary>The schedule flags, which a resumed run may change: every task's, and the samples'.</summary>
+    private static TrainingSettings Intervals(CliArgs args, TrainingSettings s) => TaskTrainCommand.Intervals(args, s) with
     {
-        EvalEvery = args.Int("eval-every", s.EvalEvery, 0),
         SampleEvery = args.Int("sample-every", s.SampleEvery, 0),
         SampleLength = args.Int("sample-length", s.SampleLength, 0, 1 << 20),
         SampleTemperature = args.Double("temperature", s.SampleTemperature, 0, 100),
-        CheckpointEvery = args.Int("checkpoint-every", s.CheckpointEvery, 0),
-        LogEvery = args.Int("log-every", s.LogEvery, 1),
     };
 
     /// <summary>The default text: data/tinyshakespeare.txt here, or in the repository this binary was built from.</summary>

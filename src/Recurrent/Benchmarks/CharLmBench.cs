@@ -1,5 +1,6 @@
 using Recurrent.Layers;
 using Recurrent.Losses;
+using Recurrent.Models;
 using Recurrent.Optimizers;
 using Recurrent.Profiling;
 using Recurrent.Tensors;
@@ -54,7 +55,7 @@ public sealed class CharLmBench : IModule
         Embedding = new Embedding(Vocab, EmbeddingSize, rng);
         Rnn = new RecurrentLayer(cell, EmbeddingSize, hidden, layers, batchFirst: true, rng: rng);
         Head = new Linear(hidden, Vocab, rng: rng);
-        string rnnName = cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
+        string rnnName = CharLanguageModelConfig.ModulePrefix(cell);
         _parameters = [.. Embedding.Prefixed("embedding."), .. Rnn.Prefixed(rnnName), .. Head.Prefixed("head.")];
         Optimizer = new Adam(_parameters, LearningRate);
 

@@ -18,11 +18,11 @@ public sealed record ConditionedCorpus(IReadOnlyList<ConditionedLine> Lines, boo
 /// Reads the one-to-many task's data: one example per line, <c>condition&lt;TAB&gt;text</c>, where a model generates the
 /// text from the condition. The condition is either a class label (one token without spaces: "positive", "sonnet",
 /// or a class id such as SST-2's "0" and "1") or a vector: two or more numbers separated by spaces, in
-/// invariant-culture notation ("0.5 -1 2e-3"). Every line of a file has the same kind of condition, and every vector the same length as the first line's.
-/// The text is split on spaces (<c>text.Split(' ', RemoveEmptyEntries)</c>): it is expected to be tokenized already.
+/// invariant-culture notation ("0.5 -1 2e-3"). Every line of a file has the same kind of condition, and every vector
+/// the same length as the first line's. The text is split on spaces (<c>text.Split(' ', RemoveEmptyEntries)</c>): it
+/// is expected to be tokenized already.
 ///
-/// Read strictly, as the other readers (see <see cref="Utf8Text"/>: the file must exist, be non-empty and valid UTF-8;
-/// LF or CRLF; trailing blank lines ignored, a blank line elsewhere an error). Every error is one line
+/// Read strictly, as the other readers (<see cref="TabSeparatedLines"/>). Every error is one line
 /// "FILE:LINE: what is wrong": no TAB or more than one, an empty condition or text, a condition of several words that
 /// are not all numbers, a number that is not finite (NaN, ∞, or beyond float's range), a condition of the other kind
 /// than the first line's, a vector of another length.
@@ -31,24 +31,12 @@ public static class ConditionedText
 {
     public static ConditionedCorpus Read(string path)
     {
-        string[] lines = Utf8Text.ReadFile(path, "data file").Split('\n');
-        int end = lines.Length;
-        while (end > 0 && string.IsNullOrWhiteSpace(lines[end - 1])) end--;
-        if (end == 0) throw new InvalidDataException($"{path}:1: the file has only blank lines, no examples");
-
-        var examples = new List<ConditionedLine>(end);
-        for (int i = 0; i < end; i++)
+        var lines = TabSeparatedLines.Read(path, "condition<TAB>text", "examples", oneTab: true);
+        var examples = new List<ConditionedLine>(lines.Count);
+        foreach (var (before, after, number) in lines)
         {
-            int number = i + 1;
-            string line = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(line))
-                throw new InvalidDataException($"{path}:{number}: blank line (expected condition<TAB>text; only trailing blank lines are allowed)");
-            int tab = line.IndexOf('\t');
-            if (tab < 0) throw new InvalidDataException($"{path}:{number}: no TAB (expected condition<TAB>text)");
-            int tabs = line.AsSpan().Count('\t');
-            if (tabs > 1) throw new InvalidDataException($"{path}:{number}: {tabs} TABs (expected one: condition<TAB>text)");
-            string[] condition = line[..tab].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            string[] words = line[(tab + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string[] condition = before.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string[] words = after.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (condition.Length == 0) throw new InvalidDataException($"{path}:{number}: empty condition before the TAB");
             if (words.Length == 0) throw new InvalidDataException($"{path}:{number}: empty text after the TAB");
 

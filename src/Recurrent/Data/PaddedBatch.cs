@@ -41,6 +41,17 @@ public static class PaddedBatch
         return time;
     }
 
+    /// <summary>The chosen sequences as a new time-major padded batch [T, B] with their lengths; 0 at padding, which is
+    /// &lt;pad&gt; for words and ignored by the losses for tags and targets.</summary>
+    public static (int[] Tokens, int[] Lengths, int Steps) Pad(IReadOnlyList<int[]> sequences, int[] indices)
+    {
+        int steps = MaxLength(sequences, indices);
+        var tokens = new int[steps * indices.Length];
+        var lengths = new int[indices.Length];
+        Fill(sequences, indices, tokens, lengths);
+        return (tokens, lengths, steps);
+    }
+
     /// <summary>
     /// A decoder's teacher-forced batch of the chosen texts, time-major [T, B] with T = the longest text + 1: the
     /// inputs &lt;s&gt; y_0 … y_{n−1} and the targets y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; after both; each length is n + 1.

@@ -15,8 +15,7 @@ public sealed record SourceGroup(string[] Source, IReadOnlyList<string[]> Refere
 /// in order of first appearance): Tatoeba lists one English sentence with several French translations, each on a line
 /// of its own, and all of them are references for the one translation a model gives.
 ///
-/// Read strictly, as the other readers (see <see cref="Utf8Text"/>: the file must exist, be non-empty and valid UTF-8;
-/// LF or CRLF; trailing blank lines ignored, a blank line elsewhere an error). Every error is one line
+/// Read strictly, as the other readers (<see cref="TabSeparatedLines"/>). Every error is one line
 /// "FILE:LINE: what is wrong": a line without a TAB or with more than one (a TAB inside a sentence would silently move
 /// words between the sides), an empty side, a source longer than the limit, a file with no pairs.
 /// </summary>
@@ -59,24 +58,12 @@ public sealed class ParallelCorpus
     {
         if (maxSourceTokens < 1)
             throw new ArgumentOutOfRangeException(nameof(maxSourceTokens), $"maxSourceTokens must be at least 1 (got {maxSourceTokens})");
-        string[] lines = Utf8Text.ReadFile(path, "data file").Split('\n');
-        int end = lines.Length;
-        while (end > 0 && string.IsNullOrWhiteSpace(lines[end - 1])) end--;
-        if (end == 0) throw new InvalidDataException($"{path}:1: the file has only blank lines, no sentence pairs");
-
-        var pairs = new List<ParallelPair>(end);
-        for (int i = 0; i < end; i++)
+        var lines = TabSeparatedLines.Read(path, "source<TAB>target", "sentence pairs", oneTab: true);
+        var pairs = new List<ParallelPair>(lines.Count);
+        foreach (var (before, after, number) in lines)
         {
-            int number = i + 1;
-            string line = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(line))
-                throw new InvalidDataException($"{path}:{number}: blank line (expected source<TAB>target; only trailing blank lines are allowed)");
-            int tab = line.IndexOf('\t');
-            if (tab < 0) throw new InvalidDataException($"{path}:{number}: no TAB (expected source<TAB>target)");
-            int tabs = line.AsSpan().Count('\t');
-            if (tabs > 1) throw new InvalidDataException($"{path}:{number}: {tabs} TABs (expected one: source<TAB>target)");
-            string[] source = TranslationTokenizer.Tokenize(line[..tab]);
-            string[] target = TranslationTokenizer.Tokenize(line[(tab + 1)..]);
+            string[] source = TranslationTokenizer.Tokenize(before);
+            string[] target = TranslationTokenizer.Tokenize(after);
             if (source.Length == 0) throw new InvalidDataException($"{path}:{number}: empty source before the TAB");
             if (target.Length == 0) throw new InvalidDataException($"{path}:{number}: empty target after the TAB");
             if (source.Length > maxSourceTokens)

@@ -127,7 +127,7 @@ public sealed class RecurrentLayer : IModule
         int T = BatchFirst ? input.Dim(1) : input.Dim(0), B = BatchFirst ? input.Dim(0) : input.Dim(1);
         if (T == 0 || B == 0) throw new ShapeException($"{this}.Forward: input {Tensor.Describe(input.Shape)} has no time steps or no sequences");
         Prepare(T, B, h0, c0, lengths);
-        if (BatchFirst) SwapFirstTwoAxes(input.Span, _input, B, T, InputSize);
+        if (BatchFirst) Kernels.SwapFirstTwoAxes(input.Span, _input, B, T, InputSize);
         else input.Span.CopyTo(_input);
         (_lookupActive, _denseEmbedding) = (false, null);
         StepProfiler.Mark(StepPhase.Layout);
@@ -260,7 +260,7 @@ public sealed class RecurrentLayer : IModule
 
         var dc0 = Cell == CellKind.Lstm ? _dc0 : null;
         if (_lookupActive) return new RecurrentGradients(Empty, _dh0, dc0);
-        if (BatchFirst) SwapFirstTwoAxes(_layerInputGrads[0].Span, _dInput.Span, T, B, InputSize);
+        if (BatchFirst) Kernels.SwapFirstTwoAxes(_layerInputGrads[0].Span, _dInput.Span, T, B, InputSize);
         else _layerInputGrads[0].Span.CopyTo(_dInput.Span);
         StepProfiler.Mark(StepPhase.Layout);
         if (_denseEmbedding == null) return new RecurrentGradients(_dInput, _dh0, dc0);
@@ -280,14 +280,6 @@ public sealed class RecurrentLayer : IModule
     private void RequireShape(Tensor tensor, ReadOnlySpan<int> expected, string what)
     {
         if (!tensor.HasShape(expected)) Tensor.RequireShape(tensor, expected, $"{this}.{what}");
-    }
-
-    /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major.</summary>
-    private static void SwapFirstTwoAxes(ReadOnlySpan<float> source, Span<float> destination, int p, int q, int r)
-    {
-        for (int i = 0; i < p; i++)
-            for (int j = 0; j < q; j++)
-                source.Slice((i * q + j) * r, r).CopyTo(destination.Slice((j * p + i) * r, r));
     }
 
     /// <summary>Sizes the buffers for (T, B): resized in place, their arrays grown only past the largest shape seen.</summary>

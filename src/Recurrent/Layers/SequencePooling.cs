@@ -247,7 +247,7 @@ public sealed class SequencePooling : IModule
     {
         int F = Features, rows = T * B;
         _alpha.Resize(B, T);
-        Grow(ref _u, rows * F);
+        Buffers.Grow(ref _u, rows * F);
         var u = _u.AsSpan(0, rows * F);
         // u[T·B, F] = tanh(x[T·B, F] · Wᵀ + b): one GEMM over every row, padding included (its rows go unused).
         Gemm.MultiplyAddBias(x, F, false, AttentionWeight!.Value.Data, F, true, AttentionBias!.Value.Data, u, F, rows, F, F);
@@ -277,8 +277,8 @@ public sealed class SequencePooling : IModule
     {
         int F = Features, rows = T * B;
         ReadOnlySpan<float> x = _x!.Span, alpha = _alpha.Span;
-        Grow(ref _dPre, rows * F);
-        Grow(ref _dAlpha, T);
+        Buffers.Grow(ref _dPre, rows * F);
+        Buffers.Grow(ref _dAlpha, T);
         var dPre = _dPre.AsSpan(0, rows * F);
         var u = _u.AsSpan(0, rows * F);
         var q = AttentionQuery!.Value.Span;
@@ -327,9 +327,4 @@ public sealed class SequencePooling : IModule
 
     /// <summary>Offset of x[t, b, :] in a time-major [T, B, F] array.</summary>
     private int Row(int t, int b, int batch) => (t * batch + b) * Features;
-
-    private static void Grow(ref float[] buffer, int length)
-    {
-        if (buffer.Length < length) buffer = new float[length];
-    }
 }

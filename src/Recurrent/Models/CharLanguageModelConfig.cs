@@ -23,7 +23,10 @@ public sealed record CharLanguageModelConfig(
     /// The PyTorch submodule name of the recurrent layer: "lstm." as in ../shared/reference's charlm (nn.LSTM assigned to
     /// self.lstm), "gru." for nn.GRU, "rnn." for nn.RNN (tanh or relu).
     /// </summary>
-    public string RecurrentPrefix => Cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
+    public string RecurrentPrefix => ModulePrefix(Cell);
+
+    /// <summary>The PyTorch submodule name of a recurrent layer of this cell, as every model names it: "lstm.", "gru.", "rnn.".</summary>
+    public static string ModulePrefix(CellKind cell) => cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
 
     /// <summary>Throws a one-line ArgumentException for a size that cannot make a model.</summary>
     public void Validate()

@@ -50,17 +50,16 @@ public sealed class ConditionedGenerator : ITaskModel
         _rng = rng;
         int E = config.EmbeddingSize, H = config.HiddenSize, L = config.NumLayers;
         if (config.Labels != null) _condition = new Embedding(config.Labels.Count, E, rng);
-        _bridge = new Linear(config.ConditionSize, L * H * (config.Cell == CellKind.Lstm ? 2 : 1), bias: true, rng);
+        _bridge = new Linear(config.ConditionSize, StateBlocks * H, bias: true, rng);
         _embedding = new Embedding(config.Vocabulary.Count, E, rng);
         _rnn = new RecurrentLayer(config.Cell, E, H, L, bidirectional: false, rng: rng);
         _output = new Linear(H, config.Vocabulary.Count, bias: true, rng);
         _embeddingDropout = new Dropout(config.Dropout, rng);
         _outputDropout = new Dropout(config.Dropout, rng);
-        string prefix = config.Cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
         _parameters =
         [
             .. (_condition?.Prefixed("condition.") ?? []), .. _bridge.Prefixed("bridge."), .. _embedding.Prefixed("embedding."),
-            .. _rnn.Prefixed(prefix), .. _output.Prefixed("output."),
+            .. _rnn.Prefixed(CharLanguageModelConfig.ModulePrefix(config.Cell)), .. _output.Prefixed("output."),
         ];
     }
 
@@ -150,7 +149,7 @@ public sealed class ConditionedGenerator : ITaskModel
         Training = false;
         try
         {
-            int H = Config.HiddenSize, L = Config.NumLayers, V = Config.Vocabulary.Count;
+            int V = Config.Vocabulary.Count;
             var labels = label is { } id ? Enumerable.Repeat(id, count).ToArray() : null;
             var vectors = vector != null ? Enumerable.Range(0, count).SelectMany(_ => vector).ToArray() : null;
             InitialState(labels, vectors, count);

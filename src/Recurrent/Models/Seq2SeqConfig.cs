@@ -37,7 +37,7 @@ public sealed record Seq2SeqConfig
 
     public static string AttentionName(AttentionKind? kind) => kind is { } k ? Layers.Attention.Name(k) : NoAttention;
     public static AttentionKind? ParseAttention(string name) => name == NoAttention ? null : Layers.Attention.ParseKind(name);
-    public static readonly string[] AttentionNames = ["bahdanau", "luong-dot", "luong-general", "luong-concat", NoAttention];
+    public static readonly string[] AttentionNames = [.. Enum.GetValues<AttentionKind>().Select(Layers.Attention.Name), NoAttention];
 
     /// <summary>Throws a one-line ArgumentException for settings that cannot make a model.</summary>
     public void Validate()

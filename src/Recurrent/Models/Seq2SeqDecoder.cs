@@ -40,10 +40,7 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
             int[] lengths = sources.Select(s => s.Length).ToArray();
             foreach (int[] examples in BucketedBatches.Sequential(lengths, batch))
             {
-                int steps = PaddedBatch.MaxLength(sources, examples);
-                var tokens = new int[steps * examples.Length];
-                var batchLengths = new int[examples.Length];
-                PaddedBatch.Fill(sources, examples, tokens, batchLengths, WordVocabulary.PadId);
+                var (tokens, batchLengths, steps) = PaddedBatch.Pad(sources, examples);
                 model.Encode(tokens, batchLengths, steps, examples.Length);
                 var translations = new BeamSearch(model, beam, keepAttention).Run();
                 for (int b = 0; b < examples.Length; b++) result[examples[b]] = translations[b];
@@ -60,11 +57,13 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
         private readonly int _beam, _batch, _rows, _steps, _hidden, _embedding, _vocabulary;
         private readonly bool _keepAttention, _lstm;
         private readonly int[] _lengths;
-        private float[] _h, _c, _hNext, _cNext, _context, _contextNext;
-        private readonly float[] _input, _attended, _logits, _weights;
-        private readonly double[] _score;               // [R] total log-probability of each live hypothesis
+        private readonly float[] _h, _c, _hNext, _cNext, _context, _contextNext;
+        private readonly float[] _input, _attended, _logits, _weights, _logProbabilities;
+        private double[] _score, _nextScore;            // [R] total log-probability of each live hypothesis
         private int[] _previous;                        // [R] the word each live hypothesis ends with
-        private readonly List<int[]> _token = [], _parent = []; // per step [R]: the word and the slot it continued
+        private readonly TopK _candidates;              // one sentence's best continuations at a step
+        // The history of the search, per step [R]: the word each slot took and the slot it continued.
+        private readonly List<int[]> _token = [], _parent = [];
         private readonly List<float[]> _attention = [];  // per step [R, S]
         private readonly List<(double Score, int Step, int Slot, bool Ended)>[] _finished;
         private readonly bool[] _done;
@@ -88,8 +87,11 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
             _attended = new float[_rows * 2 * H];
             _logits = new float[_rows * _vocabulary];
             _weights = new float[_rows * _steps];
+            _logProbabilities = new float[_vocabulary];
             _score = new double[_rows];
+            _nextScore = new double[_rows];
             _previous = new int[_rows];
+            _candidates = new TopK(2 * beam);
             _finished = Enumerable.Range(0, _batch).Select(_ => new List<(double, int, int, bool)>()).ToArray();
             _done = new bool[_batch];
 
@@ -146,8 +148,8 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
 
             var token = new int[R];
             var parent = new int[R];
-            var score = new double[R];
-            var logProbabilities = new float[V];
+            var score = _nextScore;
+            var logProbabilities = _logProbabilities;
             for (int b = 0; b < _batch; b++)
             {
                 if (_done[b])
@@ -155,7 +157,8 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
                     for (int j = 0; j < _beam; j++) (score[b * _beam + j], parent[b * _beam + j]) = (double.NegativeInfinity, b * _beam + j);
                     continue;
                 }
-                var candidates = new TopK(2 * _beam);
+                var candidates = _candidates;
+                candidates.Clear();
                 for (int k = 0; k < _beam; k++)
                 {
                     int r = b * _beam + k;
@@ -194,7 +197,7 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
                 if (_lstm) _cNext.AsSpan(r * H, H).CopyTo(_c.AsSpan(slot * H, H));
                 _contextNext.AsSpan(r * H, H).CopyTo(_context.AsSpan(slot * H, H));
             }
-            Array.Copy(score, _score, R);
+            (_score, _nextScore) = (score, _score);
             _previous = token;
             _token.Add(token);
             _parent.Add(parent);
@@ -250,6 +253,8 @@ public sealed class Seq2SeqDecoder(Seq2SeqModel model)
             while (i > 0 && _items[i - 1].Score < score) { _items[i] = _items[i - 1]; i--; }
             _items[i] = (score, row, word);
         }
+
+        public void Clear() => _count = 0;
 
         public IEnumerable<(double Score, int Row, int Word)> Best() => _items.Take(_count);
     }

@@ -71,7 +71,7 @@ public sealed class Seq2SeqModel : ITaskModel
         int E = config.EmbeddingSize, H = config.HiddenSize;
         SourceEmbedding = new Embedding(config.SourceVocabulary.Count, E, rng);
         Encoder = new RecurrentStack(config.Cell, E, config.EncoderHidden, config.NumLayers, bidirectional: true,
-            config.Dropout, "encoder." + RecurrentPrefix(config.Cell), rng);
+            config.Dropout, "encoder." + CharLanguageModelConfig.ModulePrefix(config.Cell), rng);
         Bridge = new Linear(H, H, bias: true, rng);
         TargetEmbedding = new Embedding(config.TargetVocabulary.Count, E, rng);
         DecoderCell = RecurrentCell.Create(config.Cell, E + H, H, rng);
@@ -87,8 +87,6 @@ public sealed class Seq2SeqModel : ITaskModel
             .. (Attention?.Prefixed("decoder.attention.") ?? []), .. Output.Prefixed("decoder.output."),
         ];
     }
-
-    private static string RecurrentPrefix(CellKind cell) => cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
 
     public string Task => Seq2SeqConfig.TranslateTask;
     public IEnumerable<Parameter> Parameters() => _parameters;
@@ -120,8 +118,8 @@ public sealed class Seq2SeqModel : ITaskModel
             throw new ShapeException($"Seq2SeqModel.Encode: {source.Length} source ids do not fill [S, B] = [{steps}, {batch}]");
         (_sourceSteps, _batch, _sourceLengths) = (steps, batch, lengths);
         var output = Encoder.Forward(_sourceDropout.Forward(SourceEmbedding.Forward(source, steps, batch)), lengths);
-        Grow(ref _keys, batch * steps * H);
-        TimeMajorToBatchFirst(output.Span, _keys, steps, batch, H);
+        Buffers.Grow(ref _keys, batch * steps * H);
+        Kernels.SwapFirstTwoAxes(output.Span, _keys, steps, batch, H);
 
         var final = Encoder.TopFinalHidden.Span; // [2, B, H/2]
         _bridgeIn.Resize(batch, H);
@@ -129,7 +127,7 @@ public sealed class Seq2SeqModel : ITaskModel
         for (int b = 0; b < batch; b++)
             for (int d = 0; d < 2; d++)
                 final.Slice((d * batch + b) * half, half).CopyTo(bridgeIn.Slice(b * H + d * half, half));
-        Grow(ref _initialState, batch * H);
+        Buffers.Grow(ref _initialState, batch * H);
         Kernels.Tanh(Bridge.Forward(_bridgeIn).Span, _initialState.AsSpan(0, batch * H));
     }
 
@@ -156,10 +154,10 @@ public sealed class Seq2SeqModel : ITaskModel
         Encode(source, sourceLengths, sourceSteps, B);
         int T = _targetSteps = targetSteps;
 
-        Grow(ref _fed, T * B);
-        Grow(ref _embeddingMask, T * B * E);
-        Grow(ref _input, B * (E + H));
-        Grow(ref _contexts, T * B * H);
+        Buffers.Grow(ref _fed, T * B);
+        Buffers.Grow(ref _embeddingMask, T * B * E);
+        Buffers.Grow(ref _input, B * (E + H));
+        Buffers.Grow(ref _contexts, T * B * H);
         _attended.Resize(T, B, 2 * H);
         bool dropEmbedding = _training && Config.Dropout > 0;
         if (dropEmbedding) _targetDropout.DrawMask(_embeddingMask.AsSpan(0, T * B * E));
@@ -195,8 +193,8 @@ public sealed class Seq2SeqModel : ITaskModel
             }
         }
         int n = 0;
-        Grow(ref _predicting, T * B);
-        Grow(ref _predicted, T * B);
+        Buffers.Grow(ref _predicting, T * B);
+        Buffers.Grow(ref _predicted, T * B);
         for (int i = 0; i < T * B; i++)
             if (targetOut[i] != WordVocabulary.PadId)
             {
@@ -214,7 +212,7 @@ public sealed class Seq2SeqModel : ITaskModel
     private void Guess(ReadOnlySpan<float> rows, Span<int> fed)
     {
         int B = fed.Length, V = Config.TargetVocabulary.Count;
-        Grow(ref _guessLogits, B * V);
+        Buffers.Grow(ref _guessLogits, B * V);
         OutputLogits(rows, _guessLogits.AsSpan(0, B * V), B);
         for (int b = 0; b < B; b++) fed[b] = Kernels.ArgMax(_guessLogits.AsSpan(b * V, V));
     }
@@ -235,9 +233,9 @@ public sealed class Seq2SeqModel : ITaskModel
         var dAttended = _dAttended.Span;
         dAttended.Clear();
         for (int k = 0; k < _loss.Count; k++) dRows.Slice(k * 2 * H, 2 * H).CopyTo(dAttended.Slice(_predicting[k] * 2 * H, 2 * H));
-        Grow(ref _dContext, B * H);
-        Grow(ref _dHidden, B * H);
-        Grow(ref _dQuery, B * H);
+        Buffers.Grow(ref _dContext, B * H);
+        Buffers.Grow(ref _dHidden, B * H);
+        Buffers.Grow(ref _dQuery, B * H);
         var dContext = _dContext.AsSpan(0, B * H);
         var dHidden = _dHidden.AsSpan(0, B * H);
         var dQuery = _dQuery.AsSpan(0, B * H);
@@ -274,7 +272,7 @@ public sealed class Seq2SeqModel : ITaskModel
         DecoderCell.EndBackward();
 
         _dEncoderOutput.Resize(S, B, H);
-        if (Attention != null) BatchFirstToTimeMajor(Attention.EndBackward(), _dEncoderOutput.Span, S, B, H);
+        if (Attention != null) Kernels.SwapFirstTwoAxes(Attention.EndBackward(), _dEncoderOutput.Span, B, S, H);
         else _dEncoderOutput.Zero();
 
         // s_{−1} = tanh(a): da = ds ⊙ (1 − s²), then the bridge's Linear, then [fwd; bwd] back to the encoder's h_n.
@@ -290,22 +288,4 @@ public sealed class Seq2SeqModel : ITaskModel
         SourceEmbedding.Backward(_sourceDropout.Backward(dSource));
     }
 
-    private static void TimeMajorToBatchFirst(ReadOnlySpan<float> x, Span<float> y, int steps, int batch, int width)
-    {
-        for (int t = 0; t < steps; t++)
-            for (int b = 0; b < batch; b++)
-                x.Slice((t * batch + b) * width, width).CopyTo(y.Slice((b * steps + t) * width, width));
-    }
-
-    private static void BatchFirstToTimeMajor(ReadOnlySpan<float> x, Span<float> y, int steps, int batch, int width)
-    {
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < steps; t++)
-                x.Slice((b * steps + t) * width, width).CopyTo(y.Slice((t * batch + b) * width, width));
-    }
-
-    private static void Grow<T>(ref T[] buffer, int length)
-    {
-        if (buffer.Length < length) buffer = new T[length];
-    }
 }

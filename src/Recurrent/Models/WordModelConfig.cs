@@ -48,7 +48,7 @@ public sealed record WordModelConfig
     public bool HasCharFeatures => Characters != null && CharEmbedding > 0 && CharHidden > 0;
 
     /// <summary>The PyTorch submodule name of the recurrent stack, as the char-lm names it.</summary>
-    public string RecurrentPrefix => Cell switch { CellKind.Lstm => "lstm.", CellKind.Gru => "gru.", _ => "rnn." };
+    public string RecurrentPrefix => CharLanguageModelConfig.ModulePrefix(Cell);
 
     /// <summary>Throws a one-line ArgumentException for settings that cannot make a model.</summary>
     public void Validate()

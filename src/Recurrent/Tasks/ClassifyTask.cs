@@ -22,7 +22,7 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
 
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
-        var (tokens, lengths, steps) = Pad(train.Tokens, examples);
+        var (tokens, lengths, steps) = PaddedBatch.Pad(train.Tokens, examples);
         model.Forward(tokens, lengths, steps, examples.Length);
         float loss = model.Loss(Gather(train.Labels, examples));
         model.Backward();
@@ -43,7 +43,7 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         double lossSum = 0;
         foreach (int[] examples in BucketedBatches.Sequential(data.Lengths, batch))
         {
-            var (tokens, lengths, steps) = Pad(data.Tokens, examples);
+            var (tokens, lengths, steps) = PaddedBatch.Pad(data.Tokens, examples);
             var logits = model.Forward(tokens, lengths, steps, examples.Length);
             model.Loss(Gather(data.Labels, examples));
             lossSum += model.LossSum;
@@ -62,7 +62,7 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         var lengthsAll = sentences.Select(s => s.Length).ToArray();
         foreach (int[] examples in BucketedBatches.Sequential(lengthsAll, batch))
         {
-            var (tokens, lengths, steps) = Pad(sentences, examples);
+            var (tokens, lengths, steps) = PaddedBatch.Pad(sentences, examples);
             var logits = model.Forward(tokens, lengths, steps, examples.Length);
             for (int b = 0; b < examples.Length; b++)
             {
@@ -74,17 +74,6 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         return result;
     }
 
-
-    /// <summary>The chosen sentences (or their tags) as a time-major padded batch [T, B] with their lengths; 0 at padding,
-    /// which is &lt;pad&gt; for words and ignored by the losses for tags.</summary>
-    internal static (int[] Tokens, int[] Lengths, int Steps) Pad(IReadOnlyList<int[]> sentences, int[] examples)
-    {
-        int steps = PaddedBatch.MaxLength(sentences, examples);
-        var tokens = new int[steps * examples.Length];
-        var lengths = new int[examples.Length];
-        PaddedBatch.Fill(sentences, examples, tokens, lengths, WordVocabulary.PadId);
-        return (tokens, lengths, steps);
-    }
 
     internal static int[] Gather(int[] values, int[] indices)
     {

@@ -24,9 +24,9 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
 
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
-        var (tokens, lengths, steps) = ClassifyTask.Pad(train.Tokens, examples);
+        var (tokens, lengths, steps) = PaddedBatch.Pad(train.Tokens, examples);
         model.Forward(tokens, Characters(train.Characters, examples, steps), lengths, steps, examples.Length);
-        float loss = model.Loss(ClassifyTask.Pad(train.Tags, examples).Tokens);
+        float loss = model.Loss(PaddedBatch.Pad(train.Tags, examples).Tokens);
         model.Backward();
         return (loss, lengths.Sum());
     }
@@ -61,11 +61,11 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
         var lengthsAll = sentences.Select(s => s.Length).ToArray();
         foreach (int[] examples in BucketedBatches.Sequential(lengthsAll, batch))
         {
-            var (tokens, lengths, steps) = ClassifyTask.Pad(sentences, examples);
+            var (tokens, lengths, steps) = PaddedBatch.Pad(sentences, examples);
             model.Forward(tokens, Characters(characters, examples, steps), lengths, steps, examples.Length);
             if (gold != null)
             {
-                model.Loss(ClassifyTask.Pad(gold, examples).Tokens);
+                model.Loss(PaddedBatch.Pad(gold, examples).Tokens);
                 lossSum += model.LossSum;
             }
             var paths = new int[steps * examples.Length];

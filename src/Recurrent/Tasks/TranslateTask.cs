@@ -12,7 +12,7 @@ public sealed record LengthBucket(string Name, int Min, int Max, int Sources, Bl
 /// <summary>What a translation model's evaluation reports: the teacher-forced loss (nats per target token, &lt;/s&gt;
 /// included), corpus BLEU of the decoded sources against all their references, BLEU by source length, and the outputs
 /// (one per distinct source, in <see cref="TranslationData.Groups"/> order).</summary>
-public sealed record TranslationReport(double Loss, BleuScore Bleu, IReadOnlyList<LengthBucket> ByLength, Translation[] Outputs, int Beam);
+public sealed record TranslationReport(double Loss, BleuScore Bleu, IReadOnlyList<LengthBucket> ByLength, Translation[] Outputs);
 
 /// <summary>The translate task: a <see cref="Seq2SeqModel"/> trained on sentence pairs, scored by dev BLEU.</summary>
 public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, TranslationData? dev, int batch) : IWordTask
@@ -81,7 +81,7 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
                 }
         }
         var byLength = Buckets.Select((bucket, k) => new LengthBucket(bucket.Name, bucket.Min, bucket.Max, counts[k], buckets[k].Score())).ToArray();
-        return new TranslationReport(tokens == 0 ? 0 : lossSum / tokens, all.Score(), byLength, outputs, beam);
+        return new TranslationReport(tokens == 0 ? 0 : lossSum / tokens, all.Score(), byLength, outputs);
     }
 
     /// <summary>Tokens with a letter or a digit: a sentence's length in words.</summary>
@@ -92,11 +92,7 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
     internal static (int[] Source, int[] SourceLengths, int SourceSteps, int[] TargetIn, int[] TargetOut, int TargetSteps)
         Pairs(TranslationData data, int[] examples)
     {
-        int B = examples.Length;
-        int S = PaddedBatch.MaxLength(data.Sources, examples);
-        var source = new int[S * B];
-        var lengths = new int[B];
-        PaddedBatch.Fill(data.Sources, examples, source, lengths, WordVocabulary.PadId);
+        var (source, lengths, S) = PaddedBatch.Pad(data.Sources, examples);
         var (targetIn, targetOut, _, T) = PaddedBatch.Shifted(data.Targets, examples);
         return (source, lengths, S, targetIn, targetOut, T);
     }

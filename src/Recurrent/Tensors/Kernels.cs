@@ -63,6 +63,14 @@ public static partial class Kernels
         Map(x, x, new ClampOp(Vector512.Create(low), Vector512.Create(high)), "Clamp");
     }
 
+    /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major (not in place).</summary>
+    public static void SwapFirstTwoAxes(ReadOnlySpan<float> source, Span<float> destination, int p, int q, int r)
+    {
+        for (int i = 0; i < p; i++)
+            for (int j = 0; j < q; j++)
+                source.Slice((i * q + j) * r, r).CopyTo(destination.Slice((j * p + i) * r, r));
+    }
+
     /// <summary>Σ aᵢ·bᵢ, accumulated in float lanes with fused multiply-adds.</summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
