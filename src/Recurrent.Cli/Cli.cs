@@ -15,6 +15,7 @@ public static class Cli
         ["plot"] = (Commands.PlotCommand.Summary, Commands.PlotCommand.Run),
         ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
         ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),
+        ["analyze"] = (Commands.AnalyzeCommand.Summary, Commands.AnalyzeCommand.Run),
     };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -34,10 +34,10 @@ public class PlotTests
     [Fact]
     public void NiceRangeCoversTheDataWithOneTwoFiveSteps()
     {
-        var (lo, hi, step) = LossPlot.NiceRange(1.37, 4.18);
+        var (lo, hi, step) = LineChart.NiceRange(1.37, 4.18);
         Assert.True(lo <= 1.37 && hi >= 4.18);
         Assert.Equal(1.0, step, 12); // (4.18 - 1.37) / 5 = 0.56 rounds up to the next 1-2-5 step
-        var (lo2, hi2, _) = LossPlot.NiceRange(2, 2);
+        var (lo2, hi2, _) = LineChart.NiceRange(2, 2);
         Assert.True(lo2 < 2 && hi2 > 2);
     }
 
