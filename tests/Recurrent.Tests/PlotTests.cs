@@ -44,4 +44,22 @@ public class PlotTests
     [Fact]
     public void NothingToPlotIsAnError() =>
         Assert.Throws<InvalidDataException>(() => LossPlot.Render("x", [new("train", "red", [])]));
+
+    [Fact]
+    public void LogAxisTicksDecadesAndLeavesOutPointsAtOrBelowZero()
+    {
+        var decay = Enumerable.Range(0, 200).Select(t => ((double)t, Math.Pow(0.9, t))).ToList();
+        decay.Add((200, 0));   // a gradient that underflowed: no place on a log axis
+        string svg = LineChart.Render("‖∂L/∂h_t‖", "T − t", "norm", [new("tanh", LineChart.Color(0), decay)], logY: true,
+            references: [new("baseline", 1e-3)]);
+        var doc = new XmlDocument();
+        doc.LoadXml(svg);
+        var ns = new XmlNamespaceManager(doc.NameTable);
+        ns.AddNamespace("s", "http://www.w3.org/2000/svg");
+        Assert.Equal(200, doc.SelectSingleNode("//s:polyline", ns)!.Attributes!["points"]!.Value.Split(' ').Length);
+        // 0.9^199 ≈ 8e-10: the axis runs from 1e-10 to 1, one tick every decade or every few.
+        Assert.Contains(">1</text>", svg);
+        Assert.Contains(">1e-10</text>", svg);
+        Assert.Contains(">baseline</text>", svg);
+    }
 }
