@@ -11,6 +11,8 @@ public static class AnalyzeCommand
 
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Experiments = new()
     {
+        ["adding"] = (AnalyzeAddingCommand.Summary, AnalyzeAddingCommand.Run),
+        ["gradients"] = (AnalyzeGradientsCommand.Summary, AnalyzeGradientsCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Recurrent.Layers;
+using Recurrent.Losses;
+using Recurrent.Optimizers;
+using Recurrent.Tensors;
+
+namespace Recurrent.Analysis;
+
+/// <summary>How <see cref="AddingRegressor.Train"/> trains: steps of batch sequences each, Adam (or plain SGD) at
+/// learningRate, the global gradient norm clipped to clipNorm (0: off), the test MSE measured every evalEvery steps.</summary>
+public sealed record AddingTraining(int Steps, int Batch, float LearningRate, bool Sgd = false, float ClipNorm = 1f, int EvalEvery = 100)
+{
+    public void Validate()
+    {
+        if (Steps < 0) throw new ArgumentException($"AddingTraining: steps must be ≥ 0 (got {Steps})");
+        if (Batch <= 0) throw new ArgumentException($"AddingTraining: the batch size must be positive (got {Batch})");
+        if (!(LearningRate > 0)) throw new ArgumentException($"AddingTraining: the learning rate must be positive (got {LearningRate})");
+        if (!(ClipNorm >= 0)) throw new ArgumentException($"AddingTraining: the clipping norm must be ≥ 0 (got {ClipNorm})");
+        if (EvalEvery <= 0) throw new ArgumentException($"AddingTraining: evalEvery must be positive (got {EvalEvery})");
+    }
+}
+
+/// <summary>The test-MSE curve of a training run: (step, test MSE) from step 0, and the wall-clock seconds.</summary>
+public sealed record AddingCurve(IReadOnlyList<(int Step, double TestMse)> Points, double Seconds)
+{
+    public double FinalMse => Points[^1].TestMse;
+}
+
+/// <summary>
+/// The adding problem's model: one recurrent layer of H units over the [T, B, 2] input, a Linear(H, 1) on its last
+/// state, mean squared error against the [B, 1] target. The loss is on the last step only, so ∂L/∂h_t is the gradient
+/// that crossed T − 1 − t steps of the recurrence (what <see cref="GradientFlow"/> measures).
+///   ŷ = W_o h_{T−1} + b_o;   L = (1/B) Σ_b (ŷ_b − y_b)²
+/// Cells (their names in the CLI): rnn_tanh (PyTorch's init, U(±1/√H)), irnn (ReLU, <see cref="Init.Irnn"/>), lstm and
+/// gru (PyTorch's init; the LSTM's forget bias 0, so σ(0) = 1/2 at the start). Kept for backward: what the layer and
+/// the Linear keep, and the last state's copy. Buffers are owned and grow to the largest batch seen, so a training
+/// step allocates nothing.
+/// </summary>
+public sealed class AddingRegressor : IModule
+{
+    /// <summary>The cells, as the CLI names them.</summary>
+    public static readonly IReadOnlyList<string> CellNames = ["rnn_tanh", "irnn", "lstm", "gru"];
+
+    public string Cell { get; }
+    public RecurrentLayer Rnn { get; }
+    public Linear Output { get; }
+
+    private readonly MeanSquaredError _loss = new();
+    private readonly Tensor _last = Tensor.Growable(0), _dhN = Tensor.Growable(0);
+
+    /// <param name="cell">one of <see cref="CellNames"/>.</param>
+    public AddingRegressor(string cell, int hidden, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (hidden <= 0) throw new ArgumentException($"AddingRegressor: the hidden size must be positive (got {hidden})");
+        var kind = cell switch
+        {
+            "rnn_tanh" => CellKind.RnnTanh,
+            "irnn" => CellKind.RnnRelu,
+            "lstm" => CellKind.Lstm,
+            "gru" => CellKind.Gru,
+            _ => throw new ArgumentException($"AddingRegressor: unknown cell '{cell}' (cells: {string.Join(", ", CellNames)})"),
+        };
+        Cell = cell;
+        Rnn = new RecurrentLayer(kind, AddingProblem.Channels, hidden, rng: rng);
+        if (cell == "irnn") Init.Irnn(Rnn, rng);
+        Output = new Linear(hidden, 1, rng: rng);
+    }
+
+    public IEnumerable<Parameter> Parameters() => Rnn.Parameters().Concat(Output.Parameters());
+
+    /// <summary>The MSE of the batch (forward only).</summary>
+    public float Loss(Tensor input, Tensor target) => _loss.Forward(Predict(input), target);
+
+    /// <summary>The MSE of the batch; accumulates every parameter's gradient (the caller zeroes them).</summary>
+    public float LossAndBackward(Tensor input, Tensor target)
+    {
+        float loss = Loss(input, target);
+        var dLast = Output.Backward(_loss.Backward());
+        _dhN.Resize(1, dLast.Dim(0), dLast.Dim(1));
+        dLast.Span.CopyTo(_dhN.Span);
+        // The last output is h_{T−1} = h_N: its gradient enters as dh_N, and no other step's output has one.
+        Rnn.Backward(null, _dhN);
+        return loss;
+    }
+
+    /// <summary>ŷ [B, 1] (the Linear's buffer).</summary>
+    private Tensor Predict(Tensor input)
+    {
+        var hN = Rnn.Forward(input).HN;
+        _last.Resize(hN.Dim(1), hN.Dim(2));
+        hN.Span.CopyTo(_last.Span);
+        return Output.Forward(_last);
+    }
+
+    /// <summary>The MSE over a whole test set (its batches weighted by their sizes).</summary>
+    public double TestMse(IReadOnlyList<(Tensor Input, Tensor Target)> test)
+    {
+        double sum = 0;
+        int count = 0;
+        foreach (var (input, target) in test)
+        {
+            sum += (double)Loss(input, target) * target.Length;
+            count += target.Length;
+        }
+        return sum / count;
+    }
+
+    /// <summary>
+    /// Trains on fresh batches from rng (settings.Steps of them) and returns the test-MSE curve, measured at step 0,
+    /// every EvalEvery steps and at the end; onEval (may be null) sees each point as it comes. A step whose loss or
+    /// gradient is not finite is still taken (the curve then shows NaN): the run reports what happened.
+    /// </summary>
+    public AddingCurve Train(AddingProblem problem, AddingTraining settings, Rng rng, IReadOnlyList<(Tensor Input, Tensor Target)> test,
+        Action<int, double>? onEval = null)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        settings.Validate();
+        var clock = Stopwatch.StartNew();
+        Optimizer optimizer = settings.Sgd ? new Sgd(Parameters(), settings.LearningRate) : new Adam(Parameters(), settings.LearningRate);
+        var (input, target) = problem.NewBatch(settings.Batch);
+        var points = new List<(int, double)>();
+        void Evaluate(int step)
+        {
+            double mse = TestMse(test);
+            points.Add((step, mse));
+            onEval?.Invoke(step, mse);
+        }
+        Evaluate(0);
+        for (int step = 1; step <= settings.Steps; step++)
+        {
+            problem.Sample(rng, input, target);
+            optimizer.ZeroGrad();
+            LossAndBackward(input, target);
+            if (settings.ClipNorm > 0) GradientClipping.ClipGlobalNorm(optimizer.Parameters, settings.ClipNorm);
+            optimizer.Step();
+            if (step % settings.EvalEvery == 0 || step == settings.Steps) Evaluate(step);
+        }
+        return new AddingCurve(points, clock.Elapsed.TotalSeconds);
+    }
+}
