@@ -60,7 +60,7 @@ public class AnalyzeAddingGradientsCommandTests : IDisposable
     public void GradientsReportsEveryCellAndTheExplodingCase()
     {
         string svg = Path.Combine(_dir, "gradients.svg");
-        using var json = JsonDocument.Parse(CharLmFixture.Ok("analyze", "gradients", "--length", "101", "--train-steps", "2",
+        using var json = JsonDocument.Parse(CharLmFixture.Ok("analyze", "gradients", "--length", "101", "--train-length", "12", "--train-steps", "2",
             "--hidden", "8", "--batch", "4", "--explode-steps", "3", "--threads", "1", "--out", svg, "--json"));
         var root = json.RootElement;
         Assert.Equal(101, root.GetProperty("length").GetInt32());

@@ -44,6 +44,7 @@ internal static class AnalyzeAddingCommand
         int steps = args.Int("steps", 1500, min: 0, max: 10_000_000);
         int batch = args.Int("batch", 32, min: 1, max: 100_000);
         double? lr = args.Has("lr") ? args.Double("lr", 0, min: 1e-9, max: 10) : null;
+        double dropAt = args.Double("drop-at", 0.75, min: 0, max: 1);
         var options = AnalysisOptions.Read(args, "adding.svg");
 
         var problem = new AddingProblem(length);
@@ -53,7 +54,7 @@ internal static class AnalyzeAddingCommand
         {
             float rate = lr is { } x ? (float)x : DefaultLearningRate(cell);
             var model = new AddingRegressor(cell, hidden, new Rng((ulong)options.Seed));
-            var settings = new AddingTraining(steps, batch, rate, EvalEvery: Math.Max(1, steps / 30));
+            var settings = new AddingTraining(steps, batch, rate, EvalEvery: Math.Max(1, steps / 30), DropAt: dropAt);
             var curve = model.Train(problem, settings, new Rng((ulong)options.Seed + 7919), test,
                 (step, mse) => AnalysisOptions.Progress(stderr, $"{cell} T={length}: step {step}/{steps}, test MSE {mse:F4}"));
             runs.Add((cell, rate, curve));

@@ -16,11 +16,12 @@ internal static class AnalyzeGradientsCommand
     public const string Summary = "gradient norm against steps back for tanh-RNN, IRNN, LSTM, GRU (init and trained), exploding case";
 
     private const string Usage = """
-        usage: recurrent analyze gradients [--length T] [--train-steps N] [--hidden H] [--batch B] [--scale R]
-                                           [--explode-steps N] [--seed S] [--threads N] [--out FILE.svg] [--json]
-          --length T         adding-problem sequence length, the farthest step back measured is T − 1 (default 200,
-                             at least 101 for norm_ratio_100)
-          --train-steps N    the short training run on the adding problem, per cell (default 400; Adam, learning rate
+        usage: recurrent analyze gradients [--length T] [--train-length T] [--train-steps N] [--hidden H] [--batch B]
+                                           [--scale R] [--explode-steps N] [--seed S] [--threads N] [--out FILE.svg] [--json]
+          --length T         length of the adding-problem sequences the norms are measured on; the farthest step back
+                             is T − 1 (default 201, at least 101 for norm_ratio_100)
+          --train-length T   length of the training run's sequences (default 150, as 'analyze adding')
+          --train-steps N    the short training run on the adding problem, per cell (default 3000; Adam, learning rate
                              as 'analyze adding', gradient norm clipped to 1)
           --hidden H         hidden units (default 64)
           --batch B          sequences per training step (default 32)
@@ -48,17 +49,19 @@ internal static class AnalyzeGradientsCommand
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
-        int length = args.Int("length", 200, min: RatioBack + 1, max: 100_000);
-        int trainSteps = args.Int("train-steps", 400, min: 0, max: 10_000_000);
+        int length = args.Int("length", MaxBack + 1, min: RatioBack + 1, max: 100_000);
+        int trainLength = args.Int("train-length", 150, min: 2, max: 100_000);
+        int trainSteps = args.Int("train-steps", 3000, min: 0, max: 10_000_000);
         int hidden = args.Int("hidden", 64, min: 1, max: 4096);
         int batch = args.Int("batch", 32, min: 1, max: 100_000);
         float scale = (float)args.Double("scale", 1.1, min: 1e-3, max: 100);
         int explodeSteps = args.Int("explode-steps", 20, min: 1, max: 100_000);
         var options = AnalysisOptions.Read(args, "gradients.svg");
 
-        var problem = new AddingProblem(length);
+        // The models train (and are scored) on sequences of trainLength; the norms are read on one batch of length.
+        var problem = new AddingProblem(trainLength);
         var test = problem.TestSet(TestCount, ProbeBatch, (ulong)options.Seed + 1_000_003);
-        var (probeInput, probeTarget) = test[0];
+        var (probeInput, probeTarget) = new AddingProblem(length).TestSet(ProbeBatch, ProbeBatch, (ulong)options.Seed + 2_000_003)[0];
         var results = new List<CellResult>();
         foreach (string cell in AddingRegressor.CellNames)
         {
@@ -68,7 +71,7 @@ internal static class AnalyzeGradientsCommand
             var settings = new AddingTraining(trainSteps, batch, AnalyzeAddingCommand.DefaultLearningRate(cell),
                 EvalEvery: Math.Max(1, trainSteps));
             var curve = model.Train(problem, settings, new Rng((ulong)options.Seed + 7919), test,
-                (step, mse) => AnalysisOptions.Progress(stderr, $"{cell} T={length}: step {step}/{trainSteps}, test MSE {mse:F4}"));
+                (step, mse) => AnalysisOptions.Progress(stderr, $"{cell} T={trainLength}: step {step}/{trainSteps}, test MSE {mse:F4}"));
             var normsTrained = GradientFlow.NormsBack(model, probeInput, probeTarget);
             results.Add(new CellResult(cell, normsInit, normsTrained, radiiInit, GradientFlow.RecurrentSpectralRadii(model.Rnn),
                 curve.Points[0].TestMse, curve.FinalMse, curve.Seconds));
@@ -83,7 +86,7 @@ internal static class AnalyzeGradientsCommand
 
         var table = new List<string>
         {
-            $"gradient flow, adding problem T = {length}, H = {hidden}, {trainSteps} training steps; n(d) = ‖∂L/∂h_(T−d)‖",
+            $"gradient flow over T = {length} steps, H = {hidden}, after {trainSteps} training steps at T = {trainLength}; n(d) = ‖∂L/∂h_(T−d)‖",
             $"{"cell",-9} {"n(100)/n(0)",12} {"trained",10} {"decay/step",10} {"trained",8} {"ρ(W_hh)",8} {"trained",8} {"test MSE",9}",
         };
         foreach (var r in results)
@@ -101,13 +104,14 @@ internal static class AnalyzeGradientsCommand
             series.Add(new LineChart.Series(r.Cell + " trained", LineChart.Color(i), Relative(r.NormsTrained)));
         }
         series.Add(new LineChart.Series($"relu W_hh = {scale}·I", LineChart.Color(7), Relative(explodingNorms), Dashed: true));
-        string figure = LineChart.Render($"Gradient flow across time (adding problem, T = {length})", "steps back, T − t",
+        string figure = LineChart.Render($"Gradient flow across time (adding problem; trained {trainSteps} steps at T = {trainLength})", "steps back, T − t",
             "‖∂L/∂h_t‖ / ‖∂L/∂h_T‖", series, logY: true);
 
         options.Finish(stdout, table, w =>
         {
             w.WriteNumber("length", length);
             w.WriteNumber("hidden", hidden);
+            w.WriteNumber("train_length", trainLength);
             w.WriteNumber("train_steps", trainSteps);
             w.WriteStartArray("cells");
             foreach (var r in results) WriteCell(w, r);
