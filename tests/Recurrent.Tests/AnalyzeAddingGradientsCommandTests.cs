@@ -26,7 +26,8 @@ public class AnalyzeAddingGradientsCommandTests : IDisposable
         Assert.Equal(0, curve[0].GetProperty("step").GetInt32());
         Assert.Equal(6, curve[^1].GetProperty("step").GetInt32());
         Assert.Equal(mse, curve[^1].GetProperty("test_mse").GetDouble());
-        Assert.Equal(1e-4, root.GetProperty("lr").GetDouble(), 6);
+        Assert.Equal(1e-2, root.GetProperty("lr").GetDouble(), 6);
+        Assert.Equal(0.75, root.GetProperty("drop_at").GetDouble());
         Assert.Equal(1, Polylines(svg));
     }
 

@@ -21,7 +21,7 @@ internal static class AnalyzeGradientsCommand
           --length T         length of the adding-problem sequences the norms are measured on; the farthest step back
                              is T − 1 (default 201, at least 101 for norm_ratio_100)
           --train-length T   length of the training run's sequences (default 150, as 'analyze adding')
-          --train-steps N    the short training run on the adding problem, per cell (default 3000; Adam, learning rate
+          --train-steps N    the short training run on the adding problem, per cell (default 4000; Adam, learning rate
                              as 'analyze adding', gradient norm clipped to 1)
           --hidden H         hidden units (default 64)
           --batch B          sequences per training step (default 32)
@@ -51,7 +51,7 @@ internal static class AnalyzeGradientsCommand
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         int length = args.Int("length", MaxBack + 1, min: RatioBack + 1, max: 100_000);
         int trainLength = args.Int("train-length", 150, min: 2, max: 100_000);
-        int trainSteps = args.Int("train-steps", 3000, min: 0, max: 10_000_000);
+        int trainSteps = args.Int("train-steps", 4000, min: 0, max: 10_000_000);
         int hidden = args.Int("hidden", 64, min: 1, max: 4096);
         int batch = args.Int("batch", 32, min: 1, max: 100_000);
         float scale = (float)args.Double("scale", 1.1, min: 1e-3, max: 100);
