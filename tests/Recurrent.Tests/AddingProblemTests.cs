@@ -121,7 +121,7 @@ public class AddingProblemTests
         var settings = new AddingTraining(100, 4, 0.02f, DropAt: 0.75);
         Assert.Equal(0.02f, settings.RateAt(1));
         Assert.Equal(0.02f, settings.RateAt(75));
-        Assert.Equal(0.002f, settings.RateAt(76));
+        Assert.Equal(0.02f / 10, settings.RateAt(76));
         Assert.Equal(0.02f, new AddingTraining(100, 4, 0.02f).RateAt(100));
         Assert.Throws<ArgumentException>(() => new AddingTraining(100, 4, 0.02f, DropAt: 1.5).Validate());
     }
