@@ -21,8 +21,9 @@ internal static class AnalyzeGradientsCommand
           --length T         length of the adding-problem sequences the norms are measured on; the farthest step back
                              is T − 1 (default 201, at least 101 for norm_ratio_100)
           --train-length T   length of the training run's sequences (default 150, as 'analyze adding')
-          --train-steps N    the short training run on the adding problem, per cell (default 4000; Adam, learning rate
-                             as 'analyze adding', gradient norm clipped to 1)
+          --train-steps N    the training run on the adding problem, per cell (default: as 'analyze adding', the IRNN
+                             20000 steps, the tanh-RNN 2000, the others 4000; Adam 1e-2, a tenth for the last quarter,
+                             gradient norm clipped to 1: the same runs, so the same models, as 'analyze adding')
           --hidden H         hidden units (default 64)
           --batch B          sequences per training step (default 32)
           --scale R          the exploding case's W_hh = R·I, its spectral radius (default 1.1)
@@ -37,12 +38,12 @@ internal static class AnalyzeGradientsCommand
     private const int MaxBack = 200, RatioBack = 100;
 
     /// <summary>Sequences in the batch the norms are measured on, and in the test set scoring the trained models.</summary>
-    private const int ProbeBatch = 100, TestCount = 500;
+    private const int ProbeBatch = 100, TestCount = 1000;
 
     /// <summary>The exploding case's SGD learning rate and clipping norm.</summary>
     private const float ExplodeLr = 1e-2f, ExplodeClip = 1f;
 
-    private sealed record CellResult(string Cell, double[] NormsInit, double[] NormsTrained,
+    private sealed record CellResult(string Cell, int TrainSteps, double[] NormsInit, double[] NormsTrained,
         IReadOnlyList<(string Gate, double Radius)> RadiiInit, IReadOnlyList<(string Gate, double Radius)> RadiiTrained,
         double TestMseInit, double TestMseTrained, double Seconds);
 
@@ -51,7 +52,7 @@ internal static class AnalyzeGradientsCommand
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         int length = args.Int("length", MaxBack + 1, min: RatioBack + 1, max: 100_000);
         int trainLength = args.Int("train-length", 150, min: 2, max: 100_000);
-        int trainSteps = args.Int("train-steps", 4000, min: 0, max: 10_000_000);
+        int? trainStepsOption = args.OptionalInt("train-steps", min: 0, max: 10_000_000);
         int hidden = args.Int("hidden", 64, min: 1, max: 4096);
         int batch = args.Int("batch", 32, min: 1, max: 100_000);
         float scale = (float)args.Double("scale", 1.1, min: 1e-3, max: 100);
@@ -68,12 +69,13 @@ internal static class AnalyzeGradientsCommand
             var model = new AddingRegressor(cell, hidden, new Rng((ulong)options.Seed));
             var normsInit = GradientFlow.NormsBack(model, probeInput, probeTarget);
             var radiiInit = GradientFlow.RecurrentSpectralRadii(model.Rnn);
+            int trainSteps = trainStepsOption ?? AnalyzeAddingCommand.DefaultSteps(cell);
             var settings = new AddingTraining(trainSteps, batch, AnalyzeAddingCommand.DefaultLearningRate(cell),
-                EvalEvery: Math.Max(1, trainSteps));
+                EvalEvery: Math.Max(1, trainSteps), DropAt: AnalyzeAddingCommand.DefaultDropAt);
             var curve = model.Train(problem, settings, new Rng((ulong)options.Seed + 7919), test,
                 (step, mse) => AnalysisOptions.Progress(stderr, $"{cell} T={trainLength}: step {step}/{trainSteps}, test MSE {mse:F4}"));
             var normsTrained = GradientFlow.NormsBack(model, probeInput, probeTarget);
-            results.Add(new CellResult(cell, normsInit, normsTrained, radiiInit, GradientFlow.RecurrentSpectralRadii(model.Rnn),
+            results.Add(new CellResult(cell, trainSteps, normsInit, normsTrained, radiiInit, GradientFlow.RecurrentSpectralRadii(model.Rnn),
                 curve.Points[0].TestMse, curve.FinalMse, curve.Seconds));
         }
 
@@ -86,13 +88,13 @@ internal static class AnalyzeGradientsCommand
 
         var table = new List<string>
         {
-            $"gradient flow over T = {length} steps, H = {hidden}, after {trainSteps} training steps at T = {trainLength}; n(d) = ‖∂L/∂h_(T−d)‖",
-            $"{"cell",-9} {"n(100)/n(0)",12} {"trained",10} {"decay/step",10} {"trained",8} {"ρ(W_hh)",8} {"trained",8} {"test MSE",9}",
+            $"gradient flow over T = {length} steps, H = {hidden}, at initialisation and trained at T = {trainLength}; n(d) = ‖∂L/∂h_(T−d)‖",
+            $"{"cell",-9} {"n(100)/n(0)",12} {"trained",10} {"decay/step",10} {"trained",8} {"ρ(W_hh)",8} {"trained",8} {"test MSE",9} {"steps",6}",
         };
         foreach (var r in results)
             table.Add($"{r.Cell + RadiusBlock(r.RadiiInit),-9} {Ratio(r.NormsInit),12:0.0e+0} {Ratio(r.NormsTrained),10:0.0e+0} " +
                       $"{Decay(r.NormsInit),10:F4} {Decay(r.NormsTrained),8:F4} {GradientFlow.CandidateRadius(r.RadiiInit),8:F3} " +
-                      $"{GradientFlow.CandidateRadius(r.RadiiTrained),8:F3} {r.TestMseTrained,9:F4}");
+                      $"{GradientFlow.CandidateRadius(r.RadiiTrained),8:F3} {r.TestMseTrained,9:F4} {r.TrainSteps,6}");
         table.Add($"exploding: relu, W_hh = {scale}·I: n(100)/n(0) = {Ratio(explodingNorms):0.0e+0}, decay/step {Decay(explodingNorms):F4}; " +
                   $"SGD lr {ExplodeLr}: {Describe(unclipped)} without clipping, {Describe(clipped)} with clipping to {ExplodeClip}");
 
@@ -104,7 +106,7 @@ internal static class AnalyzeGradientsCommand
             series.Add(new LineChart.Series(r.Cell + " trained", LineChart.Color(i), Relative(r.NormsTrained)));
         }
         series.Add(new LineChart.Series($"relu W_hh = {scale}·I", LineChart.Color(7), Relative(explodingNorms), Dashed: true));
-        string figure = LineChart.Render($"Gradient flow across time (adding problem; trained {trainSteps} steps at T = {trainLength})", "steps back, T − t",
+        string figure = LineChart.Render($"Gradient flow across time (adding problem; trained at T = {trainLength})", "steps back, T − t",
             "‖∂L/∂h_t‖ / ‖∂L/∂h_T‖", series, logY: true);
 
         options.Finish(stdout, table, w =>
@@ -112,7 +114,6 @@ internal static class AnalyzeGradientsCommand
             w.WriteNumber("length", length);
             w.WriteNumber("hidden", hidden);
             w.WriteNumber("train_length", trainLength);
-            w.WriteNumber("train_steps", trainSteps);
             w.WriteStartArray("cells");
             foreach (var r in results) WriteCell(w, r);
             w.WriteEndArray();
@@ -162,6 +163,7 @@ internal static class AnalyzeGradientsCommand
         w.WriteNumber("spectral_radius_trained", GradientFlow.CandidateRadius(r.RadiiTrained));
         WriteRadii(w, "spectral_radii_init", r.RadiiInit);
         WriteRadii(w, "spectral_radii_trained", r.RadiiTrained);
+        w.WriteNumber("train_steps", r.TrainSteps);
         TrainCommand.Number(w, "test_mse_init", r.TestMseInit);
         TrainCommand.Number(w, "test_mse_trained", r.TestMseTrained);
         w.WriteNumber("train_seconds", Math.Round(r.Seconds, 2));
