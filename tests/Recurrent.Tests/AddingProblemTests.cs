@@ -144,10 +144,36 @@ public class AddingProblemTests
         {
             double sum = 0;
             foreach (float v in probe.Slice((6 - d) * 20, 20)) sum += (double)v * v;
-            Assert.Equal(Math.Sqrt(sum), norms[d], 6);
+            Assert.Equal(Math.Sqrt(sum) / AddingRegressor.DefaultLossScale, norms[d], 6);
         }
-        // The last step's gradient is the readout's: W_o ⊙ dL/dŷ per row.
-        Assert.True(norms[0] > 0);
+        // The last step's gradient is the readout's: row b is W_o·2(ŷ_b − y_b)/B.
+        float[] w = model.Output.Weight.Value.Data;
+        var last = new Tensor(model.Rnn.Forward(x).HN.Span.ToArray(), 4, 5);
+        var prediction = model.Output.Forward(last).Span.ToArray();
+        double expected = 0;
+        for (int b = 0; b < 4; b++)
+        {
+            double dy = 2.0 * (prediction[b] - y[b, 0]) / 4;
+            for (int j = 0; j < 5; j++) expected += dy * w[j] * dy * w[j];
+        }
+        Assert.Equal(Math.Sqrt(expected), norms[0], 5);
+    }
+
+    [Fact]
+    public void TheLossScaleLeavesTheParameterGradientsAsTheyWere()
+    {
+        // A power-of-two scale is exact: gradients that stay normal floats are the same bits with and without it.
+        var problem = new AddingProblem(10);
+        var (x, y) = problem.NewBatch(3);
+        problem.Sample(new Rng(4), x, y);
+        var model = new AddingRegressor("gru", 4, new Rng(2));
+        model.LossAndBackward(x, y);
+        var scaled = model.Parameters().Select(p => p.Grad.Data.ToArray()).ToList();
+        model.LossScale = 1;
+        model.LossAndBackward(x, y);
+        Assert.Equal(scaled, model.Parameters().Select(p => p.Grad.Data.ToArray()).ToList());
+        Assert.Throws<ArgumentException>(() => model.LossScale = 3);
+        Assert.Throws<ArgumentException>(() => model.LossScale = 0);
     }
 
     [Fact]
