@@ -19,7 +19,7 @@ internal static class TrainCommand
 
     private const string DefaultData = "data/tinyshakespeare.txt";
 
-    private const string Usage = """
+    private const string Usage = $"""
         usage: recurrent train [options]
           --data FILE            training text, UTF-8 (default data/tinyshakespeare.txt)
           --val-fraction F       last fraction of the text held out for validation (default 0.1)
@@ -31,6 +31,7 @@ internal static class TrainCommand
           --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
           --clip-value V         clip each gradient element to ±V (default 0 = off)
+        {TaskTrainCommand.ScheduleUsage}
           --steps N | --epochs N | --time 10m   totals for the model (default --time 10m)
           --eval-every N  --sample-every N  --sample-length N  --checkpoint-every N  --log-every N
           --temperature T        temperature of the samples printed while training (default 0.8)
@@ -50,7 +51,7 @@ internal static class TrainCommand
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
-        ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", "optimizer", "lr", "clip", "clip-value",
+        ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
          "val-fraction", "seed", "preset"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -109,7 +110,7 @@ internal static class TrainCommand
         RequireTrainable(corpus, settings);
 
         var model = new CharLanguageModel(config, new Rng(settings.Seed));
-        var optimizer = Trainer.CreateOptimizer(settings.Optimizer, model.Parameters(), (float)settings.LearningRate);
+        var optimizer = Trainer.CreateOptimizer(settings, model.Parameters());
         var carried = model.NewState(settings.Batch);
         var progress = resume == null
             ? new TrainingProgress { SampleRngState = new Rng(settings.Seed ^ 0x5A3B1E_C0FFEEUL).State }
@@ -172,14 +173,14 @@ internal static class TrainCommand
         int seed = args.Int("seed", 1, 0);
 
         string data = dataArg ?? FindDefaultData();
-        var intervals = Intervals(args, new TrainingSettings
+        var intervals = TaskTrainCommand.Schedule(args, Intervals(args, new TrainingSettings
         {
             Data = "", DataSha256 = "", Optimizer = optimizer,
             EvalEvery = minCharRnn ? 1000 : 500,
             SampleEvery = minCharRnn ? 1000 : 500,
             CheckpointEvery = minCharRnn ? 1000 : 500,
             LogEvery = minCharRnn ? 100 : 10,
-        });
+        }));
         args.RejectUnknown(); // every flag is known before the data is read
         var corpus = CharCorpus.Load(data, valFraction);
         var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout);

@@ -31,6 +31,10 @@ public sealed record TrainingSettings
     /// <summary>Global gradient norm clip (0 = off) and element-wise clip (0 = off).</summary>
     public double Clip { get; init; }
     public double ClipValue { get; init; }
+    /// <summary>How the learning rate moves during training (constant by default).</summary>
+    public LearningRateSchedule Schedule { get; init; } = new();
+    /// <summary>The optimizer's weight decay: L2 added to the gradient (AdamW: decoupled), 0 = off.</summary>
+    public double WeightDecay { get; init; }
     public ulong Seed { get; init; }
 
     public long? MaxSteps { get; init; }
@@ -63,6 +67,8 @@ public sealed record TrainingSettings
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be > 0, got {LearningRate}");
         if (!(Clip >= 0) || !(ClipValue >= 0)) throw new ArgumentException("clip thresholds must be ≥ 0 (0 = off)");
         if (!(ValFraction >= 0 && ValFraction < 1)) throw new ArgumentException($"val_fraction must be in [0, 1), got {ValFraction}");
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be ≥ 0, got {WeightDecay}");
+        Schedule.Validate();
         if (EvalEvery < 0 || SampleEvery < 0 || CheckpointEvery < 0 || LogEvery < 1 || SampleLength < 0)
             throw new ArgumentException("intervals must be ≥ 0 (log_every ≥ 1)");
     }
@@ -88,6 +94,8 @@ public sealed record TrainingSettings
         w.WriteNumber("lr", LearningRate);
         w.WriteNumber("clip", Clip);
         w.WriteNumber("clip_value", ClipValue);
+        Schedule.WriteJson(w);
+        w.WriteNumber("weight_decay", WeightDecay);
         w.WriteNumber("seed", Seed);
         WriteOptional(w, "max_steps", MaxSteps);
         WriteOptional(w, "max_epochs", MaxEpochs);
@@ -133,6 +141,8 @@ public sealed record TrainingSettings
             LearningRate = f.Double("lr", double.Epsilon),
             Clip = f.Double("clip", 0),
             ClipValue = f.Double("clip_value", 0),
+            Schedule = LearningRateSchedule.ReadJson(f),
+            WeightDecay = f.Has("weight_decay") ? f.Double("weight_decay", 0) : 0,
             Seed = (ulong)f.Long("seed", 0),
             MaxSteps = f.OptionalLong("max_steps", 0),
             MaxEpochs = f.OptionalDouble("max_epochs", 0),
