@@ -10,7 +10,7 @@ namespace Recurrent.Cli.Commands;
 
 /// <summary>
 /// `recurrent bench rnn [--threads N] [--json] [--min-seconds S] [--only rows] [--breakdown]`: the measurements of
-/// ../shared/bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
+/// bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
 /// char-LMs, forward-only tokens/s and batch-1 sampling chars/s for LSTM 2×512, and the peak working set of each,
 /// every row in its own child process (this executable with the hidden option --child NAME). Utilization = GEMM FLOPs
 /// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of the LSTM

@@ -17,7 +17,7 @@ namespace Recurrent.Models;
 /// PyTorch names: "embedding.weight", "lstm.weight_ih_l0" ... (prefix "gru." or "rnn." for those cells, see
 /// <see cref="CharLanguageModelConfig.RecurrentPrefix"/>), "head.weight", "head.bias" — the state dict of an
 /// nn.Module with submodules embedding, lstm (nn.LSTM(E, H, L, dropout=p)) and head (nn.Linear(H, V)), as in
-/// ../shared/reference's charlm.
+/// tests/fixtures/reference/make_reference.py's charlm.
 ///
 /// The L layers are single-layer <see cref="RecurrentLayer"/>s chained here rather than one L-layer module, so that the
 /// dropout between them draws from one Rng this model owns and a checkpoint can restore (<see cref="DropoutRngState"/>):

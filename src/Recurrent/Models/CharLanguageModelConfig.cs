@@ -20,7 +20,7 @@ public sealed record CharLanguageModelConfig(
     public int InputSize => EmbeddingSize == 0 ? VocabSize : EmbeddingSize;
 
     /// <summary>
-    /// The PyTorch submodule name of the recurrent layer: "lstm." as in ../shared/reference's charlm (nn.LSTM assigned to
+    /// The PyTorch submodule name of the recurrent layer: "lstm." as in tests/fixtures/reference/make_reference.py's charlm (nn.LSTM assigned to
     /// self.lstm), "gru." for nn.GRU, "rnn." for nn.RNN (tanh or relu).
     /// </summary>
     public string RecurrentPrefix => ModulePrefix(Cell);
