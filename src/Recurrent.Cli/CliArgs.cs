@@ -8,7 +8,8 @@ namespace Recurrent.Cli;
 /// marked as known; <see cref="RejectUnknown"/> then names any option the user gave that the command does not take.
 /// The parser cannot know which options are flags, so "--json dir" first reads "dir" as the value of --json; reading
 /// --json as a <see cref="Flag"/> gives "dir" back to the positional words. Commands read their flags first.
-/// A lone "-h" is "--help". Messages name the option and the value given, and only the bound the value broke.
+/// A lone "-h" is "--help". A number out of range is told what it broke: "at most MAX" when too large (however large:
+/// it is read as a whole number of any size first), "positive" or the whole range when too small.
 /// </summary>
 public sealed class CliArgs
 {
