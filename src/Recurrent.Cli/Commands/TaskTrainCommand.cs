@@ -43,10 +43,10 @@ internal static class TaskTrainCommand
     {
         bool json = args.Flag("json");
         bool force = args.Flag("force");
-        string? resume = args.String("resume");
+        string? resume = args.OptionalDirectory("resume", "a model directory to continue");
         string? outArg = args.String("out");
         string? trainArg = args.String("train"), devArg = args.String("dev");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
 
@@ -57,7 +57,7 @@ internal static class TaskTrainCommand
         TrainingProgress progress;
         if (resume == null)
         {
-            string train = trainArg ?? throw CliArgs.Usage("--train FILE is required (the training data)");
+            string train = trainArg ?? args.Required("train", "FILE", "the training data");
             (task, settings) = setup.FromFlags(args, train, devArg, stdout, json);
             if (!limitsGiven) seconds = setup.DefaultSeconds;
             settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };

@@ -58,7 +58,7 @@ internal static class TrainCommand
     {
         // The task: --task, or the one of the model to resume; char-lm (this file) by default.
         string? taskArg = args.Has("task") ? args.Choice("task", CharLanguageModelConfig.Task, TaskNames) : null;
-        string? resumeArg = args.String("resume");
+        string? resumeArg = args.OptionalDirectory("resume", "a model directory to continue");
         string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : CharLanguageModelConfig.Task);
         if (taskArg != null && resumeArg != null && taskArg != Checkpoint.ReadTask(resumeArg))
             throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
@@ -80,7 +80,7 @@ internal static class TrainCommand
         string? resume = args.String("resume");
         string? outArg = args.String("out");
         string? dataArg = args.String("data");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
 
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
@@ -253,8 +253,8 @@ internal static class TrainCommand
     /// <summary>--steps, --epochs, --time: whether any was given, and each (null when not).</summary>
     internal static (bool Given, long? Steps, double? Epochs, double? Seconds) Limits(CliArgs args) =>
         (args.Has("steps") || args.Has("epochs") || args.Has("time"),
-         args.OptionalInt("steps", 0),
-         args.Has("epochs") ? args.Double("epochs", 0, 0) : null,
+         args.OptionalInt("steps", 1),                                   // 0 steps is a typo, not a run
+         args.Has("epochs") ? args.Double("epochs", 0, double.Epsilon) : null,
          args.Has("time") ? ParseDuration(args.String("time")!) : null);
 
     /// <summary>"90" or "90s", "10m", "1.5h", "1h30m": seconds.</summary>
