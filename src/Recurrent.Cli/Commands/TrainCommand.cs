@@ -15,7 +15,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag|translate|generate";
+    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag|translate|generate|ngram";
 
     private const string DefaultData = "data/tinyshakespeare.txt";
 
@@ -41,13 +41,13 @@ internal static class TrainCommand
           --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
                                  Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
           --seed S  --threads N  --json
-          --task classify|tag|translate|generate   a sentence classifier, a sequence tagger, a translation model or a
-                                 conditioned text generator instead
+          --task classify|tag|translate|generate|ngram   a sentence classifier, a sequence tagger, a translation model,
+                                 a conditioned text generator or a Kneser–Ney character n-gram model instead
                                  (see train --task classify --help)
         """;
 
     private static readonly string[] TaskNames = [CharLanguageModelConfig.Task, WordModelConfig.ClassifyTask, WordModelConfig.TagTask, Seq2SeqConfig.TranslateTask,
-         GeneratorConfig.GenerateTask];
+         GeneratorConfig.GenerateTask, NgramLanguageModel.Task];
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
@@ -62,6 +62,11 @@ internal static class TrainCommand
         string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : CharLanguageModelConfig.Task);
         if (taskArg != null && resumeArg != null && taskArg != Checkpoint.ReadTask(resumeArg))
             throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
+        if (task == NgramLanguageModel.Task)
+        {
+            if (args.Flag("help")) { stdout.Write(NgramCommands.TrainUsage); return 0; }
+            return NgramCommands.Train(args, stdout);
+        }
         if (task != CharLanguageModelConfig.Task)
         {
             TaskTrainSetup setup = task switch
@@ -211,7 +216,7 @@ internal static class TrainCommand
     };
 
     /// <summary>The default text: data/tinyshakespeare.txt here, or in the repository this binary was built from.</summary>
-    private static string FindDefaultData()
+    internal static string FindDefaultData()
     {
         if (File.Exists(DefaultData)) return DefaultData;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
