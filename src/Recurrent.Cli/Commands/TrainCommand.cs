@@ -32,14 +32,18 @@ internal static class TrainCommand
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
           --clip-value V         clip each gradient element to ±V (default 0 = off)
         {TaskTrainCommand.ScheduleUsage}
+          --max-chars N          read only the first N characters of the text (default 0 = all)
+          --init-std S           weights from N(0, S²), biases 0, instead of the layers' own initialization (default 0 = off)
           --steps N | --epochs N | --time 10m   totals for the model (default --time 10m)
           --eval-every N  --sample-every N  --sample-length N  --checkpoint-every N  --log-every N
           --temperature T        temperature of the samples printed while training (default 0.8)
           --out DIR              model directory (default runs/charlm-DATE-TIME)
           --resume DIR           continue training the model in DIR (exactly where it stopped)
           --force                replace the model already in --out
-          --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
-                                 Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
+          --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1, weights
+                                 N(0, 0.01²), biases 0, Adagrad lr 0.1, element-wise clip ±5 on the summed loss
+                                 (--clip-value 0.2 on the mean), the first 100,000 characters, no validation split;
+                                 --json adds its smoothed loss "smooth_loss" (flags given override it)
           --seed S  --threads N  --json
           --task classify|tag|translate|generate|ngram   a sentence classifier, a sequence tagger, a translation model,
                                  a conditioned text generator or a Kneser–Ney character n-gram model instead
@@ -52,7 +56,7 @@ internal static class TrainCommand
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
         ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
-         "val-fraction", "seed", "preset"];
+         "val-fraction", "seed", "preset", "max-chars", "init-std"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
@@ -108,13 +112,14 @@ internal static class TrainCommand
             settings = Resumed(args, resume, saved, Intervals, (limitsGiven, steps, epochs, seconds));
             string data = dataArg ?? settings.Data;
             ModelDirectory.RequireSameData(data, settings.DataSha256, resume, "--data", "text");
-            corpus = CharCorpus.Load(data, settings.ValFraction, config.Vocabulary);
+            corpus = LoadCorpus(data, settings.ValFraction, settings.MaxChars, config.Vocabulary);
             settings = settings with { Data = Path.GetFullPath(data) };
             outDir = outArg ?? resume;
         }
         RequireTrainable(corpus, settings);
 
         var model = new CharLanguageModel(config, new Rng(settings.Seed));
+        if (resume == null && settings.InitStd is { } initStd) MinCharRnn.InitNormal(model.Parameters(), initStd, new Rng(settings.Seed));
         var optimizer = Trainer.CreateOptimizer(settings, model.Parameters());
         var carried = model.NewState(settings.Batch);
         var progress = resume == null
@@ -127,6 +132,8 @@ internal static class TrainCommand
         Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
 
         var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried);
+        // The preset reports min-char-rnn's smoothed loss, the number the gist prints.
+        var smoothed = settings.Preset == MinCharRnn.Preset ? new SmoothedLossTrainer(trainer) : null;
         if (!json)
         {
             stdout.WriteLine($"{Describe(config)}, {model.Parameters().Sum(p => (long)p.Value.Length):N0} parameters");
@@ -137,7 +144,7 @@ internal static class TrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json);
+        var result = TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json);
 
         if (json)
         {
@@ -146,6 +153,7 @@ internal static class TrainCommand
                 WriteResult(w, result, outDir);
                 Number(w, "val_loss", result.ValLoss);
                 Number(w, "val_bits_per_char", result.ValLoss is { } v ? LanguageModelMetrics.BitsPerChar(v) : null);
+                if (smoothed != null) Number(w, "smooth_loss", smoothed.SmoothLoss);
             });
         }
         else
@@ -153,6 +161,7 @@ internal static class TrainCommand
             if (result.StepsThisRun == 0)
                 stdout.WriteLine($"nothing to train: the model is already at its limit ({LimitsText(settings)}); pass a larger --steps, --epochs or --time");
             string val = result.ValLoss is { } v ? $", val loss {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "";
+            if (smoothed != null) val += $", min-char-rnn smooth loss {smoothed.SmoothLoss:F4}";
             stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{val}, " +
                              $"{result.TokensPerSecond:N0} tokens/s, {FormatDuration(result.Seconds)} → {outDir}");
             stdout.WriteLine($"sample it: recurrent sample --model {outDir}");
@@ -162,19 +171,22 @@ internal static class TrainCommand
 
     private static (CharLanguageModelConfig, TrainingSettings, CharCorpus) FromFlags(CliArgs args, string? dataArg)
     {
-        bool minCharRnn = args.Choice("preset", "none", "none", "min-char-rnn") == "min-char-rnn";
+        bool minCharRnn = args.Choice("preset", "none", "none", MinCharRnn.Preset) == MinCharRnn.Preset;
         var cell = CharLanguageModelConfig.ParseCell(args.Choice("cell", minCharRnn ? "rnn" : "lstm", CharLanguageModelConfig.CellNames));
-        int hidden = args.Int("hidden", minCharRnn ? 100 : 256, 1, 1 << 16);
+        int hidden = args.Int("hidden", minCharRnn ? MinCharRnn.Hidden : 256, 1, 1 << 16);
         int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
         double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
-        int seqLen = args.Int("seq-len", minCharRnn ? 25 : 100, 1, 1 << 20);
-        int batch = args.Int("batch", minCharRnn ? 1 : 32, 1, 1 << 16);
+        int seqLen = args.Int("seq-len", minCharRnn ? MinCharRnn.SeqLen : 100, 1, 1 << 20);
+        int batch = args.Int("batch", minCharRnn ? MinCharRnn.Batch : 32, 1, 1 << 16);
         string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
-        double lr = args.Double("lr", minCharRnn ? 0.1 : TrainingSettings.DefaultLearningRate(optimizer), double.Epsilon, 100);
+        double lr = args.Double("lr", minCharRnn ? MinCharRnn.LearningRate : TrainingSettings.DefaultLearningRate(optimizer), double.Epsilon, 100);
         double clip = args.Double("clip", minCharRnn ? 0 : 5, 0);
-        double clipValue = args.Double("clip-value", minCharRnn ? 5 : 0, 0);
-        double valFraction = args.Double("val-fraction", 0.1, 0, 0.9);
+        // The gist clips its summed loss's gradient at ±5: the mean loss's at ±5/(T·B) (see MinCharRnn).
+        double clipValue = args.Double("clip-value", minCharRnn ? MinCharRnn.ClipValue(seqLen, batch) : 0, 0);
+        double valFraction = args.Double("val-fraction", minCharRnn ? 0 : 0.1, 0, 0.9);
+        int maxChars = args.Int("max-chars", minCharRnn ? MinCharRnn.Characters : 0, 0);
+        double initStd = args.Double("init-std", minCharRnn ? MinCharRnn.InitStd : 0, 0, 100);
         int seed = args.Int("seed", 1, 0);
 
         string data = dataArg ?? FindDefaultData();
@@ -187,7 +199,7 @@ internal static class TrainCommand
             LogEvery = minCharRnn ? 100 : 10,
         }));
         args.RejectUnknown(); // every flag is known before the data is read
-        var corpus = CharCorpus.Load(data, valFraction);
+        var corpus = LoadCorpus(data, valFraction, maxChars > 0 ? maxChars : null);
         var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout);
         var settings = intervals with
         {
@@ -201,11 +213,19 @@ internal static class TrainCommand
             Clip = clip,
             ClipValue = clipValue,
             Seed = (ulong)seed,
-            Preset = minCharRnn ? "min-char-rnn" : null,
+            Preset = minCharRnn ? MinCharRnn.Preset : null,
+            MaxChars = maxChars > 0 ? maxChars : null,
+            InitStd = initStd > 0 ? initStd : null,
         };
         settings.Validate();
         return (config, settings, corpus);
     }
+
+    /// <summary>The text split for training, all of it or (--max-chars) its first characters.</summary>
+    private static CharCorpus LoadCorpus(string data, double valFraction, int? maxChars, Vocabulary? vocabulary = null) =>
+        maxChars is { } n
+            ? CharCorpus.FromText(MinCharRnn.FirstCharacters(Utf8Text.ReadFile(data), n), valFraction, $"the first {n:N0} characters of '{data}'", vocabulary)
+            : CharCorpus.Load(data, valFraction, vocabulary);
 
     /// <summary>The schedule flags, which a resumed run may change: every task's, and the samples'.</summary>
     private static TrainingSettings Intervals(CliArgs args, TrainingSettings s) => TaskTrainCommand.Intervals(args, s) with
