@@ -21,8 +21,8 @@ Usage:
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 numpy_minchar.py [--text FILE] [--iters 5000]
 Default text: the repository's data/tinyshakespeare.txt (../data/ from this
 script), the text `recurrent train --preset min-char-rnn` reads by default.
-Copied from ../shared/bench/numpy_minchar.py (only the default text changed) so
-the repository's bench/minchar-side-by-side.sh works on its own.
+The peer's script as given to us, with only this default text changed, so that
+bench/minchar-side-by-side.sh needs nothing outside the repository.
 """
 import argparse
 import hashlib

@@ -124,4 +124,19 @@ public class NgramCommandTests : IDisposable
         Assert.Contains("SHA-256", error);
         Assert.Equal(2, CharLmFixture.Run("analyze", "ngram", "--orders", "3-1", "--out", svg).Code);
     }
+
+    [Theory]
+    [InlineData("train", "--task", "ngram")]
+    [InlineData("analyze", "ngram")]
+    public void HelpIsTheSameByEveryRoute(params string[] command)
+    {
+        var (code, output, error) = CharLmFixture.Run([.. command, "--help"]);
+        Assert.Equal((0, ""), (code, error));
+        Assert.StartsWith($"usage: recurrent {command[0]}", output);
+        Assert.Contains(command[^1] == "ngram" && command[0] == "train" ? "--order" : "--orders", output);
+        Assert.EndsWith("\n", output);
+        Assert.False(output.EndsWith("\n\n", StringComparison.Ordinal));
+        Assert.Equal((0, output, ""), CharLmFixture.Run([.. command, "-h"]));
+        Assert.Equal((0, output, ""), CharLmFixture.Run(["help", .. command]));
+    }
 }
