@@ -81,7 +81,8 @@ internal static class AnalyzeNgramCommand
         table.Add($"data '{Path.GetFullPath(data)}': {corpus.TrainLength:N0} training / {corpus.Validation.Length:N0} validation characters");
         if (lstmLoss is { } l)
             table.Add($"LSTM '{lstmDir}': val {l:F4} nats/char ({LanguageModelMetrics.BitsPerChar(l):F4} bits/char), " +
-                      $"{best.ValNatsPerChar - l:F4} nats/char below the best n-gram (order {best.Order})");
+                      (l < best.ValNatsPerChar ? $"{best.ValNatsPerChar - l:F4} nats/char below" : $"{l - best.ValNatsPerChar:F4} nats/char above") +
+                      $" the best n-gram (order {best.Order})");
 
         var series = new List<LineChart.Series>
         {
