@@ -12,7 +12,9 @@ namespace Recurrent.Models;
 /// </summary>
 public readonly record struct KneserNeyDiscounts(double D1, double D2, double D3Plus)
 {
-    /// <summary>The smallest discount: only reached on degenerate counts (Chen &amp; Goodman's values are all above it on text).</summary>
+    /// <summary>The smallest discount. Reached only where a handful of counts make the count-of-counts degenerate: on
+    /// tiny-shakespeare, D2 of the unigram level (65 characters whose count-of-counts n1..n4 are 3, 1, 2, 1, so the formula
+    /// gives 2 − 3·0.6·2/1 &lt; 0), and at no higher order.</summary>
     public const double Floor = 0.01;
 
     /// <summary>D for an n-gram seen <paramref name="count"/> ≥ 1 times.</summary>
