@@ -99,7 +99,7 @@ public class AnalyzeLeakyTests
             // The table: a header, three runs, the learned α; the same numbers as the JSON (same seed, same threads).
             string table = CharLmFixture.Ok(tiny);
             Assert.StartsWith("run ", table);
-            Assert.Contains($"{runs[2].GetProperty("test_loss").GetDouble():F4}", table);
+            Assert.Contains($"{runs[2].GetProperty("test_loss").GetDouble():G3}", table);
             Assert.Contains("learned α, sorted", table);
             Assert.Contains($"wrote {svg}", table);
             Assert.Contains("analyze leaky", CharLmFixture.Ok("analyze", "leaky", "--help"));

@@ -61,7 +61,7 @@ internal static class AnalyzeLeakyCommand
 
         var table = new List<string> { $"{"run",-26} {"test MSE",9} {"fast MSE",9} {"slow MSE",9} {"seconds",8}" };
         for (int i = 0; i < runs.Length; i++)
-            table.Add($"{names[i],-26} {runs[i].TestLoss,9:F4} {runs[i].FastLoss,9:F4} {runs[i].SlowLoss,9:F4} {runs[i].Seconds,8:F1}");
+            table.Add($"{names[i],-26} {runs[i].TestLoss,9:G3} {runs[i].FastLoss,9:G3} {runs[i].SlowLoss,9:G3} {runs[i].Seconds,8:F1}");
         table.Add($"(predicting 0 scores about 1; fast = input {settings.Task.Delay} steps back, slow = its average over ~{F(tau)} steps)");
         table.Add($"learned α, sorted: min {F(learned[0])}, median {F(learned[learned.Length / 2])}, max {F(learned[^1])}; " +
                   $"{slowUnits} of {learned.Length} units slow (α < √(1/τ) = {F(Math.Sqrt(1 / tau))}), {fastUnits} fast");
@@ -69,7 +69,7 @@ internal static class AnalyzeLeakyCommand
         string alphaOut = AlphaFigurePath(options.Out);
         AtomicFile.WriteAllText(alphaOut, LineChart.Render($"learned α per unit, sorted (τ = {F(tau)} steps)", "unit (sorted by α)", "α",
             [new LineChart.Series("learned α", LineChart.Color(2), learned.Select((a, k) => ((double)(k + 1), (double)a)).ToList())],
-            logY: true, references: [new("α = 1", 1), new($"fixed α = {F(small.Alpha)}", small.Alpha), new("1/τ", 1 / tau)]));
+            logY: true, references: AlphaReferences(small.Alpha, tau)));
         string figure = LineChart.Render($"two time scales (delay {settings.Task.Delay}, τ = {F(tau)}): test MSE", "step", "test MSE (mean of fast and slow)",
             runs.Select((r, i) => new LineChart.Series(names[i], LineChart.Color(i), r.Curve.Select(p => ((double)p.Step, p.Loss)).ToList())).ToList(),
             logY: true, references: [new("predict 0", 1)]);
@@ -120,6 +120,12 @@ internal static class AnalyzeLeakyCommand
         }, figure);
         return 0;
     }
+
+    /// <summary>Lines at α = 1, the small fixed α and 1/τ (one line when the last two coincide, as with the defaults).</summary>
+    private static List<LineChart.ReferenceLine> AlphaReferences(float small, double tau) =>
+        Math.Abs(small - 1 / tau) < 1e-6 * small
+            ? [new("α = 1", 1), new($"fixed α = 1/τ = {F(small)}", small)]
+            : [new("α = 1", 1), new($"fixed α = {F(small)}", small), new($"1/τ = {F(1 / tau)}", 1 / tau)];
 
     /// <summary>NAME.svg → NAME-alpha.svg beside it (any other name gets "-alpha.svg" appended).</summary>
     internal static string AlphaFigurePath(string output) =>
