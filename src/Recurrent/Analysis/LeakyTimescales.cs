@@ -13,7 +13,7 @@ namespace Recurrent.Analysis;
 /// with σ_s² = 1 / (τ(2 − 1/τ)) the stationary variance of s. The fast target needs a unit that forgets at once, the
 /// slow one a unit that integrates over τ steps: α near 1 serves the first, α near 1/τ the second.
 /// </summary>
-public sealed record TwoTimescaleTask(int Delay = 2, double SlowTau = 40)
+public sealed record TwoTimescaleTask(int Delay = 2, double SlowTau = 50)
 {
     /// <summary>Fills input [T, B, 1] and target [T, B, 2] (fast, slow) with B fresh sequences of T steps.</summary>
     public void Generate(Rng rng, Tensor input, Tensor target)
@@ -52,7 +52,7 @@ public static class LeakyTimescales
 {
     public sealed record Settings
     {
-        public TwoTimescaleTask Task { get; init; } = new(Delay: 2, SlowTau: 50);
+        public TwoTimescaleTask Task { get; init; } = new();
         public int Hidden { get; init; } = 32;
         public int Steps { get; init; } = 2000;
         public int SeqLen { get; init; } = 250;
