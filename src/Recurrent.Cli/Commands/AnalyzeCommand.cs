@@ -12,6 +12,7 @@ public static class AnalyzeCommand
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Experiments = new()
     {
         ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
+        ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

@@ -23,7 +23,9 @@ internal static class TrainCommand
         usage: recurrent train [options]
           --data FILE            training text, UTF-8 (default data/tinyshakespeare.txt)
           --val-fraction F       last fraction of the text held out for validation (default 0.1)
-          --cell lstm|gru|rnn|rnn-relu   recurrent cell (default lstm)
+          --cell lstm|gru|rnn|rnn-relu|leaky   recurrent cell (default lstm)
+          --leak A | learned | learned:A   the leaky cell's α per unit: fixed A in (0, 1], or learned
+                                 (α = σ(leak), starting at A, default 0.5) (default 0.5 fixed)
           --hidden N  --layers N  hidden size and layers (default 256, 2)
           --embedding N          embedding size, 0 = one-hot input (default 64)
           --dropout P            dropout between layers and before the output (default 0.2)
@@ -55,7 +57,7 @@ internal static class TrainCommand
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
-        ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
+        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
          "val-fraction", "seed", "preset", "max-chars", "init-std"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -173,6 +175,11 @@ internal static class TrainCommand
     {
         bool minCharRnn = args.Choice("preset", "none", "none", MinCharRnn.Preset) == MinCharRnn.Preset;
         var cell = CharLanguageModelConfig.ParseCell(args.Choice("cell", minCharRnn ? "rnn" : "lstm", CharLanguageModelConfig.CellNames));
+        string? leakArg = args.String("leak");
+        if (leakArg != null && cell != Layers.CellKind.Leaky) throw CliArgs.Usage($"--leak {leakArg} is for --cell leaky only");
+        Layers.Leak leak;
+        try { leak = leakArg == null ? Layers.Leak.Default : Layers.Leak.Parse(leakArg); }
+        catch (ArgumentException e) { throw CliArgs.Usage("--leak: " + e.Message); }
         int hidden = args.Int("hidden", minCharRnn ? MinCharRnn.Hidden : 256, 1, 1 << 16);
         int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
@@ -200,7 +207,7 @@ internal static class TrainCommand
         }));
         args.RejectUnknown(); // every flag is known before the data is read
         var corpus = LoadCorpus(data, valFraction, maxChars > 0 ? maxChars : null);
-        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout);
+        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout) { Leak = leak };
         var settings = intervals with
         {
             Data = Path.GetFullPath(data),
@@ -313,7 +320,7 @@ internal static class TrainCommand
     }
 
     private static string Describe(CharLanguageModelConfig c) =>
-        $"{CharLanguageModelConfig.CellName(c.Cell)} {c.NumLayers}×{c.HiddenSize}, " +
+        $"{CharLanguageModelConfig.CellName(c.Cell)}{(c.Cell == Layers.CellKind.Leaky ? $" (leak {c.Leak})" : "")} {c.NumLayers}×{c.HiddenSize}, " +
         (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "");
 
     internal static string LimitsText(TrainingSettings s)

@@ -3,7 +3,8 @@ using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
 
-public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru }
+/// <summary>The recurrent cells; Leaky is the leaky-integrator tanh RNN (see <see cref="Leak"/>), the others PyTorch's.</summary>
+public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru, Leaky }
 
 /// <summary>What a recurrent layer's Forward returns; the tensors belong to the layer and change at its next call.</summary>
 /// <param name="Output">[T, B, D·H], or [B, T, D·H] when batch_first; zero past each sequence's length.</param>
@@ -22,6 +23,9 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 ///   LSTM: i, f, g, o = σ, σ, tanh, σ of (W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); c_t = f ⊙ c_{t−1} + i ⊙ g; h_t = o ⊙ tanh(c_t)
 ///   GRU:  r, z = σ(W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn));
 ///         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+///   Leaky: h_t = (1 − α) ⊙ h_{t−1} + α ⊙ tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), α per unit (<see cref="Leak"/>):
+///         fixed, or learned as α = σ(leak_l{k}) with one more parameter per direction, "leak_l{k}" [H] (initialized to
+///         logit of the starting α, not drawn), after the four weights of that direction
 ///
 /// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
 /// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
@@ -40,6 +44,8 @@ public sealed class RecurrentLayer : IModule
     public int NumDirections => Bidirectional ? 2 : 1;
     public float Dropout { get; }
     public bool BatchFirst { get; }
+    /// <summary>The leaky cell's α (fixed or learned); <see cref="Leak.Default"/> for the other cells, which ignore it.</summary>
+    public Leak Leak { get; }
     /// <summary>Dropout between layers applies only while training.</summary>
     public bool Training
     {
@@ -76,12 +82,15 @@ public sealed class RecurrentLayer : IModule
     private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        float dropout = 0f, bool batchFirst = false, Rng? rng = null)
+        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null)
     {
         if (inputSize <= 0) throw new ArgumentException($"{cell}: input_size must be positive (got {inputSize})");
         if (hiddenSize <= 0) throw new ArgumentException($"{cell}: hidden_size must be positive (got {hiddenSize})");
         if (numLayers <= 0) throw new ArgumentException($"{cell}: num_layers must be positive (got {numLayers})");
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"{cell}: dropout must be in [0, 1) (got {dropout})");
+        if (leak != null && cell != CellKind.Leaky) throw new ArgumentException($"{cell}: a leak ({leak}) is given but only the leaky cell has one");
+        Leak = leak ?? Leak.Default;
+        Leak.Validate(cell.ToString());
         Cell = cell;
         InputSize = inputSize;
         HiddenSize = hiddenSize;
@@ -95,22 +104,25 @@ public sealed class RecurrentLayer : IModule
         for (int k = 0; k < numLayers; k++)
             for (int d = 0; d < NumDirections; d++)
                 _directions[k * NumDirections + d] = new RecurrentDirection(cell,
-                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse");
+                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse", Leak);
 
         float bound = 1f / MathF.Sqrt(hiddenSize);
-        foreach (var p in Parameters()) Init.Uniform(p.Value, bound, rng);
+        foreach (var p in _directions.SelectMany(d => d.Weights())) Init.Uniform(p.Value, bound, rng);
         _dropouts = Enumerable.Range(0, numLayers).Select(_ => new Dropout(dropout, rng)).ToArray();
         _layerOutputs = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputGrads = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputs = new float[numLayers][];
     }
 
-    /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module.</summary>
+    /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module ("LeakyRNN(7, 11, leak=0.5)").</summary>
     public override string ToString()
     {
-        string name = Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", _ => "RNN" };
+        string name = Cell switch
+        {
+            CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", CellKind.Leaky => "LeakyRNN", _ => "RNN",
+        };
         string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "") + (Bidirectional ? ", bidirectional=True" : "")
-                       + (BatchFirst ? ", batch_first=True" : "");
+                       + (BatchFirst ? ", batch_first=True" : "") + (Cell == CellKind.Leaky ? $", leak={Leak}" : "");
         return $"{name}({InputSize}, {HiddenSize}{extra})";
     }
 

@@ -50,7 +50,8 @@ public sealed class CharLanguageModel : ITaskModel
         if (config.EmbeddingSize > 0) _embedding = new Embedding(config.VocabSize, config.EmbeddingSize, rng);
         _layers = new RecurrentLayer[L];
         for (int k = 0; k < L; k++)
-            _layers[k] = new RecurrentLayer(config.Cell, k == 0 ? config.InputSize : H, H, numLayers: 1, rng: rng);
+            _layers[k] = new RecurrentLayer(config.Cell, k == 0 ? config.InputSize : H, H, numLayers: 1, rng: rng,
+                leak: CharLanguageModelConfig.LeakOf(config.Cell, config.Leak));
         _head = new Linear(H, config.VocabSize, bias: true, rng);
         _dropoutRng = rng;
         _dropouts = MakeDropouts();
