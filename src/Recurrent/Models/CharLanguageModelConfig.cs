@@ -8,10 +8,11 @@ namespace Recurrent.Models;
 /// <summary>
 /// What a character language model is: its vocabulary (V symbols), the input (an embedding of E dimensions, or the
 /// one-hot vector of V when E = 0, as min-char-rnn and char-rnn do), the recurrent cell and its size
-/// (num_layers × hidden_size, dropout between layers and before the head).
+/// (num_layers × hidden_size, dropout between layers and before the head), and whether layers 1.. add the layer below's
+/// output to their own (Residual; config.json's "residual", false when a config written before it lacks the field).
 /// </summary>
 public sealed record CharLanguageModelConfig(
-    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout)
+    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout, bool Residual = false)
 {
     public const string Task = "char-lm";
 
@@ -59,6 +60,7 @@ public sealed record CharLanguageModelConfig(
         w.WriteNumber("hidden_size", HiddenSize);
         w.WriteNumber("num_layers", NumLayers);
         w.WriteNumber("dropout", Dropout);
+        w.WriteBoolean("residual", Residual);
         w.WriteString("vocabulary", Vocabulary.AsString());
     }
 
@@ -74,7 +76,7 @@ public sealed record CharLanguageModelConfig(
         if (vocabSize != vocabulary.Count)
             throw new InvalidDataException($"{f.Where}: \"vocab_size\" is {vocabSize} but \"vocabulary\" has {vocabulary.Count} characters");
         var config = new CharLanguageModelConfig(cell, vocabulary, f.Int("embedding_size", 0), f.Int("hidden_size", 1),
-            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999));
+            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999), f.Has("residual") && f.Bool("residual"));
         return config;
     }
 }
