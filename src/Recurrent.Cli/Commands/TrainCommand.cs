@@ -213,7 +213,7 @@ internal static class TrainCommand
     };
 
     /// <summary>The default text: data/tinyshakespeare.txt here, or in the repository this binary was built from.</summary>
-    private static string FindDefaultData()
+    internal static string FindDefaultData()
     {
         if (File.Exists(DefaultData)) return DefaultData;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
