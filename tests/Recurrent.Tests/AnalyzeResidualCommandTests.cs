@@ -29,6 +29,7 @@ public class AnalyzeResidualCommandTests : IDisposable
         string output = CharLmFixture.Ok([.. Tiny(svg), "--json"]);
         using var doc = JsonDocument.Parse(output);
         var runs = doc.RootElement.GetProperty("runs").EnumerateArray().ToList();
+        Assert.InRange(doc.RootElement.GetProperty("unigram_val_loss").GetDouble(), 1, Math.Log(40));
         Assert.Equal(new[] { (1, false), (1, true), (3, false), (3, true) },
             runs.Select(r => (r.GetProperty("layers").GetInt32(), r.GetProperty("residual").GetBoolean())));
         foreach (var r in runs)

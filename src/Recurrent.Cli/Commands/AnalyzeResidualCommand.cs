@@ -21,7 +21,7 @@ internal static class AnalyzeResidualCommand
           --seq-len T  --batch B truncated-BPTT length and parallel streams (default 50, 32)
           --steps N              optimizer steps per run, the same for all (default 400)
           --eval-every N         validation every N steps (default 25)
-          --val-chars N          characters of the held-out text each validation reads (default 20000)
+          --val-chars N          characters of the held-out text each validation reads (default 10000)
           --lr LR                Adam's learning rate (default 2e-3)
           --data FILE            training text (default data/tinyshakespeare.txt; its last tenth validates)
           --seed S  --threads N  --out FILE (default residual.svg)  --json
@@ -37,7 +37,7 @@ internal static class AnalyzeResidualCommand
         int batch = args.Int("batch", 32, 1, 1 << 14);
         int steps = args.Int("steps", 400, 1);
         int evalEvery = args.Int("eval-every", 25, 1);
-        int valChars = args.Int("val-chars", 20000, 2);
+        int valChars = args.Int("val-chars", 10000, 2);
         double lr = args.Double("lr", 2e-3, double.Epsilon, 10);
         string data = args.String("data") ?? TrainCommand.FindDefaultData();
         var options = AnalysisOptions.Read(args, "residual.svg");
@@ -47,6 +47,7 @@ internal static class AnalyzeResidualCommand
             throw new CliException($"the training text of {corpus.Source} has {corpus.TrainLength} characters, too short for --batch {batch}");
         var settings = new ResidualDepthSettings(hidden, embedding, seqLen, batch, steps, evalEvery, valChars, lr, Seed: (ulong)options.Seed);
 
+        double unigram = ResidualDepth.UnigramLoss(corpus, valChars);
         var runs = new List<ResidualDepthRun>();
         foreach (int layers in depths)
             foreach (bool residual in new[] { false, true })
@@ -57,16 +58,17 @@ internal static class AnalyzeResidualCommand
         var table = new List<string> { $"{"layers",6}  {"residual",8}  {"best val",8}  {"final val",9}  {"steps",5}  {"seconds",7}" };
         table.AddRange(runs.Select(r =>
             $"{r.Layers,6}  {(r.Residual ? "yes" : "no"),8}  {r.BestValLoss,8:F4}  {r.FinalValLoss,9:F4}  {r.Steps,5}  {r.Seconds,7:F1}"));
-        table.Add($"validation loss in nats/char over the first {Math.Min(valChars, corpus.Validation.Length):N0} held-out characters; " +
-                  "seconds = training steps only");
+        table.Add($"validation loss in nats/char over the first {Math.Min(valChars, corpus.Validation.Length):N0} held-out characters " +
+                  $"(unigram frequencies: {unigram:F4}); seconds = training steps only");
 
         var series = runs.Select(r => new LineChart.Series(Name(r), LineChart.Color(Array.IndexOf(depths, r.Layers)),
             r.Curve.Select(p => ((double)p.Step, p.ValLoss)).ToList(), Dashed: !r.Residual)).ToList();
         string figure = LineChart.Render($"LSTM char-LM {hidden} wide: residual connections by depth", "step",
-            "validation loss (nats/char)", series);
+            "validation loss (nats/char)", series, references: [new LineChart.ReferenceLine("unigram frequencies", unigram)]);
 
         options.Finish(stdout, table, w =>
         {
+            w.WriteNumber("unigram_val_loss", unigram);
             w.WriteStartArray("runs");
             foreach (var r in runs)
             {

@@ -60,6 +60,23 @@ public static class ResidualDepth
         }
         return run with { Seconds = seconds };
     }
+
+    /// <summary>
+    /// The plateau a model that ignores its input sits on: the cross-entropy (nats/char) of the validation slice under
+    /// the training text's character frequencies, add-one smoothed (a character unseen in training still costs a
+    /// finite amount): −(1/N) Σ log p(c), p(c) = (count(c) + 1) / (train length + V).
+    /// </summary>
+    public static double UnigramLoss(CharCorpus corpus, int validationChars)
+    {
+        var counts = new long[corpus.Vocabulary.Count];
+        foreach (int c in corpus.Train.Span) counts[c]++;
+        double total = corpus.TrainLength + counts.Length;
+        var validation = corpus.Validation.Span[..Math.Min(corpus.Validation.Length, validationChars)];
+        if (validation.Length == 0) throw new ArgumentException($"{corpus.Source} has no validation text");
+        double sum = 0;
+        foreach (int c in validation) sum -= Math.Log((counts[c] + 1) / total);
+        return sum / validation.Length;
+    }
 }
 
 /// <summary>The sizes and schedule every run of the experiment shares.</summary>

@@ -30,8 +30,9 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 /// their output, h^k = RNN_k(dropout(h^{k−1})) + h^{k−1}, so each layer learns a correction to the one below and the
 /// gradient reaches the lower layers through the identity as well as through the cells (GNMT, Wu et al. 2016, §3.1).
 /// What is added is the layer below's output *before* dropout: the skip path is the identity in training as in
-/// evaluation, and dropout regularizes only the transform branch — as TensorFlow's NMT/GNMT code does
-/// (ResidualWrapper around DropoutWrapper(input_keep_prob)) and as the pre-norm Transformer keeps x + dropout(f(x)).
+/// evaluation, and dropout regularizes only the transform branch — as tensorflow/nmt's GNMT cells do
+/// (ResidualWrapper(DropoutWrapper(cell, input_keep_prob)) adds the undropped input) and as the Transformer's
+/// x + dropout(f(x)) leaves x alone.
 /// Layer 0 reads the input (an embedding, of another width and meaning) and has no skip. Zero past each sequence's
 /// length still holds: both terms are zero there. Backward: ∂h^{k−1} = dropout'(∂x_k) + ∂h^k.
 /// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
