@@ -75,8 +75,8 @@ internal static class AnalyzeResidualCommand
                 w.WriteStartObject();
                 w.WriteNumber("layers", r.Layers);
                 w.WriteBoolean("residual", r.Residual);
-                w.WriteNumber("best_val_loss", r.BestValLoss);
-                w.WriteNumber("final_val_loss", r.FinalValLoss);
+                TrainCommand.Number(w, "best_val_loss", r.BestValLoss); // null if a run diverged
+                TrainCommand.Number(w, "final_val_loss", r.FinalValLoss);
                 w.WriteNumber("steps", r.Steps);
                 w.WriteNumber("seconds", Math.Round(r.Seconds, 3));
                 w.WriteNumber("parameters", r.Parameters);
@@ -85,7 +85,7 @@ internal static class AnalyzeResidualCommand
                 {
                     w.WriteStartObject();
                     w.WriteNumber("step", step);
-                    w.WriteNumber("val_loss", loss);
+                    TrainCommand.Number(w, "val_loss", loss);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
