@@ -13,6 +13,7 @@ public static class AnalyzeCommand
     {
         ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
         ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
+        ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

@@ -29,6 +29,7 @@ internal static class TrainCommand
           --hidden N  --layers N  hidden size and layers (default 256, 2)
           --embedding N          embedding size, 0 = one-hot input (default 64)
           --dropout P            dropout between layers and before the output (default 0.2)
+          --residual             layers 2.. add the layer below's output to their own (skip connections)
           --seq-len T  --batch B truncated-BPTT length and parallel streams (default 100, 32)
           --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
@@ -57,7 +58,7 @@ internal static class TrainCommand
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
-        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
+        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "residual", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
          "val-fraction", "seed", "preset", "max-chars", "init-std"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -184,6 +185,7 @@ internal static class TrainCommand
         int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
         double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
+        bool residual = args.Flag("residual");
         int seqLen = args.Int("seq-len", minCharRnn ? MinCharRnn.SeqLen : 100, 1, 1 << 20);
         int batch = args.Int("batch", minCharRnn ? MinCharRnn.Batch : 32, 1, 1 << 16);
         string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
@@ -207,7 +209,7 @@ internal static class TrainCommand
         }));
         args.RejectUnknown(); // every flag is known before the data is read
         var corpus = LoadCorpus(data, valFraction, maxChars > 0 ? maxChars : null);
-        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout) { Leak = leak };
+        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout, residual) { Leak = leak };
         var settings = intervals with
         {
             Data = Path.GetFullPath(data),
@@ -321,7 +323,8 @@ internal static class TrainCommand
 
     private static string Describe(CharLanguageModelConfig c) =>
         $"{CharLanguageModelConfig.CellName(c.Cell)}{(c.Cell == Layers.CellKind.Leaky ? $" (leak {c.Leak})" : "")} {c.NumLayers}×{c.HiddenSize}, " +
-        (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "");
+        (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "")
+        + (c.Residual ? ", residual" : "");
 
     internal static string LimitsText(TrainingSettings s)
     {

@@ -29,6 +29,16 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 ///
 /// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
 /// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
+///
+/// Residual (not in PyTorch): layers k ≥ 1, whose input width D·H equals their output width, add their input to
+/// their output, h^k = RNN_k(dropout(h^{k−1})) + h^{k−1}, so each layer learns a correction to the one below and the
+/// gradient reaches the lower layers through the identity as well as through the cells (GNMT, Wu et al. 2016, §3.1).
+/// What is added is the layer below's output *before* dropout: the skip path is the identity in training as in
+/// evaluation, and dropout regularizes only the transform branch — as tensorflow/nmt's GNMT cells do
+/// (ResidualWrapper(DropoutWrapper(cell, input_keep_prob)) adds the undropped input) and as the Transformer's
+/// x + dropout(f(x)) leaves x alone.
+/// Layer 0 reads the input (an embedding, of another width and meaning) and has no skip. Zero past each sequence's
+/// length still holds: both terms are zero there. Backward: ∂h^{k−1} = dropout'(∂x_k) + ∂h^k.
 /// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
 /// <see cref="RecurrentDirection"/> keeps. Every buffer sized by (T, B) (the tensors returned included) is resized in
 /// place when the shape changes and its array grows to the largest shape seen, so bucketed batches of a new shape every
@@ -46,6 +56,8 @@ public sealed class RecurrentLayer : IModule
     public bool BatchFirst { get; }
     /// <summary>The leaky cell's α (fixed or learned); <see cref="Leak.Default"/> for the other cells, which ignore it.</summary>
     public Leak Leak { get; }
+    /// <summary>Layers k ≥ 1 add their input (the layer below's output, before dropout) to their output.</summary>
+    public bool Residual { get; }
     /// <summary>Dropout between layers applies only while training.</summary>
     public bool Training
     {
@@ -70,6 +82,7 @@ public sealed class RecurrentLayer : IModule
     private readonly Tensor[] _layerOutputs;             // per layer [T, B, D·H]
     private readonly float[][] _layerInputs;             // per layer: what it read (the input, or dropout of the layer below)
     private readonly Tensor[] _layerInputGrads;          // per layer [T, B, width of its input]
+    private readonly Tensor[] _residualGrads;            // per layer k ≥ 1 with residual: ∂h^{k−1} [T, B, D·H]
     private float[] _zeroState = [];                     // [B, H] zeros, never written: h0 and c0 when none is given
     private readonly Tensor _output = Tensor.Growable(0), _hN = Tensor.Growable(0), _cN = Tensor.Growable(0),
         _dInput = Tensor.Growable(0), _dh0 = Tensor.Growable(0), _dc0 = Tensor.Growable(0);
@@ -82,7 +95,7 @@ public sealed class RecurrentLayer : IModule
     private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null)
+        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false)
     {
         if (inputSize <= 0) throw new ArgumentException($"{cell}: input_size must be positive (got {inputSize})");
         if (hiddenSize <= 0) throw new ArgumentException($"{cell}: hidden_size must be positive (got {hiddenSize})");
@@ -98,6 +111,7 @@ public sealed class RecurrentLayer : IModule
         Bidirectional = bidirectional;
         Dropout = dropout;
         BatchFirst = batchFirst;
+        Residual = residual;
         rng ??= new Rng(0);
 
         _directions = new RecurrentDirection[numLayers * NumDirections];
@@ -111,10 +125,14 @@ public sealed class RecurrentLayer : IModule
         _dropouts = Enumerable.Range(0, numLayers).Select(_ => new Dropout(dropout, rng)).ToArray();
         _layerOutputs = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputGrads = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
+        _residualGrads = Enumerable.Range(0, residual ? numLayers : 0).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputs = new float[numLayers][];
     }
 
-    /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module ("LeakyRNN(7, 11, leak=0.5)").</summary>
+    /// <summary>
+    /// "LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module ("LeakyRNN(7, 11, leak=0.5)"); with
+    /// residual on, "ResidualLSTM(7, 11, num_layers=2)": torch.nn has no such class (its parameters are still torch.nn.LSTM's).
+    /// </summary>
     public override string ToString()
     {
         string name = Cell switch
@@ -123,7 +141,7 @@ public sealed class RecurrentLayer : IModule
         };
         string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "") + (Bidirectional ? ", bidirectional=True" : "")
                        + (BatchFirst ? ", batch_first=True" : "") + (Cell == CellKind.Leaky ? $", leak={Leak}" : "");
-        return $"{name}({InputSize}, {HiddenSize}{extra})";
+        return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
     public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
@@ -222,6 +240,7 @@ public sealed class RecurrentLayer : IModule
                     _lengths, OutputOf(k, d), _hN.Span.Slice(s, stateSize),
                     Cell == CellKind.Lstm ? _cN.Span.Slice(s, stateSize) : default);
             }
+            if (Residual && k > 0) AddResidual(k);
             if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Storage;
             StepProfiler.Mark(StepPhase.Layout);
         }
@@ -266,7 +285,11 @@ public sealed class RecurrentLayer : IModule
                     _layerInputGrads[k].Storage, accumulateDx: d > 0,
                     _dh0.Span.Slice(s, stateSize), Cell == CellKind.Lstm ? _dc0.Span.Slice(s, stateSize) : default);
             }
-            if (k > 0) (dTop, dTopBatchFirst) = (_dropouts[k].Backward(_layerInputGrads[k]).Storage, false);
+            if (k == 0) break;
+            var dBelow = _dropouts[k].Backward(_layerInputGrads[k]);
+            // The skip: the layer below's output also reaches h^k directly, so its gradient gains ∂h^k.
+            if (Residual) AddResidualGradient(k, dTop, dTopBatchFirst, dBelow);
+            (dTop, dTopBatchFirst) = (Residual ? _residualGrads[k].Storage : dBelow.Storage, false);
             StepProfiler.Mark(StepPhase.Layout);
         }
 
@@ -278,6 +301,52 @@ public sealed class RecurrentLayer : IModule
         if (_denseEmbedding == null) return new RecurrentGradients(_dInput, _dh0, dc0);
         _denseEmbedding.Backward(_dInput);
         return new RecurrentGradients(Empty, _dh0, dc0);
+    }
+
+    /// <summary>h^k += h^{k−1} (before dropout), in place in layer k's output (which backward does not read).</summary>
+    private void AddResidual(int k)
+    {
+        var below = _layerOutputs[k - 1].Span;
+        if (k < NumLayers - 1 || !BatchFirst)
+        {
+            var output = _layerOutputs[k].Span;
+            Kernels.Add(output, below, output);
+            return;
+        }
+        // A batch-first top layer wrote [B, T, D·H] rows into _output; the layer below is time-major [T, B, D·H].
+        int T = _steps, B = _batch, width = NumDirections * HiddenSize;
+        var top = _output.Span;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                var row = top.Slice((b * T + t) * width, width);
+                Kernels.Add(row, below.Slice((t * B + b) * width, width), row);
+            }
+    }
+
+    /// <summary>
+    /// ∂h^{k−1} = dropout'(∂x_k) + ∂h^k into _residualGrads[k] (time-major); ∂h^k is dTop, batch-first when it is the
+    /// caller's dOutput of a batch-first stack, or null when no output gradient was given (then only the first term).
+    /// </summary>
+    private void AddResidualGradient(int k, float[]? dTop, bool dTopBatchFirst, Tensor dBelow)
+    {
+        var sum = _residualGrads[k];
+        sum.Resize(dBelow.Shape);
+        var result = sum.Span;
+        if (dTop == null) { dBelow.Span.CopyTo(result); return; }
+        int T = _steps, B = _batch, width = NumDirections * HiddenSize;
+        var below = dBelow.Span;
+        if (!dTopBatchFirst)
+        {
+            Kernels.Add(below, dTop.AsSpan(0, T * B * width), result);
+            return;
+        }
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                int r = (t * B + b) * width;
+                Kernels.Add(below.Slice(r, width), dTop.AsSpan((b * T + t) * width, width), result.Slice(r, width));
+            }
     }
 
     /// <summary>Where direction d of layer k writes its output: the top layer of a batch-first stack straight into _output.</summary>

@@ -8,10 +8,12 @@ namespace Recurrent.Models;
 /// <summary>
 /// What a character language model is: its vocabulary (V symbols), the input (an embedding of E dimensions, or the
 /// one-hot vector of V when E = 0, as min-char-rnn and char-rnn do), the recurrent cell and its size
-/// (num_layers × hidden_size, dropout between layers and before the head), and for the leaky cell its leak α.
+/// (num_layers × hidden_size, dropout between layers and before the head), whether layers 1.. add the layer below's
+/// output to their own (Residual; config.json's "residual", false when a config written before it lacks the field),
+/// and for the leaky cell its leak α.
 /// </summary>
 public sealed record CharLanguageModelConfig(
-    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout)
+    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout, bool Residual = false)
 {
     public const string Task = "char-lm";
 
@@ -66,6 +68,7 @@ public sealed record CharLanguageModelConfig(
         w.WriteNumber("hidden_size", HiddenSize);
         w.WriteNumber("num_layers", NumLayers);
         w.WriteNumber("dropout", Dropout);
+        w.WriteBoolean("residual", Residual);
         w.WriteString("vocabulary", Vocabulary.AsString());
         if (Cell == CellKind.Leaky)
         {
@@ -86,7 +89,7 @@ public sealed record CharLanguageModelConfig(
         if (vocabSize != vocabulary.Count)
             throw new InvalidDataException($"{f.Where}: \"vocab_size\" is {vocabSize} but \"vocabulary\" has {vocabulary.Count} characters");
         var config = new CharLanguageModelConfig(cell, vocabulary, f.Int("embedding_size", 0), f.Int("hidden_size", 1),
-            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999));
+            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999), f.Has("residual") && f.Bool("residual"));
         if (cell == CellKind.Leaky)
         {
             var leak = new Leak((float)f.Double("leak", 0, 1), f.Bool("leak_learned"));
