@@ -58,8 +58,8 @@ internal static class AnalyzeCellsCommand
         });
         var features = TextFeatures.Compute(text);
         var matches = CellCorrelations.Best(activations, features);
-        int shown = asked ?? matches.Where(m => m != null).Select(m => m!.Value).DefaultIfEmpty(new CellMatch("", 0, activations.Name(0), 0))
-                .MaxBy(m => Math.Abs(m.Correlation)).Unit;
+        // Shown first: the unit asked for, else the best-correlated feature's (unit 0 when every feature is constant).
+        int shown = asked ?? matches.Where(m => m != null).MaxBy(m => Math.Abs(m!.Value.Correlation))?.Unit ?? 0;
         string title = $"Interpretable cells: {Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)))} " +
                        $"({CharLanguageModelConfig.CellName(config.Cell)} {config.NumLayers}×{config.HiddenSize}) on {Path.GetFileName(textPath)}";
         string page = CellPage.Render(title, text, activations, matches, shown, asked != null ? [shown] : [], pageChars);
