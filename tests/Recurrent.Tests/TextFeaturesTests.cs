@@ -43,6 +43,28 @@ public class TextFeaturesTests
     }
 
     [Fact]
+    public void InterpolationHolesAreCode_AndDoubledBracesAreText()
+    {
+        var f = TextFeatures.Compute("$\"a{f(\", \")}b\"");
+        // $ " a { f ( " , ␠ " ) } b "
+        Assert.Equal(Digits("01100011100110"), Of(f, "in quotes"));
+        Assert.Equal(Digits("00000111110000"), Of(f, "bracket depth"));
+
+        f = TextFeatures.Compute("$\"{{x}}\"");
+        Assert.Equal(Digits("01111110"), Of(f, "in quotes"));
+        Assert.All(Of(f, "bracket depth"), v => Assert.Equal(0, v));
+
+        f = TextFeatures.Compute("$$\"\"\"a{{(x)}}\"\"\"(");
+        // $ $ " " " a { { ( x ) } } " " " (
+        Assert.Equal(Digits("00111100000110000"), Of(f, "in quotes"));
+        Assert.Equal(Digits("00000000110000001"), Of(f, "bracket depth"));
+
+        f = TextFeatures.Compute("@$\"{a}\"\"{{\"");
+        // @ $ " { a } " " { { "
+        Assert.Equal(Digits("00100111110"), Of(f, "in quotes"));
+    }
+
+    [Fact]
     public void ANewlineEndsAnUnclosedStringAndLineComment_AndStrayClosersStayAtZero()
     {
         var f = TextFeatures.Compute("\"ab\n)(x // c\ny");

@@ -16,7 +16,8 @@ namespace Recurrent.Analysis;
 /// One small C-like lexer serves prose and code alike: quotes, brackets and comment marks count only in code, not
 /// inside strings or comments. Strings are C#'s: "…" with backslash escapes (ended by a newline too, so one stray
 /// quote cannot flip the rest of a text), verbatim @"…" with "" for a quote, raw """…""" (three or more quotes, ended by
-/// as many); a character literal ('"', '(', '\'') is skipped, which an apostrophe in prose never matches unless the
+/// as many); in an interpolated string ($"…{x}…", $@"…", $$"""…{{x}}…""") the holes are code, not quotes ("{{" in a
+/// regular one is a brace); a character literal ('"', '(', '\'') is skipped, which an apostrophe in prose never matches unless the
 /// character after next is an apostrophe too.
 /// </summary>
 public sealed class TextFeatures
@@ -54,7 +55,9 @@ public sealed class TextFeatures
             indent = values.AsSpan(3 * N, N), comment = values.AsSpan(4 * N, N), speaker = values.AsSpan(5 * N, N);
 
         var mode = Mode.Code;
-        int rawQuotes = 0, brackets = 0, column = 0, indentation = 0;
+        int rawQuotes = 0, dollars = 0;  // the string being read: a raw one's quotes, an interpolated one's '$'s
+        var holes = new List<Hole>();    // the interpolated strings whose {holes} are being read, innermost last
+        int brackets = 0, column = 0, indentation = 0;
         bool lineStart = true; // only spaces and tabs so far on this line
         for (int t = 0; t < N; t++)
         {
@@ -63,30 +66,50 @@ public sealed class TextFeatures
             int span = 1;
             switch (mode)
             {
+                case Mode.Code when holes.Count > 0 && ch == '}' && holes[^1].Braces == 0 && Run(c, t, '}') >= holes[^1].Dollars:
+                    // The end of an interpolation hole: back inside its string.
+                    (mode, rawQuotes, dollars, span) = (holes[^1].Mode, holes[^1].Quotes, holes[^1].Dollars, holes[^1].Dollars);
+                    holes.RemoveAt(holes.Count - 1);
+                    break;
                 case Mode.Code:
                     if (ch == '"')
                     {
+                        // The prefix: '@' makes a verbatim string, each '$' an interpolated one.
+                        int prefix = t, at = 0;
+                        while (prefix > 0 && c[prefix - 1] is '$' or '@') { prefix--; if (c[prefix] == '@') at++; }
+                        dollars = t - prefix - at;
                         int run = Run(c, t, '"');
                         if (run >= 3) { mode = Mode.Raw; rawQuotes = run; span = run; }
                         else if (run == 2) span = 2;  // "": an empty string, in and out at once
-                        else mode = t > 0 && (c[t - 1] == '@' || (c[t - 1] == '$' && t > 1 && c[t - 2] == '@')) ? Mode.Verbatim : Mode.String;
+                        else mode = at > 0 ? Mode.Verbatim : Mode.String;
                     }
                     else if (ch == '\'' && CharLiteral(c, t) is > 0 and int literal) span = literal;
                     else if (ch == '/' && t + 1 < N && c[t + 1] == '/') { mode = Mode.LineComment; span = 2; }
                     else if (ch == '/' && t + 1 < N && c[t + 1] == '*') { mode = Mode.BlockComment; span = 2; }
-                    else if (ch is '(' or '[' or '{') brackets++;
-                    else if (ch is ')' or ']' or '}') brackets = Math.Max(0, brackets - 1);
+                    else if (ch is '(' or '[' or '{')
+                    {
+                        brackets++;
+                        if (ch == '{' && holes.Count > 0) holes[^1] = holes[^1] with { Braces = holes[^1].Braces + 1 };
+                    }
+                    else if (ch is ')' or ']' or '}')
+                    {
+                        brackets = Math.Max(0, brackets - 1);
+                        if (ch == '}' && holes.Count > 0) holes[^1] = holes[^1] with { Braces = Math.Max(0, holes[^1].Braces - 1) };
+                    }
                     break;
                 case Mode.String:
                     if (ch == '\\' && t + 1 < N && c[t + 1] != '\n') span = 2;
                     else if (ch is '"' or '\n') mode = Mode.Code;
+                    else if (ch == '{' && dollars > 0) span = OpenHole(c, t, ref mode, rawQuotes, dollars, holes);
                     break;
                 case Mode.Verbatim:
                     if (ch == '"' && t + 1 < N && c[t + 1] == '"') span = 2;
                     else if (ch == '"') mode = Mode.Code;
+                    else if (ch == '{' && dollars > 0) span = OpenHole(c, t, ref mode, rawQuotes, dollars, holes);
                     break;
                 case Mode.Raw:
                     if (ch == '"' && Run(c, t, '"') >= rawQuotes) { span = rawQuotes; mode = Mode.Code; }
+                    else if (ch == '{' && dollars > 0) span = OpenHole(c, t, ref mode, rawQuotes, dollars, holes);
                     break;
                 case Mode.LineComment:
                     if (ch == '\n') mode = Mode.Code;
@@ -118,6 +141,24 @@ public sealed class TextFeatures
         }
         MarkSpeakerLines(c, speaker);
         return new TextFeatures(N, values);
+    }
+
+    /// <summary>An interpolated string whose hole is being read: its kind, quotes and '$'s, and the braces open in the hole.</summary>
+    private readonly record struct Hole(Mode Mode, int Quotes, int Dollars, int Braces);
+
+    /// <summary>
+    /// At a '{' inside an interpolated string with <paramref name="dollars"/> '$'s: a run of that many braces opens a
+    /// hole (code until the matching '}'s); a longer run of a regular or verbatim string ("{{") is a literal brace pair.
+    /// Returns the characters covered.
+    /// </summary>
+    private static int OpenHole(int[] c, int t, ref Mode mode, int rawQuotes, int dollars, List<Hole> holes)
+    {
+        int run = Run(c, t, '{');
+        if (mode != Mode.Raw && run >= 2) return 2;
+        if (run < dollars) return run;
+        holes.Add(new Hole(mode, rawQuotes, dollars, 0));
+        mode = Mode.Code;
+        return run; // for a raw string, the braces beyond the hole's own are its content's: counted with it
     }
 
     /// <summary>How many times <paramref name="ch"/> repeats from position t on.</summary>
