@@ -16,11 +16,12 @@ public class AnalyzeCellsCommandTests : IDisposable
         string dir = _f.Train("m", "--steps", "20");
         string page = _f.Path("cells.html");
         string output = CharLmFixture.Ok("analyze", "cells", "--model", dir, "--text", _f.Data, "--chars", "200",
-            "--page-chars", "120", "--out", page, "--threads", "1", "--json");
+            "--page-chars", "120", "--from", "15", "--out", page, "--threads", "1", "--json");
         using var json = JsonDocument.Parse(output);
         var r = json.RootElement;
         Assert.Equal(dir, r.GetProperty("model").GetString());
         Assert.Equal(200, r.GetProperty("chars").GetInt32());
+        Assert.Equal(15, r.GetProperty("from").GetInt32());
         Assert.Equal("tanh(c)", r.GetProperty("activation").GetString());
         var features = r.GetProperty("features").EnumerateArray().ToList();
         var constant = r.GetProperty("constant_features").EnumerateArray().Select(e => e.GetString()).ToList();
@@ -40,7 +41,7 @@ public class AnalyzeCellsCommandTests : IDisposable
         var text = doc.SelectSingleNode("//div[@id='text']")!;
         Assert.Equal(best, text.Attributes!["data-cell"]!.Value);
         Assert.Equal(120, text.SelectNodes("span")!.Count);
-        Assert.Equal(CharLmFixture.Text[..120], text.InnerText);
+        Assert.Equal(CharLmFixture.Text[15..135], text.InnerText);
     }
 
     [Fact]
@@ -70,6 +71,9 @@ public class AnalyzeCellsCommandTests : IDisposable
         (code, _, error) = CharLmFixture.Run("analyze", "cells", "--text", _f.Data);
         Assert.Equal(2, code);
         Assert.Contains("--model DIR is required", error);
+        (code, _, error) = CharLmFixture.Run("analyze", "cells", "--model", dir, "--text", _f.Data, "--from", "10000", "--out", _f.Path("x.html"));
+        Assert.Equal(1, code);
+        Assert.Contains("has 0 character from character 10000", error);
         Assert.False(File.Exists(_f.Path("x.html")));
     }
 }

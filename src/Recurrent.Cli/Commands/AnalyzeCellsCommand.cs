@@ -21,7 +21,9 @@ internal static class AnalyzeCellsCommand
         usage: recurrent analyze cells --model DIR --text FILE [options]
           --model DIR        a char-lm directory written by 'recurrent train'
           --text FILE        UTF-8 text the model reads (every character must be in its vocabulary)
-          --chars N          characters read from the start of the text, one at a time (default 20000)
+          --chars N          characters read, one at a time, the state carried (default 20000)
+          --from C           where in the text they start, in characters (default 0; e.g. past the training
+                             part, to look at text the model has not seen)
           --page-chars P     characters shown on the page, every unit embedded for them (default 3000)
           --cell L:U         colour the page by this unit first (layer:index, layers from 0; default: the best
                              correlated feature's unit)
@@ -36,6 +38,7 @@ internal static class AnalyzeCellsCommand
         string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a char-lm written by 'recurrent train')");
         string textPath = args.String("text") ?? throw CliArgs.Usage("--text FILE is required (the text the model reads)");
         int chars = args.Int("chars", 20_000, min: 2, max: 10_000_000);
+        int from = args.Int("from", 0, min: 0);
         int pageChars = args.Int("page-chars", 3_000, min: 1, max: 1_000_000);
         string? cellArg = args.String("cell");
         var options = AnalysisOptions.Read(args, "cells.html");
@@ -44,9 +47,12 @@ internal static class AnalyzeCellsCommand
         if (task != CharLanguageModelConfig.Task) throw new CliException($"'{dir}' holds a '{task}' model; analyze cells needs a char-lm");
         var model = Checkpoint.LoadModel(dir);
         var config = model.Config;
-        string text = TakeRunes(Utf8Text.ReadFile(textPath, "text"), chars);
-        int[] tokens = config.Vocabulary.Encode(text, $"'{textPath}'");
-        if (tokens.Length < 2) throw new CliException($"'{textPath}' has {tokens.Length} character: nothing to correlate");
+        string whole = Utf8Text.ReadFile(textPath, "text");
+        string text = whole[RuneIndex(whole, from)..];
+        text = text[..RuneIndex(text, chars)];
+        int[] tokens = config.Vocabulary.Encode(text, from > 0 ? $"'{textPath}' (lines counted from character {from})" : $"'{textPath}'");
+        if (tokens.Length < 2)
+            throw new CliException($"'{textPath}' has {tokens.Length} character{(from > 0 ? $" from character {from}" : "")}: nothing to correlate");
         int? asked = cellArg == null ? null : ParseCell(cellArg, config.NumLayers, config.HiddenSize);
 
         var clock = Stopwatch.StartNew();
@@ -76,6 +82,7 @@ internal static class AnalyzeCellsCommand
         {
             w.WriteString("model", dir);
             w.WriteString("text", textPath);
+            w.WriteNumber("from", from);
             w.WriteNumber("chars", tokens.Length);
             w.WriteString("activation", activations.Quantity);
             w.WriteString("cell_shown", activations.Name(shown));
@@ -98,8 +105,8 @@ internal static class AnalyzeCellsCommand
         return 0;
     }
 
-    /// <summary>The first <paramref name="n"/> characters (code points) of the text.</summary>
-    private static string TakeRunes(string text, int n)
+    /// <summary>The string index of character (code point) n of the text, or its length when it has fewer.</summary>
+    private static int RuneIndex(string text, int n)
     {
         int index = 0, count = 0;
         while (index < text.Length && count < n)
@@ -107,7 +114,7 @@ internal static class AnalyzeCellsCommand
             index += char.IsHighSurrogate(text[index]) && index + 1 < text.Length ? 2 : 1;
             count++;
         }
-        return text[..index];
+        return index;
     }
 
     private static int ParseCell(string name, int layers, int hidden)
