@@ -14,6 +14,7 @@ public static class AnalyzeCommand
         ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
         ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
         ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),
+        ["cells"] = (AnalyzeCellsCommand.Summary, AnalyzeCellsCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
