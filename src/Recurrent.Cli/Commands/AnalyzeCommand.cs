@@ -11,6 +11,7 @@ public static class AnalyzeCommand
 
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Experiments = new()
     {
+        ["esn"] = (AnalyzeEsnCommand.Summary, AnalyzeEsnCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

@@ -96,6 +96,11 @@ public sealed class EchoStateNetwork
         return w;
     }
 
+    /// <summary>W_in [N].</summary>
+    public ReadOnlySpan<double> InputWeights => _input;
+    /// <summary>b [N].</summary>
+    public ReadOnlySpan<double> Bias => _bias;
+
     /// <summary>The state x_t [N]; a caller may copy it out and back to run from the same point twice.</summary>
     public Span<double> State => _x;
 
