@@ -18,7 +18,7 @@ internal static class AnalyzeEsnCommand
 
     private const string Usage = """
         usage: recurrent analyze esn [options] [--seed S] [--threads N] [--out FILE.svg] [--json]
-          --units LIST         reservoir sizes to sweep (default 50,100,200,400,700,1000)
+          --units LIST         reservoir sizes to sweep (default 50,100,200,300,400,500,700,1000)
           --connections K      nonzeros per row of the reservoir matrix (default 10)
           --spectral-radius R  the reservoir matrix is scaled to this spectral radius (default 1.0)
           --leak A             leak rate a of x ← (1 − a)x + a·tanh(…), in (0, 1] (default 0.3)
@@ -28,8 +28,8 @@ internal static class AnalyzeEsnCommand
           --washout N          first teacher-forced steps left out of the regression (default 500)
           --train N            teacher-forced steps that train the readout (default 8000)
           --tests M            free-running tests, 84 steps apart after the training part (default 100)
-          --lstm-hidden H      the LSTM's hidden size (default 32)
-          --lstm-steps N       the LSTM's Adam steps, batches of 32 windows of 100 steps (default 5000)
+          --lstm-hidden H      the LSTM's hidden size (default 64)
+          --lstm-steps N       the LSTM's Adam steps, batches of 32 windows of 100 steps (default 8000)
           --out FILE.svg       the figure (default esn.svg)
           --json               print one JSON object instead of the table
         """;
@@ -41,7 +41,7 @@ internal static class AnalyzeEsnCommand
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
-        int[] units = ParseUnits(args.String("units", "50,100,200,400,700,1000"));
+        int[] units = ParseUnits(args.String("units", "50,100,200,300,400,500,700,1000"));
         int connections = args.Int("connections", 10, min: 1);
         double radius = args.Double("spectral-radius", 1.0, min: 0);
         double leak = args.Double("leak", 0.3, min: 0, max: 1);
@@ -51,8 +51,8 @@ internal static class AnalyzeEsnCommand
         int washout = args.Int("washout", 500, min: 0);
         int train = args.Int("train", 8000, min: 1);
         int tests = args.Int("tests", 100, min: 1);
-        int lstmHidden = args.Int("lstm-hidden", 32, min: 1);
-        int lstmSteps = args.Int("lstm-steps", 5000, min: 1);
+        int lstmHidden = args.Int("lstm-hidden", 64, min: 1);
+        int lstmSteps = args.Int("lstm-steps", 8000, min: 1);
         var options = AnalysisOptions.Read(args, "esn.svg");
         if (units.Any(n => n < connections))
             throw CliArgs.Usage($"--connections {connections} is more than the smallest reservoir ({units.Min()} units)");

@@ -17,8 +17,11 @@ namespace Recurrent.Analysis;
 /// Free-running, the output is fed back as the next input, so the network generates the series on its own.
 /// Everything is double precision (states, weights, readout): free-running errors of 1e-4 after 84 steps of a chaotic
 /// series leave no room for single precision's 1e-7 relative noise fed back through the loop.
-/// Speed: the update is K·N multiply-adds for W plus N tanh — sparse rows beat a dense [N, N] product (N² per step)
-/// by N/K, and K = 10 is already a well-mixed reservoir (Jaeger &amp; Haas used 1% of 1,000 units).
+/// Speed: the update is K·N multiply-adds for W plus N tanh. Measured at N = 1,000 on one core: 34 µs a step with
+/// K = 10 sparse rows in double, 140 µs with K = 100, 151 µs for a dense float W·x through <see cref="Gemm"/> (1×N by
+/// N×N, plus the same tanh), so sparse rows it is; K = 10 is already a well-mixed reservoir (Jaeger &amp; Haas used 1%
+/// of 1,000 units). Building the reservoir (its spectral radius, by power iteration on the dense copy) takes longer
+/// than all of training: 2.7 s at N = 1,000, against 1 s for ZᵀZ over 8,000 rows and 0.1 s for the Cholesky solve.
 /// </summary>
 public sealed class EchoStateNetwork
 {
@@ -37,7 +40,7 @@ public sealed class EchoStateNetwork
     private readonly double[] _input;      // W_in [N]
     private readonly double[] _bias;       // b [N]
     private readonly double[] _x;          // the state x_t [N]
-    private readonly double[] _features;   // [1, u, x] [N + 2], the readout's input during training
+    private readonly double[] _next;       // [N] scratch: the new state while the old one is still being read
 
     /// <param name="seed">draws W's columns and values, then W_in, then b.</param>
     public EchoStateNetwork(int units, int connections = 10, double spectralRadius = 1.0, double inputScaling = 1.0,
@@ -83,7 +86,7 @@ public sealed class EchoStateNetwork
         for (int i = 0; i < n; i++) _input[i] = inputScaling * (2 * rng.NextDouble() - 1);
         for (int i = 0; i < n; i++) _bias[i] = biasScaling * (2 * rng.NextDouble() - 1);
         _x = new double[n];
-        _features = new double[n + 2];
+        _next = new double[n];
     }
 
     /// <summary>W as a dense [N, N] row-major matrix (for the spectral radius and for tests).</summary>
@@ -111,8 +114,8 @@ public sealed class EchoStateNetwork
     {
         int n = Units, k = Connections;
         double a = LeakRate;
-        // W x reads the old x for every row, so the new values go to _features (scratch) first.
-        var next = _features.AsSpan(2, n);
+        // W x reads the old x for every row, so the new values go to scratch first.
+        var next = _next.AsSpan();
         for (int i = 0; i < n; i++)
         {
             double s = _input[i] * u + _bias[i];
