@@ -26,12 +26,20 @@ public class AnalyzeEsnCommandTests : IDisposable
         Assert.Equal(best.GetProperty("units").GetInt32(), root.GetProperty("units").GetInt32());
         Assert.Equal(best.GetProperty("nrmse_84").GetDouble(), root.GetProperty("nrmse_84").GetDouble());
         Assert.InRange(root.GetProperty("nrmse_84").GetDouble(), 0, 1);
+        // Each size pools its reservoirs' tests: √(mean of their NRMSE²).
+        foreach (var p in sweep)
+        {
+            var each = p.GetProperty("reservoirs").EnumerateArray().Select(v => v.GetDouble()).ToList();
+            Assert.Equal(3, each.Count);
+            Assert.Equal(Math.Sqrt(each.Average(v => v * v)), p.GetProperty("nrmse_84").GetDouble(), 12);
+        }
         var lstm = root.GetProperty("lstm");
         Assert.Equal(4, lstm.GetProperty("hidden").GetInt32());
         Assert.Equal(3, lstm.GetProperty("steps").GetInt32());
         Assert.True(lstm.GetProperty("nrmse_84").GetDouble() > 0);
         var settings = root.GetProperty("settings");
         Assert.Equal(84, settings.GetProperty("horizon").GetInt32());
+        Assert.Equal(3, settings.GetProperty("reservoirs").GetInt32());
         Assert.Equal(1e-6, settings.GetProperty("ridge").GetDouble());
 
         var xml = new XmlDocument();
@@ -46,6 +54,7 @@ public class AnalyzeEsnCommandTests : IDisposable
         Assert.Equal(Numbers(root), Numbers(again.RootElement));
         string table = CharLmFixture.Ok([.. Tiny, "--out", svg]);
         Assert.Contains("LSTM H=4, 3 steps", table);
+        Assert.Contains("each reservoir (seeds 1…3)", table);
         Assert.Contains($"wrote {svg}", table);
     }
 
