@@ -74,6 +74,11 @@ public class AnalyzeEsnCommandTests : IDisposable
         (code, _, error) = CharLmFixture.Run("analyze", "esn", "--units", "8", "--connections", "10");
         Assert.Equal(2, code);
         Assert.Contains("--connections 10", error);
+        // 30 units on 100 training rows with no ridge: the free runs blow up.
+        (code, _, error) = CharLmFixture.Run("analyze", "esn", "--units", "30", "--train", "100", "--washout", "20", "--ridge", "0",
+            "--reservoirs", "1", "--tests", "3", "--lstm-steps", "1", "--out", Path.Combine(_dir, "x.svg"));
+        Assert.Equal(1, code);
+        Assert.Contains("blew up", error);
         (code, var help, _) = CharLmFixture.Run("analyze", "esn", "--help");
         Assert.Equal(0, code);
         Assert.Contains("--spectral-radius", help);

@@ -81,6 +81,9 @@ internal static class AnalyzeEsnCommand
             double pooled = Math.Sqrt(each.Sum(v => v * v) / reservoirs);
             sweep.Add(new SweepPoint(n, pooled, each, Math.Sqrt(trainSquares / reservoirs), clock.Elapsed.TotalSeconds));
         }
+        if (!sweep.Any(p => double.IsFinite(p.Nrmse)))
+            throw new CliException("every size had a reservoir whose free run blew up (NRMSE84 infinite), so there is nothing to plot; " +
+                                   "a larger --ridge, more --train steps or a smaller --spectral-radius make them stable");
         var best = sweep.MinBy(p => double.IsNaN(p.Nrmse) ? double.PositiveInfinity : p.Nrmse)!;
 
         var lstmClock = Stopwatch.StartNew();
