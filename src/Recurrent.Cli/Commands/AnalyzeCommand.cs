@@ -15,6 +15,7 @@ public static class AnalyzeCommand
         ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
         ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),
         ["cells"] = (AnalyzeCellsCommand.Summary, AnalyzeCellsCommand.Run),
+        ["esn"] = (AnalyzeEsnCommand.Summary, AnalyzeEsnCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
