@@ -85,7 +85,7 @@ Step shapes (defaults; every one is a flag): random data, ALL lengths = --seq-le
     tag:      batch 32 × 15 words, vocab 20,000, E 100, chars 25/25 (80 symbols, 6 per word), H 200, 9 tags,
               softmax or --crf                                                              -> row "tag" / "tag_crf"
 
-Threads (see /work/shared/bench/README.md): set before torch loads. --threads N sizes torch's pool
+Threads (see bench/README.md): set before torch loads. --threads N sizes torch's pool
   (torch.set_num_threads and OMP_NUM_THREADS); --blas-threads sizes OpenBLAS's own pthread pool
   (OPENBLAS_NUM_THREADS; default: the environment's value if set, else N). With N > 1 OMP_WAIT_POLICY=PASSIVE is set
   unless the environment sets it (torch's spinning OpenMP workers otherwise fight OpenBLAS's threads). The fair 2-core

@@ -76,7 +76,7 @@ public class BenchRnnTests
     {
         var m = new CharLmBench(CellKind.Lstm, hidden: 512, batch: 1, seqLen: 1);   // sizes below only enter the count
         var parts = StepFlops.Of(CellKind.Lstm, 64, 512, 2, 32, 100, 65);
-        Assert.Equal(63.6, parts.Training / 1e9, 1);                                 // ../shared/bench/README.md
+        Assert.Equal(63.6, parts.Training / 1e9, 1);                                 // bench/README.md
         // By hand for one tiny layer: G·H = 8, I = 3, H = 2, B = 1, T = 2, V = 5: forward 2·2·8·3 + 2·(2·1·8·2) + 2·2·5·2.
         Assert.Equal(96 + 64 + 40, StepFlops.Of(CellKind.Lstm, 3, 2, 1, 1, 2, 5).Forward);
         Assert.Equal(StepFlops.Of(CellKind.Lstm, 64, 512, 2, 1, 1, 65).Forward, StepFlops.SampledToken(m));

@@ -169,6 +169,40 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void StepScheduleWithWarmupIsLoggedAndContinuesExactlyOnResume()
+    {
+        // seq 7 over this text: 11 steps an epoch. Warm-up over 3 steps, then halve after every epoch from the first.
+        string[] model = ["--seq-len", "7", "--log-every", "1", "--lr", "0.004", "--schedule", "step", "--lr-decay", "0.5",
+            "--lr-decay-after", "1", "--warmup", "3", "--weight-decay", "0.01"];
+        string whole = _f.Train("whole", ["--steps", "40", .. model]);
+        string split = _f.Train("split", ["--steps", "20", .. model]);
+        CharLmFixture.Ok("train", "--resume", split, "--steps", "40", "--json", "--threads", "1");
+
+        var a = TrainLog.Read(Path.Combine(whole, "log.jsonl"));
+        var b = TrainLog.Read(Path.Combine(split, "log.jsonl"));
+        double Lr(long step) => a.Single(e => e.Step == step).LearningRate;
+        Assert.Equal(0.004 / 3, Lr(1), 6);
+        Assert.Equal(0.004, Lr(11), 6);     // step 11 starts at epoch 10/11: no decay yet
+        Assert.Equal(0.002, Lr(12), 6);     // step 12 starts epoch 1
+        Assert.Equal(0.001, Lr(23), 6);
+        Assert.Equal(a.Select(e => (e.Step, e.TrainLoss, e.LearningRate)), b.Select(e => (e.Step, e.TrainLoss, e.LearningRate)));
+        var config = File.ReadAllText(Path.Combine(whole, "config.json"));
+        Assert.Contains("\"lr_schedule\":\"step\"", config.Replace(" ", ""));
+        Assert.Contains("\"weight_decay\":0.01", config.Replace(" ", ""));
+    }
+
+    [Fact]
+    public void CosineScheduleAnnealsToItsFloorByTheLimit()
+    {
+        string dir = _f.Train("cos", "--steps", "30", "--log-every", "1", "--lr", "0.01", "--schedule", "cosine", "--min-lr", "0.1");
+        var log = TrainLog.Read(Path.Combine(dir, "log.jsonl"));
+        Assert.Equal(0.01, log[0].LearningRate, 6);
+        for (int i = 1; i < log.Count; i++) Assert.True(log[i].LearningRate < log[i - 1].LearningRate);
+        // The step taken from 29 steps done: p = 29/30.
+        Assert.Equal(0.01 * (0.1 + 0.9 * (1 + Math.Cos(Math.PI * 29 / 30)) / 2), log[^1].LearningRate, 6);
+    }
+
+    [Fact]
     public void ResumeTrainsUpToTheNewTotal_IntoAnotherDirectoryToo()
     {
         string first = _f.Train("first", "--steps", "6", "--log-every", "2");
@@ -231,7 +265,8 @@ public class TrainCommandTests : IDisposable
         Assert.Equal(Layers.CellKind.RnnTanh, model.Cell);
         Assert.Equal((0, 100, 1, 0f), (model.EmbeddingSize, model.HiddenSize, model.NumLayers, model.Dropout));
         Assert.NotNull(training);
-        Assert.Equal((25, 1, "adagrad", 0.1, 0.0, 5.0), (training.SeqLen, training.Batch, training.Optimizer, training.LearningRate, training.Clip, training.ClipValue));
+        // Clip ±5 on the gist's summed loss is ±5/25 on the mean (see MinCharRnnTests).
+        Assert.Equal((25, 1, "adagrad", 0.1, 0.0, 0.2), (training.SeqLen, training.Batch, training.Optimizer, training.LearningRate, training.Clip, training.ClipValue));
         Assert.Equal("min-char-rnn", training.Preset);
         // Explicit flags override the preset.
         CharLmFixture.Ok("train", "--preset", "min-char-rnn", "--hidden", "12", "--data", _f.Data, "--out", _f.Path("m2"), "--steps", "1", "--json");

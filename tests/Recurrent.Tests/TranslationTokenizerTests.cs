@@ -5,7 +5,7 @@ namespace Recurrent.Tests;
 
 public class TranslationTokenizerTests
 {
-    // Lines of the Tatoeba en->fr data (../shared/data/translation), copied so the test does not need it.
+    // Lines of the Tatoeba en->fr data (the Tatoeba pairs docs/tasks.md trains on), copied so the test does not need it.
     public static TheoryData<string, string[]> DataExamples => new()
     {
         { "Qu'est-ce que c'est ?", ["qu'est-ce", "que", "c'est", "?"] },

@@ -24,13 +24,11 @@ internal sealed class AnalysisOptions
         {
             Json = json,
             Seed = args.Int("seed", 1, min: 0),
-            Threads = args.Int("threads", Environment.ProcessorCount, min: 1, max: 1024),
-            Out = args.String("out", defaultOut),
+            Threads = args.Threads() ?? Environment.ProcessorCount,
+            Out = args.OutputFile("out", defaultOut),
         };
         if (args.Positional.Count > 1) throw CliArgs.Usage($"unexpected argument '{args.Positional[1]}'");
         args.RejectUnknown();
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(options.Out));
-        if (parent != null && !Directory.Exists(parent)) throw new CliException($"the directory of --out '{options.Out}' does not exist");
         Gemm.Threads = options.Threads;
         return options;
     }

@@ -13,6 +13,11 @@ public static class AnalyzeCommand
     {
         ["adding"] = (AnalyzeAddingCommand.Summary, AnalyzeAddingCommand.Run),
         ["gradients"] = (AnalyzeGradientsCommand.Summary, AnalyzeGradientsCommand.Run),
+        ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
+        ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
+        ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),
+        ["cells"] = (AnalyzeCellsCommand.Summary, AnalyzeCellsCommand.Run),
+        ["esn"] = (AnalyzeEsnCommand.Summary, AnalyzeEsnCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

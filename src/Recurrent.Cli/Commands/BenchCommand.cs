@@ -8,20 +8,31 @@ public static class BenchCommand
 {
     public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown] | bench tasks [--only classify|tag]; [--threads N] [--json]";
 
-    private static readonly Dictionary<string, Func<CliArgs, TextWriter, TextWriter, int>> Benchmarks = new()
+    private static readonly Dictionary<string, (string Summary, string Usage, Func<CliArgs, TextWriter, TextWriter, int> Run)> Benchmarks = new()
     {
-        ["gemm"] = BenchGemmCommand.Run,
-        ["rnn"] = BenchRnnCommand.Run,
-        ["tasks"] = BenchTasksCommand.Run,
+        ["gemm"] = (BenchGemmCommand.Summary, BenchGemmCommand.Usage, BenchGemmCommand.Run),
+        ["rnn"] = (BenchRnnCommand.Summary, BenchRnnCommand.Usage, BenchRnnCommand.Run),
+        ["tasks"] = (BenchTasksCommand.Summary, BenchTasksCommand.Usage, BenchTasksCommand.Run),
     };
+
+    /// <summary>The benchmarks, in the order the usage lists them.</summary>
+    internal static IEnumerable<string> Names => Benchmarks.Keys;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         string names = string.Join(", ", Benchmarks.Keys);
-        if (args.Positional.Count == 0) throw CliArgs.Usage($"say what to measure: bench <{string.Join("|", Benchmarks.Keys)}>");
+        bool help = args.Flag("help"); // first: "bench --help gemm" gives "gemm" back to the positional words
+        if (args.Positional.Count == 0)
+        {
+            if (!help) throw CliArgs.Usage($"say what to measure: bench <{string.Join("|", Benchmarks.Keys)}> (bench --help lists them)");
+            stdout.WriteLine("usage: recurrent bench BENCHMARK [options]   (bench BENCHMARK --help for its options)");
+            foreach (var (name, benchmark) in Benchmarks) stdout.WriteLine($"  {name,-6} {benchmark.Summary}");
+            return 0;
+        }
         string what = args.Positional[0];
         if (!Benchmarks.TryGetValue(what, out var run)) throw CliArgs.Usage($"unknown benchmark '{what}' (benchmarks: {names})");
         if (args.Positional.Count > 1) throw CliArgs.Usage($"unexpected argument '{args.Positional[1]}'");
-        return run(args, stdout, stderr);
+        if (help) { stdout.Write(run.Usage); return 0; }
+        return run.Run(args, stdout, stderr);
     }
 }

@@ -10,7 +10,7 @@ namespace Recurrent.Cli.Commands;
 
 /// <summary>
 /// `recurrent bench rnn [--threads N] [--json] [--min-seconds S] [--only rows] [--breakdown]`: the measurements of
-/// ../shared/bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
+/// bench/torch_bench.py with this library (see <see cref="CharLmBench"/>): training tokens/s for four
 /// char-LMs, forward-only tokens/s and batch-1 sampling chars/s for LSTM 2×512, and the peak working set of each,
 /// every row in its own child process (this executable with the hidden option --child NAME). Utilization = GEMM FLOPs
 /// per second over the FMA peak measured at the same thread count. --breakdown instead times the phases of the LSTM
@@ -22,6 +22,20 @@ namespace Recurrent.Cli.Commands;
 public static class BenchRnnCommand
 {
     public const int Layers = 2;
+
+    public const string Summary = "training, forward and sampling speed and peak memory of char-LMs (torch_bench.py's rows)";
+
+    public const string Usage = """
+        usage: recurrent bench rnn [options]
+          training tokens/s of four 2-layer char-LMs, forward tokens/s and batch-1 sampling chars/s of LSTM 2×512, and
+          the peak memory of each, every row in its own process (bench/torch_bench.py measures PyTorch's)
+          --only ROWS      rows or kinds, separated by commas: train_lstm_128, train_lstm_512, train_gru_512,
+                           train_rnn_tanh_512, infer_lstm_512, sample_lstm_512; train, infer, sample (default all)
+          --breakdown      time the phases of one training step instead (LSTM 2×512, or the one row of --only)
+          --min-seconds S  time each row for at least S seconds (default 2)
+          --threads N      GEMM threads (default: the cores)
+          --json           one JSON object instead of the table
+        """;
 
     /// <summary>One measured configuration; Kind is train, infer or sample.</summary>
     public sealed record Row(string Name, string Kind, CellKind Cell, int Hidden, string Unit);
@@ -43,7 +57,7 @@ public static class BenchRnnCommand
     {
         bool json = args.Flag("json");
         bool breakdown = args.Flag("breakdown");
-        int threads = args.Int("threads", Environment.ProcessorCount, min: 1, max: 1024);
+        int threads = args.Threads() ?? Environment.ProcessorCount;
         double minSeconds = args.Double("min-seconds", 2, min: 0, max: 3600);
         string? only = args.String("only");
         string? child = args.String("child");

@@ -12,10 +12,22 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class BenchTasksCommand
 {
+    public const string Summary = "training speed of one classifier, tagger and translation step";
+
+    public const string Usage = """
+        usage: recurrent bench tasks [options]
+          training words/s of one sentence-classifier step and one BiLSTM-CRF tagger step, and target tokens/s of one
+          translation step (bench/torch_tasks.py and bench/torch_seq2seq.py measure PyTorch's at the same shapes)
+          --only classify|tag|translate   one of them (default all)
+          --min-seconds S  time each for at least S seconds (default 2)
+          --threads N      GEMM threads (default: the cores)
+          --json           one JSON object instead of the table
+        """;
+
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         bool json = args.Flag("json");
-        int threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
+        int threads = args.Threads() ?? Environment.ProcessorCount;
         double minSeconds = args.Double("min-seconds", 2, 0, 3600);
         string only = args.Choice("only", "all", "all", "classify", "tag", "translate");
         args.RejectUnknown();

@@ -10,7 +10,7 @@ namespace Recurrent.Cli.Commands;
 /// <summary>`recurrent eval`: a character model's loss, bits per character and perplexity over a whole text.</summary>
 internal static class EvalCommand
 {
-    public const string Summary = "score a model: bits/char (char-lm), accuracy and F1 (classify), entity F1 (tag), BLEU (translate)";
+    public const string Summary = "score a model: bits/char (char-lm, ngram), accuracy and F1 (classify), entity F1 (tag), BLEU (translate)";
 
     private const string Usage = """
         usage: recurrent eval --model DIR --data FILE [options]      (char-lm models; classify and tag: see below)
@@ -18,20 +18,21 @@ internal static class EvalCommand
                          (default: the model's training batch; 1 = one stream through the whole text)
           --seq-len T    characters per forward pass (default: the model's training seq_len); does not change the result
           --threads N  --json
-        """ + "\n" + WordEvalCommand.Usage + "\n" + TranslateCommands.EvalUsage;
+        """ + "\n" + NgramCommands.EvalUsage + "\n" + WordEvalCommand.Usage + "\n" + TranslateCommands.EvalUsage;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
-        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
+        string dir = args.RequiredDirectory("model", "a directory written by 'recurrent train'");
         string task = Checkpoint.ReadTask(dir);
         if (task == Seq2SeqConfig.TranslateTask) return TranslateCommands.Eval(dir, args, stdout);
+        if (task == NgramLanguageModel.Task) return NgramCommands.Eval(dir, args, stdout);
         if (task != CharLanguageModelConfig.Task) return WordEvalCommand.Run(dir, args, stdout);
-        string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the text to evaluate on)");
+        string data = args.Required("data", "FILE", "the text to evaluate on");
         int? batchArg = args.OptionalInt("batch", 1, 1 << 16);
         int? seqArg = args.OptionalInt("seq-len", 1, 1 << 20);
         bool json = args.Flag("json");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 

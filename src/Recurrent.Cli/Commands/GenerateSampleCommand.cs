@@ -20,14 +20,14 @@ internal static class GenerateSampleCommand
 
     public static int Run(string dir, CliArgs args, TextWriter stdout)
     {
-        string condition = args.String("condition") ?? throw CliArgs.Usage("--condition is required (a label or a vector the model knows)");
+        string condition = args.Required("condition", "C", "a label or a vector the model knows");
         int count = args.Int("count", 1, 1, 1_000_000);
         int length = args.Int("length", 50, 1, 100_000);
         double temperature = args.Double("temperature", 0.8, 0, 100);
         int topK = args.Int("top-k", 0, 0);
         int seed = args.Int("seed", 1, 0);
         bool last = args.Flag("last");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 

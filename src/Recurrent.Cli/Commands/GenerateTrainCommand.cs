@@ -14,7 +14,7 @@ internal sealed class GenerateTrainCommand : TaskTrainSetup
     public override string Task => GeneratorConfig.GenerateTask;
     public override double DefaultSeconds => 600;
     public override string? Metric => null;
-    public override string Usage => """
+    public override string Usage => $"""
         usage: recurrent train --task generate --train FILE [--dev FILE] [options]
           --train FILE  --dev FILE   condition<TAB>text lines, text already tokenized (split on spaces); the condition is
                                  a label (one token: "pos", "1") or a vector (two or more numbers separated by spaces)
@@ -24,6 +24,7 @@ internal sealed class GenerateTrainCommand : TaskTrainSetup
           --min-count N          words seen fewer times in --train read as <unk> (default 2)
           --batch B  --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR  --clip NORM  --clip-value V
                                  (default 64, adam 1e-3, clip 5)
+        {TaskTrainCommand.ScheduleUsage}
           --steps N | --epochs N | --time 10m   totals for the model (default --time 10m)
           --eval-every N  --checkpoint-every N  --log-every N   (default: evaluate and checkpoint once an epoch)
           --out DIR  --resume DIR  --force  --seed S  --threads N  --json
@@ -31,7 +32,7 @@ internal sealed class GenerateTrainCommand : TaskTrainSetup
         """;
 
     public override string[] FixedFlags { get; } =
-        ["cell", "hidden", "layers", "embedding", "dropout", "min-count", "batch", "optimizer", "lr", "clip", "clip-value", "seed"];
+        ["cell", "hidden", "layers", "embedding", "dropout", "min-count", "batch", .. TaskTrainCommand.OptimizationFlags, "seed"];
 
     public override TrainingSettings? SavedSettings(string dir) => Checkpoint.LoadGeneratorConfig(dir).Training;
 

@@ -19,8 +19,8 @@ internal static class PlotCommand
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
-        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train')");
-        string output = args.String("out") ?? Path.Combine(dir, "loss.svg");
+        string dir = args.RequiredDirectory("model", "a directory written by 'recurrent train'");
+        string output = args.OutputFile("out", Path.Combine(dir, "loss.svg"));
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 
@@ -55,8 +55,6 @@ internal static class PlotCommand
             svg = LossPlot.Render(title, [new("train loss", "#1f77b4", train), new("dev loss", "#d62728", val), new(metricName, "#2ca02c", metric)],
                 $"loss ({unit}), fraction");
         }
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
-        if (parent != null && !Directory.Exists(parent)) throw new CliException($"the directory of --out '{output}' does not exist");
         AtomicFile.WriteAllText(output, svg);
         stdout.WriteLine($"wrote {output} ({train.Count} train and {val.Count} validation points)");
         return 0;

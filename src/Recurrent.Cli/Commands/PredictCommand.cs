@@ -26,12 +26,12 @@ internal static class PredictCommand
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage + "\n" + TranslateCommands.PredictUsage); return 0; }
-        string dir = args.String("model") ?? throw CliArgs.Usage("--model DIR is required (a directory written by 'recurrent train --task classify|tag|translate')");
+        string dir = args.RequiredDirectory("model", "a directory written by 'recurrent train --task classify|tag|translate'");
         if (Checkpoint.ReadTask(dir) == Seq2SeqConfig.TranslateTask) return TranslateCommands.Predict(dir, args, stdout, stderr);
         string? input = args.String("input");
         bool last = args.Flag("last");
         int batch = args.Int("batch", 64, 1, 1 << 16);
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 

@@ -43,10 +43,10 @@ internal static class TaskTrainCommand
     {
         bool json = args.Flag("json");
         bool force = args.Flag("force");
-        string? resume = args.String("resume");
+        string? resume = args.OptionalDirectory("resume", "a model directory to continue");
         string? outArg = args.String("out");
         string? trainArg = args.String("train"), devArg = args.String("dev");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
 
@@ -57,12 +57,12 @@ internal static class TaskTrainCommand
         TrainingProgress progress;
         if (resume == null)
         {
-            string train = trainArg ?? throw CliArgs.Usage("--train FILE is required (the training data)");
+            string train = trainArg ?? args.Required("train", "FILE", "the training data");
             (task, settings) = setup.FromFlags(args, train, devArg, stdout, json);
             if (!limitsGiven) seconds = setup.DefaultSeconds;
             settings = settings with { MaxSteps = steps, MaxEpochs = epochs, MaxSeconds = seconds };
             outDir = outArg ?? Path.Combine("runs", setup.Task + "-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            optimizer = Trainer.CreateOptimizer(settings.Optimizer, task.TrainableParameters(), (float)settings.LearningRate);
+            optimizer = Trainer.CreateOptimizer(settings, task.TrainableParameters());
             progress = new TrainingProgress { SampleRngState = new Rng(settings.Seed ^ 0x5A3B1E_C0FFEEUL).State };
         }
         else
@@ -80,7 +80,7 @@ internal static class TaskTrainCommand
                 DevSha256 = dev == null ? null : ModelDirectory.Sha256(dev),
             };
             task = setup.FromCheckpoint(resume, settings);
-            optimizer = Trainer.CreateOptimizer(settings.Optimizer, task.TrainableParameters(), (float)settings.LearningRate);
+            optimizer = Trainer.CreateOptimizer(settings, task.TrainableParameters());
             progress = Checkpoint.LoadTrainingState(resume, task.Model, optimizer, []);
             outDir = outArg ?? resume;
         }
@@ -139,12 +139,34 @@ internal static class TaskTrainCommand
         LogEvery = args.Int("log-every", s.LogEvery, 1),
     };
 
+    /// <summary>The flags of the optimization: fixed once a model exists (a resume continues with the saved ones).</summary>
+    internal static readonly string[] OptimizationFlags =
+        ["optimizer", "lr", "clip", "clip-value", "schedule", "lr-decay", "lr-decay-after", "warmup", "min-lr", "weight-decay"];
+
+    /// <summary>The help lines of the schedule and weight-decay flags, shared by every task's usage.</summary>
+    internal const string ScheduleUsage = """
+          --schedule constant|step|cosine   learning-rate schedule (default constant): step multiplies the rate by
+                         --lr-decay R (0.97) after every epoch from --lr-decay-after E (10) on, as char-rnn; cosine
+                         anneals it to --min-lr F × lr (0) by the end of the run (needs --steps, --epochs or --time)
+          --warmup N             raise the rate linearly over the first N steps (default 0)
+          --weight-decay W       the optimizer's weight decay (default 0; adamw 0.01)
+        """;
+
+    /// <summary>The schedule and weight decay from the flags.</summary>
+    internal static TrainingSettings Schedule(CliArgs args, TrainingSettings s) => s with
+    {
+        Schedule = new LearningRateSchedule(args.Choice("schedule", "constant", LearningRateSchedule.Kinds),
+            args.Double("lr-decay", 0.97, double.Epsilon, 1), args.Double("lr-decay-after", 10, 0),
+            args.Int("warmup", 0, 0), args.Double("min-lr", 0, 0, 1)),
+        WeightDecay = args.Double("weight-decay", 0, 0, 10),
+    };
+
     /// <summary>The settings every task shares, from the flags (with the task's default batch); the evaluation and
     /// checkpoint intervals stay −1 ("once an epoch") until <see cref="OncePerEpoch"/> knows the data.</summary>
     internal static TrainingSettings SharedSettings(CliArgs args, string train, string? dev, int defaultBatch)
     {
         string optimizer = args.Choice("optimizer", "adam", TrainingSettings.Optimizers);
-        var settings = Intervals(args, new TrainingSettings { Data = "", DataSha256 = "", Optimizer = optimizer, EvalEvery = -1, CheckpointEvery = -1 });
+        var settings = Schedule(args, Intervals(args, new TrainingSettings { Data = "", DataSha256 = "", Optimizer = optimizer, EvalEvery = -1, CheckpointEvery = -1 }));
         return settings with
         {
             Data = Path.GetFullPath(train),

@@ -33,7 +33,7 @@ internal static class TranslateCommands
 
     public static int Eval(string dir, CliArgs args, TextWriter stdout)
     {
-        string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the sentence pairs to score)");
+        string data = args.Required("data", "FILE", "the sentence pairs to score");
         var (model, which, beam, batch) = Open(dir, args);
         bool json = args.Flag("json");
         args.RejectUnknown();
@@ -117,7 +117,7 @@ internal static class TranslateCommands
         bool last = args.Flag("last");
         int? beamArg = args.OptionalInt("beam", 1, 1000);
         int batch = args.Int("batch", 64, 1, 1 << 16);
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         var (modelDir, which) = ModelDirectory.ForInference(dir, last);
         var model = Checkpoint.LoadSeq2SeqModel(modelDir);

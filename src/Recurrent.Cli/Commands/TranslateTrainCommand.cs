@@ -31,6 +31,7 @@ internal sealed class TranslateTrainCommand : TaskTrainSetup
           --min-count N          words seen fewer times in --train read as <unk> (default 2)
           --batch B  --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR  --clip NORM  --clip-value V
                                  (default 64, adam 1e-3, clip 5)
+        {TaskTrainCommand.ScheduleUsage}
           --steps N | --epochs N | --time 30m   totals for the model (default --time 30m)
           --eval-every N  --checkpoint-every N  --log-every N   (default: evaluate and checkpoint once an epoch)
           --out DIR  --resume DIR  --force  --seed S  --threads N  --json
@@ -38,7 +39,7 @@ internal sealed class TranslateTrainCommand : TaskTrainSetup
 
     public override string[] FixedFlags { get; } =
         ["cell", "hidden", "layers", "embedding", "attention", "dropout", "teacher-forcing", "beam", "min-count",
-         "batch", "optimizer", "lr", "clip", "clip-value", "seed"];
+         "batch", .. TaskTrainCommand.OptimizationFlags, "seed"];
 
     public override TrainingSettings? SavedSettings(string dir) => Checkpoint.LoadSeq2SeqConfig(dir).Training;
 

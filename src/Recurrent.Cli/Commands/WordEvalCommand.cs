@@ -23,11 +23,11 @@ internal static class WordEvalCommand
 
     public static int Run(string dir, CliArgs args, TextWriter stdout)
     {
-        string data = args.String("data") ?? throw CliArgs.Usage("--data FILE is required (the labelled data to score)");
+        string data = args.Required("data", "FILE", "the labelled data to score");
         bool last = args.Flag("last");
         int batch = args.Int("batch", 64, 1, 1 << 16);
         bool json = args.Flag("json");
-        if (args.OptionalInt("threads", 1, 1024) is { } threads) Gemm.Threads = threads;
+        if (args.Threads() is { } threads) Gemm.Threads = threads;
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         args.RejectUnknown();
 

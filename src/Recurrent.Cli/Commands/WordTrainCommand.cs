@@ -17,7 +17,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal sealed class WordTrainCommand : TaskTrainSetup
 {
-    public const string UsageText = """
+    public const string UsageText = $"""
         usage: recurrent train --task classify|tag --train FILE --dev FILE [options]
           --train FILE  --dev FILE   classify: label<TAB>text lines; tag: CoNLL token<TAB>tag lines, blank line between sentences
           --cell lstm|gru|rnn|rnn-relu  --hidden N  --layers N  --bidirectional true|false
@@ -34,6 +34,7 @@ internal sealed class WordTrainCommand : TaskTrainSetup
           --char-embedding N  --char-hidden N   tag: character-BiLSTM word features (default 25, 25; 0 = off)
           --batch B  --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR  --clip NORM  --clip-value V
                                  (default 32, adam 1e-3, clip 5)
+        {TaskTrainCommand.ScheduleUsage}
           --steps N | --epochs N | --time 10m   totals for the model (default --time 10m classify, 20m tag)
           --eval-every N  --checkpoint-every N  --log-every N   (default: evaluate and checkpoint once an epoch)
           --out DIR  --resume DIR  --force  --seed S  --threads N  --json
@@ -51,7 +52,7 @@ internal sealed class WordTrainCommand : TaskTrainSetup
     public override string[] FixedFlags { get; } =
         ["cell", "hidden", "layers", "bidirectional", "embedding", "embeddings", "freeze-embeddings", "min-count", "lowercase",
          "zero-digits", "dropout", "embedding-dropout", "word-dropout", "pooling", "crf", "char-embedding", "char-hidden",
-         "batch", "optimizer", "lr", "clip", "clip-value", "seed"];
+         "batch", .. TaskTrainCommand.OptimizationFlags, "seed"];
 
     public override TrainingSettings? SavedSettings(string dir) => Checkpoint.LoadWordConfig(dir).Training;
 

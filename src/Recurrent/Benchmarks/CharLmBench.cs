@@ -8,7 +8,7 @@ using Recurrent.Tensors;
 namespace Recurrent.Benchmarks;
 
 /// <summary>
-/// The character language model ../shared/bench/torch_bench.py times, built from the library's layers.
+/// The character language model bench/torch_bench.py times, built from the library's layers.
 /// B = batch, T = time, V = 65 characters, E = 64, H = hidden, L = layers.
 ///
 ///   tokens [B, T] → Embedding(V, E) → RecurrentLayer(cell, E, H, L, batch_first) [B, T, H] → Linear(H, V) [B, T, V]

@@ -8,7 +8,7 @@ namespace Recurrent.Benchmarks;
 ///   per layer, forward:  input projection 2·N·GH·I_k, recurrent T·2·B·GH·H
 ///   per layer, backward: recurrent T·2·B·H·GH, dW_ih 2·GH·I_k·N, dW_hh 2·GH·H·N, dX 2·N·I_k·GH
 ///   head: forward 2·N·V·H, backward dW 2·V·H·N and dX 2·N·H·V
-/// For LSTM 2×512, B = 32, T = 100 a training step is 63.6 GFLOP, the figure ../shared/bench/README.md quotes.
+/// For LSTM 2×512, B = 32, T = 100 a training step is 63.6 GFLOP, the figure bench/README.md quotes.
 /// A first layer that reads its embedding through the vocabulary (<see cref="EmbeddingLookup"/>) does V rows of each of
 /// its three input-side products instead of N: 2·V·GH·I each (dW_ih = SᵀE and the embedding's gradient S·W_ih are
 /// counted with the input gradients, where the layer computes them). <see cref="CharLmBench"/> counts it so: 61.1 GFLOP

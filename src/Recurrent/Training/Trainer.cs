@@ -45,14 +45,19 @@ public sealed class Trainer : ITaskTrainer
         _sampler = new TokenSampler(model.Config.VocabSize, (float)settings.SampleTemperature, topK: 0);
     }
 
-    /// <summary>The optimizer the settings name, over the model's parameters.</summary>
-    public static Optimizer CreateOptimizer(string kind, IEnumerable<Parameter> parameters, float lr) => kind switch
+    /// <summary>The optimizer the settings ask for, over the given parameters.</summary>
+    public static Optimizer CreateOptimizer(TrainingSettings settings, IEnumerable<Parameter> parameters) =>
+        CreateOptimizer(settings.Optimizer, parameters, (float)settings.LearningRate, (float)settings.WeightDecay);
+
+    /// <summary>The optimizer the settings name, over the model's parameters (AdamW's decay defaults to PyTorch's 0.01
+    /// when none is given; the others' to 0).</summary>
+    public static Optimizer CreateOptimizer(string kind, IEnumerable<Parameter> parameters, float lr, float weightDecay = 0) => kind switch
     {
-        "adam" => new Adam(parameters, lr),
-        "adamw" => new AdamW(parameters, lr),
-        "rmsprop" => new RmsProp(parameters, lr),
-        "adagrad" => new Adagrad(parameters, lr, eps: 1e-8f),
-        "sgd" => new Sgd(parameters, lr),
+        "adam" => new Adam(parameters, lr, weightDecay: weightDecay),
+        "adamw" => new AdamW(parameters, lr, weightDecay: weightDecay == 0 ? 0.01f : weightDecay),
+        "rmsprop" => new RmsProp(parameters, lr, weightDecay: weightDecay),
+        "adagrad" => new Adagrad(parameters, lr, eps: 1e-8f, weightDecay: weightDecay),
+        "sgd" => new Sgd(parameters, lr, weightDecay: weightDecay),
         _ => throw new ArgumentException($"unknown optimizer '{kind}' (optimizers: {string.Join(", ", TrainingSettings.Optimizers)})"),
     };
 

@@ -41,6 +41,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
     public TrainingResult Run(ITrainingObserver observer, CancellationToken cancel = default)
     {
         var s = trainer.Settings;
+        s.Schedule.RequireLimit(s);
         var progress = trainer.Progress;
         string log = Path.Combine(dir, Checkpoint.LogFile);
         var clock = Stopwatch.StartNew();
@@ -54,6 +55,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 
         while (!LimitReached() && !cancel.IsCancellationRequested)
         {
+            if (!s.Schedule.IsConstant)
+                trainer.Optimizer.LearningRate = (float)(s.LearningRate * s.Schedule.Factor(progress.Step, trainer.Epoch, RunFraction()));
             long t0 = Stopwatch.GetTimestamp();
             var (loss, norm, tokens) = trainer.Step();
             double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -115,6 +118,16 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             (s.MaxSteps is { } n && progress.Step >= n)
             || (s.MaxEpochs is { } e && progress.Step >= (long)Math.Ceiling(e * trainer.StepsPerEpoch))
             || (s.MaxSeconds is { } t && progress.Seconds >= t);
+
+        // How far the run is towards its nearest limit, for schedules that anneal over the run.
+        double RunFraction()
+        {
+            double f = 0;
+            if (s.MaxSteps is { } n) f = Math.Max(f, (double)progress.Step / n);
+            if (s.MaxEpochs is { } e) f = Math.Max(f, trainer.Epoch / e);
+            if (s.MaxSeconds is { } t) f = Math.Max(f, progress.Seconds / t);
+            return Math.Min(f, 1);
+        }
 
         double? Eta(double secondsPerStep)
         {
