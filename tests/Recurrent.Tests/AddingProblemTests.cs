@@ -177,6 +177,28 @@ public class AddingProblemTests
     }
 
     [Fact]
+    public void AGradientTooLargeForTheScaleIsRedoneWithoutIt()
+    {
+        // W_hh = 1.15·I over 200 steps: the prediction (about 1.15^200) times ∂ŷ/∂W makes gradients near 1.15^400 ≈ 2e24,
+        // finite floats, but not times 2⁶⁰ ≈ 1e18.
+        var problem = new AddingProblem(200);
+        var (x, y) = problem.NewBatch(3);
+        problem.Sample(new Rng(4), x, y);
+        var model = GradientFlow.ExplodingModel(4, 1.15f, 5);
+        model.LossAndBackward(x, y);
+        var unscaled = model.Parameters().Select(p => p.Grad.Data.ToArray()).ToList();
+        Assert.Contains(unscaled, g => g.Any(v => Math.Abs(v) > 1e21f));
+        Assert.All(unscaled, g => Assert.All(g, v => Assert.True(float.IsFinite(v))));
+
+        model.LossScale = AddingRegressor.DefaultLossScale;
+        model.LossAndBackward(x, y);
+        Assert.Equal(1, model.LastBackwardScale);
+        Assert.Equal(unscaled, model.Parameters().Select(p => p.Grad.Data.ToArray()).ToList());
+        var norms = GradientFlow.NormsBack(model, x, y);
+        Assert.True(norms[199] > 1e11 * norms[0], $"n(199)/n(0) = {norms[199] / norms[0]:E2}");
+    }
+
+    [Fact]
     public void DecayAndRatioOfAGeometricSequence()
     {
         var norms = Enumerable.Range(0, 150).Select(d => 3 * Math.Pow(0.9, d)).ToList();

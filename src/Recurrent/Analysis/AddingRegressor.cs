@@ -109,21 +109,41 @@ public sealed class AddingRegressor : IModule
 
     /// <summary>
     /// The MSE of the batch; sets every parameter's gradient to this batch's (it zeroes them first). The layer's probe,
-    /// when on, records ∂L/∂h_t times <see cref="LossScale"/>.
+    /// when on, records ∂L/∂h_t times <see cref="LastBackwardScale"/>. A gradient too large for the scale (beyond
+    /// float's 3.4e38 / 2⁶⁰ ≈ 3e20, as an IRNN whose W_hh has grown past 1 reaches at T = 400) overflows to ∞ and
+    /// clipping would turn it into NaN: that step is redone without the scale, so only its large gradients are seen.
     /// </summary>
     public float LossAndBackward(Tensor input, Tensor target)
+    {
+        float loss = LossAndBackward(input, target, LossScale);
+        if (LossScale != 1 && !GradientsFinite()) loss = LossAndBackward(input, target, 1);
+        return loss;
+    }
+
+    /// <summary>The factor the last backward pass's gradients (and the probe's) carried: LossScale, or 1 when redone.</summary>
+    public float LastBackwardScale { get; private set; } = 1;
+
+    private float LossAndBackward(Tensor input, Tensor target, float scale)
     {
         float loss = Loss(input, target);
         this.ZeroGrad();
         var dPrediction = _loss.Backward();
-        Kernels.Scale(dPrediction.Span, LossScale);
+        Kernels.Scale(dPrediction.Span, scale);
         var dLast = Output.Backward(dPrediction);
         _dhN.Resize(1, dLast.Dim(0), dLast.Dim(1));
         dLast.Span.CopyTo(_dhN.Span);
         // The last output is h_{T−1} = h_N: its gradient enters as dh_N, and no other step's output has one.
         Rnn.Backward(null, _dhN);
-        foreach (var p in Parameters()) Kernels.Scale(p.Grad.Span, 1 / LossScale);
+        foreach (var p in Parameters()) Kernels.Scale(p.Grad.Span, 1 / scale);
+        LastBackwardScale = scale;
         return loss;
+    }
+
+    private bool GradientsFinite()
+    {
+        double sum = 0;
+        foreach (var p in Parameters()) sum += Kernels.SumOfSquares(p.Grad.Span);
+        return double.IsFinite(sum);
     }
 
     /// <summary>ŷ [B, 1] (the Linear's buffer).</summary>

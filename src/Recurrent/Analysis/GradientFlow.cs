@@ -30,7 +30,7 @@ public static class GradientFlow
         var norms = new double[T];
         // The probe carries the regressor's loss scale (which keeps these gradients out of float's subnormal range).
         for (int d = 0; d < T; d++)
-            norms[d] = Math.Sqrt(Kernels.SumOfSquares(g.Span.Slice((T - 1 - d) * block, block))) / model.LossScale;
+            norms[d] = Math.Sqrt(Kernels.SumOfSquares(g.Span.Slice((T - 1 - d) * block, block))) / model.LastBackwardScale;
         return norms;
     }
 
