@@ -11,6 +11,8 @@ public static class AnalyzeCommand
 
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Experiments = new()
     {
+        ["adding"] = (AnalyzeAddingCommand.Summary, AnalyzeAddingCommand.Run),
+        ["gradients"] = (AnalyzeGradientsCommand.Summary, AnalyzeGradientsCommand.Run),
         ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
         ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
         ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),

@@ -146,6 +146,26 @@ public static class Init
         lstmBias.Span.Slice(hiddenSize, hiddenSize).Fill(value);
     }
 
+    /// <summary>
+    /// The IRNN of Le, Jaitly &amp; Hinton (2015) "A simple way to initialize recurrent networks of rectified linear
+    /// units": a ReLU RNN with every W_hh = recurrentScale·I, every bias 0 and W_ih ~ N(0, inputStd²) (their 0.001).
+    /// With the identity, h_t = ReLU(h_{t−1} + W_ih x_t) starts out adding its inputs up and copying its state (and the
+    /// gradient through active units) unchanged from step to step, neither fading nor growing. recurrentScale &gt; 1
+    /// makes the exploding case (spectral radius recurrentScale).
+    /// </summary>
+    public static void Irnn(RecurrentLayer layer, Rng rng, float inputStd = 0.001f, float recurrentScale = 1f)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.Cell != CellKind.RnnRelu)
+            throw new ArgumentException($"Init.Irnn: an IRNN is a ReLU RNN, got a {layer.Cell} layer ({layer})");
+        foreach (var p in layer.Parameters())
+        {
+            if (p.Name.StartsWith("weight_hh", StringComparison.Ordinal)) Identity(p.Value, recurrentScale);
+            else if (p.Name.StartsWith("weight_ih", StringComparison.Ordinal)) Normal(p.Value, inputStd, rng);
+            else p.Value.Zero();
+        }
+    }
+
     private static (int Rows, int Cols) Matrix(Tensor w, string name)
     {
         if (w.Rank < 2 || w.Length == 0)

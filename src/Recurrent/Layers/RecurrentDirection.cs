@@ -77,6 +77,15 @@ internal sealed class RecurrentDirection : IParallelWork
     private float[]? _dx;
     private bool _accumulateDx;
 
+    /// <summary>
+    /// The per-step probe (null, the default: off, at the cost of one null check per row and step): Backward writes
+    /// ∂L/∂h_t, the total gradient reaching step t's state (the output's gradient at t plus what came back from the
+    /// next step in processing order), for every step, to StateGradientProbe[StateGradientProbeOffset + (t·B + b)·H + j],
+    /// t in real time. A row past its sequence's length records the gradient of its frozen state.
+    /// </summary>
+    public float[]? StateGradientProbe { get; set; }
+    public int StateGradientProbeOffset { get; set; }
+
     /// <param name="leak">the leaky cell's α (ignored by the other cells).</param>
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix, Leak? leak = null)
     {
@@ -437,6 +446,7 @@ internal sealed class RecurrentDirection : IParallelWork
                 for (int g = 0; g < gates; g++) gatesRow.Slice(g * H + from, units).Clear();
                 if (gru) _hiddenGradN.Slice((t * B + b) * H + from, units).Clear();
                 dhRow.Slice(from, units).CopyTo(dhPrevRow.Slice(from, units));
+                if (StateGradientProbe != null) RecordProbe(t, b, from, units, dhRow);
                 continue;
             }
             if (_dOutput is OutputSlot dOut)
@@ -444,6 +454,7 @@ internal sealed class RecurrentDirection : IParallelWork
                 Span<float> mine = dhRow.Slice(from, units);
                 Kernels.Add(mine, dOut.Data.AsSpan(dOut.Start(t, b, _steps, B) + from, units), mine);
             }
+            if (StateGradientProbe != null) RecordProbe(t, b, from, units, dhRow);
             switch (_cell)
             {
                 case CellKind.Lstm:
@@ -477,6 +488,10 @@ internal sealed class RecurrentDirection : IParallelWork
             StepProfiler.Mark(StepPhase.InputGradientGemm);
         }
     }
+
+    /// <summary>The probe's copy of units [from, from + units) of ∂L/∂h_t for batch row b (see StateGradientProbe).</summary>
+    private void RecordProbe(int t, int b, int from, int units, ReadOnlySpan<float> dhRow) =>
+        dhRow.Slice(from, units).CopyTo(StateGradientProbe.AsSpan(StateGradientProbeOffset + (t * _batch + b) * _hidden + from, units));
 
     /// <summary>
     /// dh_{t−1} is dA_t W_hh and nothing else (an LSTM or RNN, every sequence full length): the step GEMM writes it

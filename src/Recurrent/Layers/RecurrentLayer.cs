@@ -69,6 +69,23 @@ public sealed class RecurrentLayer : IModule
         }
     }
 
+    /// <summary>
+    /// The per-step probe, off by default: while true, Backward also records ∂L/∂h_t, the total gradient reaching every
+    /// step's hidden state (from the output at t, from step t+1 and, below the top layer, from the layer above), into
+    /// <see cref="StateGradients"/>. Every layer and direction is recorded, since which one a question needs varies
+    /// (the top layer's for a loss on the output, the bottom's for how far back the input is felt) and the cost, a copy
+    /// of dh per step, is paid only while on. Off, Backward pays one null check per row and step.
+    /// </summary>
+    public bool ProbeStateGradients { get; set; }
+
+    /// <summary>
+    /// [L·D, T, B, H] after a Backward with <see cref="ProbeStateGradients"/> on: ∂L/∂h_t of direction d of layer k in
+    /// row k·D + d, t in real time (the reverse direction's too), rows past a sequence's length the gradient of its
+    /// frozen state. The layer's buffer: the next probed Backward overwrites it.
+    /// </summary>
+    public Tensor StateGradients => _stateGradients;
+
+    private readonly Tensor _stateGradients = Tensor.Growable(0);
     private readonly RecurrentDirection[] _directions;   // index k·D + direction
     private readonly Dropout[] _dropouts;                // index k: applied to layer k−1's output before layer k reads it
     private bool _training = true;
@@ -266,6 +283,13 @@ public sealed class RecurrentLayer : IModule
         {
             if (Cell != CellKind.Lstm) throw new ArgumentException($"{this}.Backward: dcN is given but only an LSTM has a cell state");
             RequireShape(dcN, _cN.Shape, "Backward dcN");
+        }
+
+        if (ProbeStateGradients) _stateGradients.Resize(NumLayers * D, T, B, H);
+        for (int i = 0; i < _directions.Length; i++)
+        {
+            _directions[i].StateGradientProbe = ProbeStateGradients ? _stateGradients.Storage : null;
+            _directions[i].StateGradientProbeOffset = i * T * stateSize;
         }
 
         // The top layer reads dOutput where it is (batch-first or not); lower layers get time-major gradients.
