@@ -164,15 +164,29 @@ public static class Checkpoint
     public static CharLanguageModel LoadModel(string dir) =>
         LoadWeights(dir, new CharLanguageModel(LoadConfig(dir).Model, new Rng(0)));
 
-    /// <summary>Writes a complete checkpoint: training state, weights, then config.json.</summary>
+    /// <summary>
+    /// Writes a complete checkpoint: training state, weights, then config.json. A failure (a full disk, a directory made
+    /// read-only) is one IOException naming the step and the directory; each file is then whole, the old version or
+    /// the new (see the class comment), so sample and --resume still find a checkpoint.
+    /// </summary>
     public static void Save(string dir, ITaskModel model, TrainingSettings training, Optimizer optimizer,
         TrainingProgress progress, IEnumerable<(string Name, Tensor Value)> extraState)
     {
-        Directory.CreateDirectory(dir);
-        SaveTrainingState(dir, model, optimizer, progress, extraState);
-        SaveWeights(dir, model, progress.Step);
-        SaveConfig(dir, model, training);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            SaveTrainingState(dir, model, optimizer, progress, extraState);
+            SaveWeights(dir, model, progress.Step);
+            SaveConfig(dir, model, training);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the checkpoint of step {progress.Step} could not be saved in '{dir}' ({OneLine(e.Message)}); " +
+                                  "the files already there are kept, each whole", e);
+        }
     }
+
+    private static string OneLine(string s) => string.Join(' ', s.Split('\n', '\r', StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>A char-lm's checkpoint, with the state carried between chunks.</summary>
     public static void Save(string dir, CharLanguageModel model, TrainingSettings training, Optimizer optimizer,
@@ -186,9 +200,17 @@ public static class Checkpoint
     public static void SaveBest(string dir, ITaskModel model, TrainingSettings training, long step)
     {
         string best = Path.Combine(dir, BestDir);
-        Directory.CreateDirectory(best);
-        SaveWeights(best, model, step);
-        SaveConfig(best, model, training);
+        try
+        {
+            Directory.CreateDirectory(best);
+            SaveWeights(best, model, step);
+            SaveConfig(best, model, training);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the best model (step {step}) could not be saved in '{best}' ({OneLine(e.Message)}); " +
+                                  "the files already there are kept, each whole", e);
+        }
     }
 
     private static void SaveTrainingState(string dir, ITaskModel model, Optimizer optimizer,
