@@ -59,7 +59,11 @@ public static class TrainLog
 
     public static void Append(string path, TrainLogEntry entry)
     {
-        try { File.AppendAllText(path, Format(entry) + "\n"); }
+        try
+        {
+            AtomicFile.FaultInjection.Value?.Invoke(path);
+            File.AppendAllText(path, Format(entry) + "\n");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A torn line is at the end only, and skipped on reading.
@@ -106,6 +110,10 @@ public static class TrainLog
     {
         if (!File.Exists(path)) return;
         var kept = Read(path).Where(e => e.Step <= step).Select(e => Format(e) + "\n");
-        AtomicFile.WriteAllText(path, string.Concat(kept));
+        try { AtomicFile.WriteAllText(path, string.Concat(kept)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"'{path}' could not be rewritten without the steps after {step} ({e.Message.ReplaceLineEndings(" ")}); it is unchanged", e);
+        }
     }
 }

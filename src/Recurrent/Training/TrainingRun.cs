@@ -78,7 +78,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             long step = progress.Step;
             bool finite = float.IsFinite(loss) && float.IsFinite(norm);
             if (!finite && !SkipNonFinite)
-                throw new NonFiniteLossException(step, float.IsFinite(loss) ? $"the gradient norm is {norm}" : $"the loss is {loss}", lastCheckpoint);
+                throw new NonFiniteLossException(step, float.IsFinite(loss) ? $"the gradient norm is {Invariant(norm)}" : $"the loss is {Invariant(loss)}", lastCheckpoint);
             if (finite)
             {
                 windowLoss += loss; windowSteps++;
@@ -142,6 +142,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
             stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
             trainer.Model.ParameterCount(), stepsThisRun, lastVal) { SkippedNonFinite = skipped };
+
+        static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         bool LimitReached() =>
             (s.MaxSteps is { } n && progress.Step >= n)
