@@ -349,7 +349,11 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
         return (how, bytes);
     }
 
-    private const string Deep = "\"@@deep@@\"";
+    // Markers a mutation sets as a string value, replaced in the serialized text (quotes included) by the big values.
+    private const string Deep = "@@deep@@", Words = "@@words@@", Huge = "@@huge@@";
+    private static readonly string DeepText = new string('[', 100_000) + new string(']', 100_000),
+        WordsText = "[" + string.Join(',', Enumerable.Range(0, 50_000).Select(i => $"\"w{i}\"")) + "]",
+        HugeText = "\"" + new string('x', 1 << 20) + "\"";
 
     /// <summary>A value of a JSON document replaced by one of the wrong type, size or depth (or removed).</summary>
     private static string MutateJsonText(string text, Random rng, out string how)
@@ -371,9 +375,8 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
         [
             () => 2147483647, () => 2147483648L, () => 9223372036854775807L, () => JsonNode.Parse("18446744073709551616"),
             () => 1e308, () => -1, () => 0, () => 1.5, () => -0.0, () => true, () => null, () => new JsonObject(),
-            () => new JsonArray(), () => "12", () => "", () => new string('x', 1 << 20), () => "\ud800", () => "aa",
-            () => "a\u0000b", () => Deep,
-            () => new JsonArray(Enumerable.Range(0, 50_000).Select(i => (JsonNode?)JsonValue.Create("w" + i)).ToArray()),
+            () => new JsonArray(), () => "12", () => "", () => Huge, () => "\ud800", () => "aa",
+            () => "a\u0000b", () => Deep, () => Words,
         ];
         var value = values[rng.Next(values.Length)]();
         bool remove = rng.Next(8) == 0;
@@ -388,8 +391,8 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
         }
         how = remove ? $"{where} removed" : $"{where} = {Shorten(value?.ToJsonString() ?? "null")}";
         string result = root.ToJsonString();
-        // Nesting deeper than any parser's default limit, which JsonNode cannot build: spliced in as text.
-        return result.Replace(Deep, new string('[', 100_000) + new string(']', 100_000));
+        // Nesting deeper than any parser's default limit (which JsonNode cannot build) and the big values: spliced in as text.
+        return result.Replace($"\"{Deep}\"", DeepText).Replace($"\"{Words}\"", WordsText).Replace($"\"{Huge}\"", HugeText);
     }
 
     private static (string, byte[]) MutateJson(byte[] seed, Random rng)

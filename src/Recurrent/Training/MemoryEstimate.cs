@@ -19,13 +19,20 @@ public static class MemoryEstimate
     public static double CharLanguageModelBytes(CharLanguageModelConfig config, long seqLen, long batch)
     {
         double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers;
-        double g = config.Cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
-        double input = config.EmbeddingSize == 0 ? v : config.EmbeddingSize;
-        double parameters = (config.EmbeddingSize == 0 ? 0 : v * config.EmbeddingSize)
-                            + g * h * (input + h + 2) + (layers - 1) * g * h * (h + h + 2) + h * v + v;
-        double activations = (double)seqLen * batch * (input + layers * (g + 4) * h + 3 * v);
-        return 4 * (4 * parameters + activations);
+        double activations = (double)seqLen * batch * (config.InputSize + layers * (Gates(config.Cell) + 4) * h + 3 * v);
+        return 4 * (4 * CharLanguageModelParameters(config) + activations);
     }
+
+    /// <summary>P, the parameters of a char-lm with <paramref name="config"/>, counted without building it (in double:
+    /// the sizes of a corrupt config.json may overflow a long).</summary>
+    public static double CharLanguageModelParameters(CharLanguageModelConfig config)
+    {
+        double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers, g = Gates(config.Cell);
+        return (config.EmbeddingSize == 0 ? 0 : v * config.EmbeddingSize)
+               + g * h * (config.InputSize + h + 2) + (layers - 1) * g * h * (h + h + 2) + h * v + v;
+    }
+
+    private static double Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
     /// <summary>The memory this process may use: the machine's, or the container's limit (cgroups), as the GC sees it.</summary>
     public static long AvailableBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
