@@ -111,11 +111,11 @@ public static class Checkpoint
     /// </summary>
     private static void RequireStoredModelHolds(string dir, string where, double parameters)
     {
-        long bytes = new[] { WeightsFile, StateFile }.Select(f => new FileInfo(Path.Combine(dir, f)))
-            .Where(f => f.Exists).Select(f => f.Length).DefaultIfEmpty(-1).Max();
-        if (bytes >= 0 && parameters * 4 > bytes)
-            throw new InvalidDataException($"{where}: its sizes make a model of at least {parameters:G4} parameters, " +
-                                           $"more than its {WeightsFile} holds ({bytes:N0} bytes)");
+        var largest = new[] { WeightsFile, StateFile }.Select(f => new FileInfo(Path.Combine(dir, f)))
+            .Where(f => f.Exists).MaxBy(f => f.Length);
+        if (largest != null && parameters * 4 > largest.Length)
+            throw new InvalidDataException($"{where}: its sizes make a model of at least {parameters.ToString("G4", CultureInfo.InvariantCulture)} " +
+                                           $"parameters, more than its {largest.Name} holds ({largest.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes)");
     }
 
     /// <summary>Reads and validates a word-level model's (classify, tag) config.json.</summary>
