@@ -19,9 +19,11 @@ public class TrainPapercutTests : IDisposable
     public void TheEstimateCountsEveryParameterFourTimesAndGrowsWithTheChunk()
     {
         var vocabulary = Vocabulary.FromText(CharLmFixture.Text);
-        foreach (var (cell, embedding) in new[] { (CellKind.Lstm, 4), (CellKind.Gru, 0), (CellKind.RnnTanh, 5) })
+        foreach (var (cell, embedding, learned) in new[] { (CellKind.Lstm, 4, false), (CellKind.Gru, 0, false), (CellKind.RnnTanh, 5, false),
+                     (CellKind.Leaky, 3, true), (CellKind.Leaky, 3, false) })
         {
-            var config = new CharLanguageModelConfig(cell, vocabulary, embedding, 7, 3, 0);
+            var config = new CharLanguageModelConfig(cell, vocabulary, embedding, 7, 3, 0, Residual: cell == CellKind.Gru)
+                { Leak = learned ? Leak.Learn() : Leak.Fixed(0.5f) };
             long parameters = new CharLanguageModel(config, new Rng(1)).ParameterCount();
             Assert.Equal(4.0 * 4 * parameters, MemoryEstimate.CharLanguageModelBytes(config, 0, 0));
         }

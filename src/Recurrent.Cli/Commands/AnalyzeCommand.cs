@@ -11,6 +11,11 @@ public static class AnalyzeCommand
 
     private static readonly Dictionary<string, (string Summary, Func<CliArgs, TextWriter, TextWriter, int> Run)> Experiments = new()
     {
+        ["ngram"] = (AnalyzeNgramCommand.Summary, AnalyzeNgramCommand.Run),
+        ["leaky"] = (AnalyzeLeakyCommand.Summary, AnalyzeLeakyCommand.Run),
+        ["residual"] = (AnalyzeResidualCommand.Summary, AnalyzeResidualCommand.Run),
+        ["cells"] = (AnalyzeCellsCommand.Summary, AnalyzeCellsCommand.Run),
+        ["esn"] = (AnalyzeEsnCommand.Summary, AnalyzeEsnCommand.Run),
     };
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

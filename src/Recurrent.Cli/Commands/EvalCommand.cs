@@ -16,7 +16,7 @@ internal static class EvalCommand
     /// </summary>
     internal const int MinStreamLength = 256;
 
-    public const string Summary = "score a model: bits/char (char-lm), accuracy and F1 (classify), entity F1 (tag), BLEU (translate)";
+    public const string Summary = "score a model: bits/char (char-lm, ngram), accuracy and F1 (classify), entity F1 (tag), BLEU (translate)";
 
     private const string Usage = """
         usage: recurrent eval --model DIR --data FILE [options]      (char-lm models; classify and tag: see below)
@@ -25,7 +25,7 @@ internal static class EvalCommand
                          least 256 characters; 1 = one stream through the whole text)
           --seq-len T    characters per forward pass (default: the model's training seq_len); does not change the result
           --threads N  --json
-        """ + "\n" + WordEvalCommand.Usage + "\n" + TranslateCommands.EvalUsage;
+        """ + "\n" + NgramCommands.EvalUsage + "\n" + WordEvalCommand.Usage + "\n" + TranslateCommands.EvalUsage;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
@@ -33,6 +33,7 @@ internal static class EvalCommand
         string dir = args.RequiredDirectory("model", "a directory written by 'recurrent train'");
         string task = Checkpoint.ReadTask(dir);
         if (task == Seq2SeqConfig.TranslateTask) return TranslateCommands.Eval(dir, args, stdout);
+        if (task == NgramLanguageModel.Task) return NgramCommands.Eval(dir, args, stdout);
         if (task != CharLanguageModelConfig.Task) return WordEvalCommand.Run(dir, args, stdout);
         string data = args.Required("data", "FILE", "the text to evaluate on");
         int? batchArg = args.OptionalInt("batch", 1, 1 << 16);

@@ -17,13 +17,16 @@ internal static class SampleCommand
           --top-k K          draw only among the K likeliest characters (default 0 = all)
           --seed S           seed of the draws (default 1)
           --threads N  --json   (--json prints one object {"prime", "text", ...} instead of streaming)
+        An ngram model (train --task ngram) takes the same options but --threads.
         """;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Flag("help")) { stdout.Write(Usage + "\n" + GenerateSampleCommand.Usage); return 0; }
         string dir = args.RequiredDirectory("model", "a directory written by 'recurrent train'");
-        if (Checkpoint.ReadTask(dir) == GeneratorConfig.GenerateTask) return GenerateSampleCommand.Run(dir, args, stdout);
+        string task = Checkpoint.ReadTask(dir);
+        if (task == GeneratorConfig.GenerateTask) return GenerateSampleCommand.Run(dir, args, stdout);
+        if (task == NgramLanguageModel.Task) return NgramCommands.Sample(dir, args, stdout);
         string? prime = args.String("prime");
         int length = args.Int("length", 500, 0, 100_000_000);
         double temperature = args.Double("temperature", 0.8, 0, 100);

@@ -15,7 +15,7 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
-    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag|translate|generate";
+    public const string Summary = "train a model: char-lm (tiny-shakespeare by default), or --task classify|tag|translate|generate|ngram";
 
     private const string DefaultData = "data/tinyshakespeare.txt";
 
@@ -23,36 +23,43 @@ internal static class TrainCommand
         usage: recurrent train [options]
           --data FILE            training text, UTF-8 (default data/tinyshakespeare.txt)
           --val-fraction F       last fraction of the text held out for validation (default 0.1)
-          --cell lstm|gru|rnn|rnn-relu   recurrent cell (default lstm)
+          --cell lstm|gru|rnn|rnn-relu|leaky   recurrent cell (default lstm)
+          --leak A | learned | learned:A   the leaky cell's α per unit: fixed A in (0, 1], or learned
+                                 (α = σ(leak), starting at A, default 0.5) (default 0.5 fixed)
           --hidden N  --layers N  hidden size and layers (default 256, 2)
           --embedding N          embedding size, 0 = one-hot input (default 64)
           --dropout P            dropout between layers and before the output (default 0.2)
+          --residual             layers 2.. add the layer below's output to their own (skip connections)
           --seq-len T  --batch B truncated-BPTT length and parallel streams (default 100, 32)
           --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
           --clip-value V         clip each gradient element to ±V (default 0 = off)
         {TaskTrainCommand.ScheduleUsage}
+          --max-chars N          read only the first N characters of the text (default 0 = all)
+          --init-std S           weights from N(0, S²), biases 0, instead of the layers' own initialization (default 0 = off)
           --steps N | --epochs N | --time 10m   totals for the model (default --time 10m)
           --eval-every N  --sample-every N  --sample-length N  --checkpoint-every N  --log-every N
           --temperature T        temperature of the samples printed while training (default 0.8)
           --out DIR              model directory (default runs/charlm-DATE-TIME)
           --resume DIR           continue training the model in DIR (exactly where it stopped)
           --force                replace the model already in --out
-          --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1,
-                                 Adagrad lr 0.1, element-wise clip ±5 (flags given override it)
+          --preset min-char-rnn  Karpathy's min-char-rnn: tanh RNN, one-hot, hidden 100, seq 25, batch 1, weights
+                                 N(0, 0.01²), biases 0, Adagrad lr 0.1, element-wise clip ±5 on the summed loss
+                                 (--clip-value 0.2 on the mean), the first 100,000 characters, no validation split;
+                                 --json adds its smoothed loss "smooth_loss" (flags given override it)
           --seed S  --threads N  --json
-          --task classify|tag|translate|generate   a sentence classifier, a sequence tagger, a translation model or a
-                                 conditioned text generator instead
+          --task classify|tag|translate|generate|ngram   a sentence classifier, a sequence tagger, a translation model,
+                                 a conditioned text generator or a Kneser–Ney character n-gram model instead
                                  (see train --task classify --help)
         """;
 
     private static readonly string[] TaskNames = [CharLanguageModelConfig.Task, WordModelConfig.ClassifyTask, WordModelConfig.TagTask, Seq2SeqConfig.TranslateTask,
-         GeneratorConfig.GenerateTask];
+         GeneratorConfig.GenerateTask, NgramLanguageModel.Task];
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
-        ["cell", "hidden", "layers", "embedding", "dropout", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
-         "val-fraction", "seed", "preset"];
+        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "residual", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
+         "val-fraction", "seed", "preset", "max-chars", "init-std"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
@@ -62,6 +69,11 @@ internal static class TrainCommand
         string task = taskArg ?? (resumeArg != null && !args.Has("help") ? Checkpoint.ReadTask(resumeArg) : CharLanguageModelConfig.Task);
         if (taskArg != null && resumeArg != null && taskArg != Checkpoint.ReadTask(resumeArg))
             throw CliArgs.Usage($"--task {taskArg} but '{resumeArg}' holds a '{Checkpoint.ReadTask(resumeArg)}' model");
+        if (task == NgramLanguageModel.Task)
+        {
+            if (args.Flag("help")) { stdout.Write(NgramCommands.TrainUsage); return 0; }
+            return NgramCommands.Train(args, stdout);
+        }
         if (task != CharLanguageModelConfig.Task)
         {
             TaskTrainSetup setup = task switch
@@ -104,7 +116,7 @@ internal static class TrainCommand
             settings = Resumed(args, resume, saved, Intervals, (limitsGiven, steps, epochs, seconds));
             string data = dataArg ?? settings.Data;
             ModelDirectory.RequireSameData(data, settings.DataSha256, resume, "--data", "text");
-            corpus = CharCorpus.Load(data, settings.ValFraction, config.Vocabulary);
+            corpus = LoadCorpus(data, settings.ValFraction, settings.MaxChars, config.Vocabulary);
             settings = settings with { Data = Path.GetFullPath(data) };
             outDir = outArg ?? resume;
         }
@@ -112,6 +124,7 @@ internal static class TrainCommand
         RequireMemory(config, settings, corpus);
 
         var model = new CharLanguageModel(config, new Rng(settings.Seed));
+        if (resume == null && settings.InitStd is { } initStd) MinCharRnn.InitNormal(model.Parameters(), initStd, new Rng(settings.Seed));
         var optimizer = Trainer.CreateOptimizer(settings, model.Parameters());
         var carried = model.NewState(settings.Batch);
         var progress = resume == null
@@ -124,6 +137,8 @@ internal static class TrainCommand
         Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
 
         var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried);
+        // The preset reports min-char-rnn's smoothed loss, the number the gist prints.
+        var smoothed = settings.Preset == MinCharRnn.Preset ? new SmoothedLossTrainer(trainer) : null;
         if (!json)
         {
             stdout.WriteLine($"{Describe(config)}, {model.Parameters().Sum(p => (long)p.Value.Length):N0} parameters");
@@ -134,7 +149,7 @@ internal static class TrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json, skipNonFinite);
+        var result = TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json, skipNonFinite);
 
         if (json)
         {
@@ -143,6 +158,7 @@ internal static class TrainCommand
                 WriteResult(w, result, outDir);
                 Number(w, "val_loss", result.ValLoss);
                 Number(w, "val_bits_per_char", result.ValLoss is { } v ? LanguageModelMetrics.BitsPerChar(v) : null);
+                if (smoothed != null) Number(w, "smooth_loss", smoothed.SmoothLoss);
             });
         }
         else
@@ -150,6 +166,7 @@ internal static class TrainCommand
             if (result.StepsThisRun == 0)
                 stdout.WriteLine($"nothing to train: the model is already at its limit ({LimitsText(settings)}); pass a larger --steps, --epochs or --time");
             string val = result.ValLoss is { } v ? $", val loss {v:F4} ({LanguageModelMetrics.BitsPerChar(v):F3} bits/char)" : "";
+            if (smoothed != null) val += $", min-char-rnn smooth loss {smoothed.SmoothLoss:F4}";
             stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{val}, " +
                              $"{result.TokensPerSecond:N0} tokens/s, {FormatDuration(result.Seconds)} → {outDir}");
             stdout.WriteLine($"sample it: {TrainingConsole.Command()} sample --model {outDir}");
@@ -159,19 +176,28 @@ internal static class TrainCommand
 
     private static (CharLanguageModelConfig, TrainingSettings, CharCorpus) FromFlags(CliArgs args, string? dataArg)
     {
-        bool minCharRnn = args.Choice("preset", "none", "none", "min-char-rnn") == "min-char-rnn";
+        bool minCharRnn = args.Choice("preset", "none", "none", MinCharRnn.Preset) == MinCharRnn.Preset;
         var cell = CharLanguageModelConfig.ParseCell(args.Choice("cell", minCharRnn ? "rnn" : "lstm", CharLanguageModelConfig.CellNames));
-        int hidden = args.Int("hidden", minCharRnn ? 100 : 256, 1, 1 << 16);
+        string? leakArg = args.String("leak");
+        if (leakArg != null && cell != Layers.CellKind.Leaky) throw CliArgs.Usage($"--leak {leakArg} is for --cell leaky only");
+        Layers.Leak leak;
+        try { leak = leakArg == null ? Layers.Leak.Default : Layers.Leak.Parse(leakArg); }
+        catch (ArgumentException e) { throw CliArgs.Usage("--leak: " + e.Message); }
+        int hidden = args.Int("hidden", minCharRnn ? MinCharRnn.Hidden : 256, 1, 1 << 16);
         int layers = args.Int("layers", minCharRnn ? 1 : 2, 1, 64);
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
         double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
-        int seqLen = args.Int("seq-len", minCharRnn ? 25 : 100, 1, 1 << 20);
-        int batch = args.Int("batch", minCharRnn ? 1 : 32, 1, 1 << 16);
+        bool residual = args.Flag("residual");
+        int seqLen = args.Int("seq-len", minCharRnn ? MinCharRnn.SeqLen : 100, 1, 1 << 20);
+        int batch = args.Int("batch", minCharRnn ? MinCharRnn.Batch : 32, 1, 1 << 16);
         string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
-        double lr = args.Double("lr", minCharRnn ? 0.1 : TrainingSettings.DefaultLearningRate(optimizer), double.Epsilon, 100);
+        double lr = args.Double("lr", minCharRnn ? MinCharRnn.LearningRate : TrainingSettings.DefaultLearningRate(optimizer), double.Epsilon, 100);
         double clip = args.Double("clip", minCharRnn ? 0 : 5, 0);
-        double clipValue = args.Double("clip-value", minCharRnn ? 5 : 0, 0);
-        double valFraction = args.Double("val-fraction", 0.1, 0, 0.9);
+        // The gist clips its summed loss's gradient at ±5: the mean loss's at ±5/(T·B) (see MinCharRnn).
+        double clipValue = args.Double("clip-value", minCharRnn ? MinCharRnn.ClipValue(seqLen, batch) : 0, 0);
+        double valFraction = args.Double("val-fraction", minCharRnn ? 0 : 0.1, 0, 0.9);
+        int maxChars = args.Int("max-chars", minCharRnn ? MinCharRnn.Characters : 0, 0);
+        double initStd = args.Double("init-std", minCharRnn ? MinCharRnn.InitStd : 0, 0, 100);
         int seed = args.Int("seed", 1, 0);
 
         string data = dataArg ?? FindDefaultData();
@@ -184,8 +210,8 @@ internal static class TrainCommand
             LogEvery = minCharRnn ? 100 : 10,
         }));
         args.RejectUnknown(); // every flag is known before the data is read
-        var corpus = CharCorpus.Load(data, valFraction);
-        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout);
+        var corpus = LoadCorpus(data, valFraction, maxChars > 0 ? maxChars : null);
+        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout, residual) { Leak = leak };
         var settings = intervals with
         {
             Data = Path.GetFullPath(data),
@@ -198,11 +224,19 @@ internal static class TrainCommand
             Clip = clip,
             ClipValue = clipValue,
             Seed = (ulong)seed,
-            Preset = minCharRnn ? "min-char-rnn" : null,
+            Preset = minCharRnn ? MinCharRnn.Preset : null,
+            MaxChars = maxChars > 0 ? maxChars : null,
+            InitStd = initStd > 0 ? initStd : null,
         };
         settings.Validate();
         return (config, settings, corpus);
     }
+
+    /// <summary>The text split for training, all of it or (--max-chars) its first characters.</summary>
+    private static CharCorpus LoadCorpus(string data, double valFraction, int? maxChars, Vocabulary? vocabulary = null) =>
+        maxChars is { } n
+            ? CharCorpus.FromText(MinCharRnn.FirstCharacters(Utf8Text.ReadFile(data), n), valFraction, $"the first {n:N0} characters of '{data}'", vocabulary)
+            : CharCorpus.Load(data, valFraction, vocabulary);
 
     /// <summary>The schedule flags, which a resumed run may change: every task's, and the samples'.</summary>
     private static TrainingSettings Intervals(CliArgs args, TrainingSettings s) => TaskTrainCommand.Intervals(args, s) with
@@ -213,7 +247,7 @@ internal static class TrainCommand
     };
 
     /// <summary>The default text: data/tinyshakespeare.txt here, or in the repository this binary was built from.</summary>
-    private static string FindDefaultData()
+    internal static string FindDefaultData()
     {
         if (File.Exists(DefaultData)) return DefaultData;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
@@ -303,8 +337,9 @@ internal static class TrainCommand
     }
 
     private static string Describe(CharLanguageModelConfig c) =>
-        $"{CharLanguageModelConfig.CellName(c.Cell)} {c.NumLayers}×{c.HiddenSize}, " +
-        (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "");
+        $"{CharLanguageModelConfig.CellName(c.Cell)}{(c.Cell == Layers.CellKind.Leaky ? $" (leak {c.Leak})" : "")} {c.NumLayers}×{c.HiddenSize}, " +
+        (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "")
+        + (c.Residual ? ", residual" : "");
 
     internal static string LimitsText(TrainingSettings s)
     {

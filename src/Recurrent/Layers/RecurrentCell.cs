@@ -3,7 +3,7 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>
-/// torch.nn.RNNCell / LSTMCell / GRUCell: one time step at a time, for loops whose input at step t depends on their
+/// torch.nn.RNNCell / LSTMCell / GRUCell (and the leaky-integrator <see cref="LeakyCell"/>): one time step at a time, for loops whose input at step t depends on their
 /// own output at t − 1 (attention context, input feeding), which <see cref="RecurrentLayer"/> cannot run because it
 /// owns its whole time loop. T = steps of a sequence, B = batch, I = input size, H = hidden size, G = gates (RNN 1,
 /// GRU 3, LSTM 4). The equations, parameter names and shapes (weight_ih [G·H, I], weight_hh [G·H, H], bias_ih [G·H],
@@ -69,15 +69,20 @@ public abstract class RecurrentCell : IModule
         _foldedBias = new float[GateWidth];
         _biasGrad = new float[GateWidth];
 
-        // PyTorch's reset_parameters: every parameter U(±1/√H), in the order of Parameters().
+        // PyTorch's reset_parameters: every weight U(±1/√H), in this order (a subclass's own parameters, such as the
+        // leaky cell's leak, are its business).
         rng ??= new Rng(0);
         float bound = 1f / MathF.Sqrt(hiddenSize);
-        foreach (var p in Parameters()) Init.Uniform(p.Value, bound, rng);
+        foreach (var p in (Parameter[])[WeightIh, WeightHh, BiasIh, BiasHh]) Init.Uniform(p.Value, bound, rng);
     }
 
-    /// <summary>The cell of a kind: RnnTanh, RnnRelu, Lstm or Gru.</summary>
-    public static RecurrentCell Create(CellKind kind, int inputSize, int hiddenSize, Rng? rng = null) => kind switch
+    /// <summary>The cell of a kind: RnnTanh, RnnRelu, Lstm, Gru or Leaky (with <paramref name="leak"/>, default
+    /// <see cref="Leak.Default"/>; given for another kind, an ArgumentException).</summary>
+    public static RecurrentCell Create(CellKind kind, int inputSize, int hiddenSize, Rng? rng = null, Leak? leak = null) => kind switch
     {
+        _ when leak != null && kind != CellKind.Leaky =>
+            throw new ArgumentException($"RecurrentCell.Create: a leak ({leak}) is given but {kind} has none"),
+        CellKind.Leaky => new LeakyCell(inputSize, hiddenSize, rng, leak),
         CellKind.RnnTanh => new RnnCell(inputSize, hiddenSize, rng),
         CellKind.RnnRelu => new RnnCell(inputSize, hiddenSize, rng, "relu"),
         CellKind.Lstm => new LstmCell(inputSize, hiddenSize, rng),
@@ -85,7 +90,8 @@ public abstract class RecurrentCell : IModule
         _ => throw new ArgumentException($"RecurrentCell.Create: unknown cell kind {kind}"),
     };
 
-    public IEnumerable<Parameter> Parameters() => [WeightIh, WeightHh, BiasIh, BiasHh];
+    /// <summary>weight_ih, weight_hh, bias_ih, bias_hh, then a subclass's own (the leaky cell's learned leak).</summary>
+    public virtual IEnumerable<Parameter> Parameters() => [WeightIh, WeightHh, BiasIh, BiasHh];
 
     // ------------------------------------------------------------------ training: forward
 

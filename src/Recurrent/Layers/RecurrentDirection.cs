@@ -8,7 +8,7 @@ namespace Recurrent.Layers;
 
 /// <summary>
 /// One layer of one direction of a recurrent stack: its four parameters and the two time loops.
-/// T = time, B = batch, I = input size, H = hidden size, G = gates (RNN 1, GRU 3, LSTM 4).
+/// T = time, B = batch, I = input size, H = hidden size, G = gates (RNN and leaky 1, GRU 3, LSTM 4).
 ///
 /// Forward, as cuDNN does it: one GEMM projects every time step's input at once (A = X W_ihᵀ + biases, [T·B, G·H]);
 /// then per step only h_{t−1} W_hhᵀ is added and one fused kernel per batch row computes the gates and the new state.
@@ -31,6 +31,9 @@ namespace Recurrent.Layers;
 /// gradients), States [T+1, B, H] (h in processing order's neighbours: the forward direction's h_{t−1} is States[t] and
 /// h_t is States[t+1]; the reverse direction's h_{t+1} is States[t+1] and h_t is States[t]), Cells [T+1, B, H] likewise
 /// for the LSTM, and for the GRU HiddenN [T, B, H] = W_hn h + b_hn. The input X is the caller's and must not change.
+/// The leaky cell keeps n = tanh(a) in Gates and reads h_{t−1} from States; its α [H] (fixed, or σ of the leak
+/// parameter) is set at Forward, and a learned α's gradient dα = Σ dh ⊙ (n − h_{t−1}) is summed per block of 8 rows
+/// like the biases', so any cut gives the same bits there too.
 /// Past a sequence's length the state is frozen and the output is zero, which is what PyTorch's packed sequences give
 /// (the reverse direction thus starts from h0 at the sequence's last real step).
 /// </summary>
@@ -40,6 +43,8 @@ internal sealed class RecurrentDirection : IParallelWork
     public Parameter WeightHh { get; }
     public Parameter BiasIh { get; }
     public Parameter BiasHh { get; }
+    /// <summary>The leaky cell's learned leak u [H] (α = σ(u)), "leak_" + suffix; null for a fixed α or another cell.</summary>
+    public Parameter? LeakParameter { get; }
 
     private readonly CellKind _cell;
     private readonly int _inputSize, _hidden, _gateWidth;
@@ -56,6 +61,10 @@ internal sealed class RecurrentDirection : IParallelWork
     private readonly GemmPackedB _recurrentForward, _recurrentBackward, _recurrentBackwardN;
     // W_ih [G·H, I] packed for dX_t = dA_t W_ih inside a backward loop cut by rows (made on first use).
     private GemmPackedB? _inputBackward;
+    // The leaky cell's α [H] for this pass, and a learned α's gradient: per block of RowBlock rows [blocks, H], then summed.
+    private readonly float[] _alpha, _alphaGrad;
+    private readonly float _fixedAlpha;
+    private AlignedFloats _alphaPartials;
 
     // What RunPart works on, set before each parallel job: forward or backward; the whole loop cut by rows, or one
     // step cut by units: the step whose cells run (−1: none) and, backward, the step whose dA·W_hh is added first
@@ -68,8 +77,10 @@ internal sealed class RecurrentDirection : IParallelWork
     private float[]? _dx;
     private bool _accumulateDx;
 
-    public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix)
+    /// <param name="leak">the leaky cell's α (ignored by the other cells).</param>
+    public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix, Leak? leak = null)
     {
+        var alpha = leak ?? Leak.Default;
         _cell = cell;
         _inputSize = inputSize;
         _hidden = hidden;
@@ -86,11 +97,23 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = cell == CellKind.Gru;
         _recurrentBackward = new GemmPackedB(gru ? 2 * hidden : _gateWidth, hidden);
         _recurrentBackwardN = new GemmPackedB(gru ? hidden : 0, hidden);
+        bool leaky = cell == CellKind.Leaky;
+        _alpha = leaky ? new float[hidden] : [];
+        _alphaGrad = leaky && alpha.Learned ? new float[hidden] : [];
+        _fixedAlpha = alpha.Alpha;
+        if (leaky && alpha.Learned)
+        {
+            LeakParameter = new Parameter("leak_" + suffix, hidden);
+            LeakParameter.Value.Data.AsSpan().Fill(Leak.Logit(alpha.Alpha));
+        }
     }
 
     public static int Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
-    public IEnumerable<Parameter> Parameters() => [WeightIh, WeightHh, BiasIh, BiasHh];
+    public IEnumerable<Parameter> Parameters() => LeakParameter == null ? Weights() : [.. Weights(), LeakParameter];
+
+    /// <summary>nn.RNN's four parameters, those initialized U(±1/√H): all but the leak.</summary>
+    public IEnumerable<Parameter> Weights() => [WeightIh, WeightHh, BiasIh, BiasHh];
 
     private int TimeOf(int step) => _reverse ? _steps - 1 - step : step;
     private int PrevIndex(int t) => _reverse ? t + 1 : t;
@@ -115,6 +138,7 @@ internal sealed class RecurrentDirection : IParallelWork
         if (lookup != null) lookup.Project(WeightIh.Value.Data, _combinedBias, GH, _gates);
         else Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
+        if (_cell == CellKind.Leaky) SetAlpha();
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
         _packed = batch > GemmSkinny.MaxRows;
@@ -158,6 +182,8 @@ internal sealed class RecurrentDirection : IParallelWork
         if (gru) _recurrentBackwardN.Pack(WeightHh.Value.Data.AsSpan(2 * H * H), H, transB: false);
         _biasPartials.All.Clear();
         if (gru) _biasPartialsHidden.All.Clear();
+        bool learnedLeak = LeakParameter != null;
+        if (learnedLeak) _alphaPartials.All.Clear();
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
         // Cut by rows, each thread also takes its rows of dX_t = dA_t W_ih as soon as its cells have written dA_t.
@@ -196,6 +222,7 @@ internal sealed class RecurrentDirection : IParallelWork
         Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
         if (gru) _biasGrad.AsSpan(0, 2 * H).CopyTo(_biasGradHidden);
         Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
+        if (learnedLeak) AddLeakGradient();
         StepProfiler.Mark(StepPhase.CellsBackward);
 
         // Whole-sequence GEMMs: dW_ih += dAᵀ X, dW_hh += dA_hᵀ H_prev, dX (+)= dA W_ih. dA_h = dA but in the GRU's n
@@ -354,6 +381,9 @@ internal sealed class RecurrentDirection : IParallelWork
                     GruKernels.Forward(gatesRow, _hiddenProjection.Slice(b * GH, GH), biasHn, hPrev,
                         _hiddenN.Slice((t * B + b) * H, H), h, outRow, H, from, to);
                     break;
+                case CellKind.Leaky:
+                    LeakyKernels.Forward(gatesRow, hPrev, _alpha, h, outRow, from, to);
+                    break;
                 default:
                     RnnKernels.Forward(gatesRow, h, outRow, relu, from, to);
                     break;
@@ -372,6 +402,7 @@ internal sealed class RecurrentDirection : IParallelWork
     {
         int B = _batch, H = _hidden, GH = _gateWidth, units = to - from, gates = GH / H, rows = rowTo - rowFrom;
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm, relu = _cell == CellKind.RnnRelu;
+        bool leaky = _cell == CellKind.Leaky;
         if (gemmTime >= 0)
         {
             var range = new ColumnRange(from, to);
@@ -394,7 +425,7 @@ internal sealed class RecurrentDirection : IParallelWork
             {
                 for (int g = 0; g < gates; g++) Prefetch(gatesT, (b + 1) * GH + g * H + from, units);
                 if (gru) Prefetch(_hiddenN.All, (t * B + b + 1) * H + from, units);
-                if (gru) Prefetch(_states.All, prev + (b + 1) * H + from, units);
+                if (gru || leaky) Prefetch(_states.All, prev + (b + 1) * H + from, units);
                 if (lstm) Prefetch(_cells.All, prev + (b + 1) * H + from, units);
                 if (lstm) Prefetch(_cells.All, cur + (b + 1) * H + from, units);
             }
@@ -424,6 +455,10 @@ internal sealed class RecurrentDirection : IParallelWork
                     GruKernels.Backward(gatesRow, _hiddenN.Slice((t * B + b) * H, H), _states.Slice(prev + b * H, H),
                         dhRow, _hiddenGradN.Slice((t * B + b) * H, H), dhPrevRow, H, from, to);
                     break;
+                case CellKind.Leaky:
+                    LeakyKernels.Backward(gatesRow, _states.Slice(prev + b * H, H), _alpha, dhRow, dhPrevRow,
+                        LeakParameter == null ? default : _alphaPartials.Slice(b / RowBlock * H, H), from, to);
+                    break;
                 default:
                     RnnKernels.Backward(gatesRow, dhRow, relu, from, to);
                     if (!DhIsGemmOnly) dhPrevRow.Slice(from, units).Clear();
@@ -445,9 +480,10 @@ internal sealed class RecurrentDirection : IParallelWork
 
     /// <summary>
     /// dh_{t−1} is dA_t W_hh and nothing else (an LSTM or RNN, every sequence full length): the step GEMM writes it
-    /// instead of adding to a cleared buffer. The GRU adds it to dh_t ⊙ z; a frozen row copies dh_t through.
+    /// instead of adding to a cleared buffer. The GRU adds it to dh_t ⊙ z, the leaky cell to dh_t ⊙ (1 − α); a frozen
+    /// row copies dh_t through.
     /// </summary>
-    private bool DhIsGemmOnly => _cell != CellKind.Gru && _lengths == null;
+    private bool DhIsGemmOnly => _cell != CellKind.Gru && _cell != CellKind.Leaky && _lengths == null;
 
     /// <summary>
     /// Asks for the cache lines of span[from, from + count) before the next batch row's cells read them: the gates
@@ -486,6 +522,24 @@ internal sealed class RecurrentDirection : IParallelWork
         }
     }
 
+    /// <summary>The leaky cell's α for this pass: the fixed value, or σ(u) of the learned leak.</summary>
+    private void SetAlpha()
+    {
+        if (LeakParameter == null) { _alpha.AsSpan().Fill(_fixedAlpha); return; }
+        ReadOnlySpan<float> u = LeakParameter.Value.Data;
+        for (int j = 0; j < _hidden; j++) _alpha[j] = 1f / (1f + MathF.Exp(-u[j]));
+    }
+
+    /// <summary>du += dα ⊙ α(1 − α), dα the blocks' sums (in block order) of dh ⊙ (n − h_{t−1}).</summary>
+    private void AddLeakGradient()
+    {
+        int H = _hidden;
+        _alphaPartials.Slice(0, H).CopyTo(_alphaGrad);
+        for (int k = 1; k < RowBlocks; k++) Kernels.Add(_alphaGrad, _alphaPartials.Slice(k * H, H), _alphaGrad);
+        Span<float> du = LeakParameter!.Grad.Data;
+        for (int j = 0; j < H; j++) du[j] += _alphaGrad[j] * _alpha[j] * (1f - _alpha[j]);
+    }
+
     /// <summary>total = Σ over blocks, in block order, of partials' rows [blocks, G·H].</summary>
     private void SumBlocks(AlignedFloats partials, Span<float> total)
     {
@@ -506,6 +560,7 @@ internal sealed class RecurrentDirection : IParallelWork
         _dhPrev = _dhPrev.Fit(batch * H);
         _biasPartials = _biasPartials.Fit(RowBlocks * GH);
         if (_cell == CellKind.Gru) _biasPartialsHidden = _biasPartialsHidden.Fit(RowBlocks * GH);
+        if (LeakParameter != null) _alphaPartials = _alphaPartials.Fit(RowBlocks * H);
         if (_cell == CellKind.Lstm)
         {
             _cells = _cells.Fit((steps + 1) * batch * H);

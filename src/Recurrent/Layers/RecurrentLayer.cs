@@ -3,7 +3,8 @@ using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
 
-public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru }
+/// <summary>The recurrent cells; Leaky is the leaky-integrator tanh RNN (see <see cref="Leak"/>), the others PyTorch's.</summary>
+public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru, Leaky }
 
 /// <summary>What a recurrent layer's Forward returns; the tensors belong to the layer and change at its next call.</summary>
 /// <param name="Output">[T, B, D·H], or [B, T, D·H] when batch_first; zero past each sequence's length.</param>
@@ -22,9 +23,22 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 ///   LSTM: i, f, g, o = σ, σ, tanh, σ of (W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); c_t = f ⊙ c_{t−1} + i ⊙ g; h_t = o ⊙ tanh(c_t)
 ///   GRU:  r, z = σ(W_i· x_t + b_i· + W_h· h_{t−1} + b_h·); n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn));
 ///         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+///   Leaky: h_t = (1 − α) ⊙ h_{t−1} + α ⊙ tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), α per unit (<see cref="Leak"/>):
+///         fixed, or learned as α = σ(leak_l{k}) with one more parameter per direction, "leak_l{k}" [H] (initialized to
+///         logit of the starting α, not drawn), after the four weights of that direction
 ///
 /// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
 /// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
+///
+/// Residual (not in PyTorch): layers k ≥ 1, whose input width D·H equals their output width, add their input to
+/// their output, h^k = RNN_k(dropout(h^{k−1})) + h^{k−1}, so each layer learns a correction to the one below and the
+/// gradient reaches the lower layers through the identity as well as through the cells (GNMT, Wu et al. 2016, §3.1).
+/// What is added is the layer below's output *before* dropout: the skip path is the identity in training as in
+/// evaluation, and dropout regularizes only the transform branch — as tensorflow/nmt's GNMT cells do
+/// (ResidualWrapper(DropoutWrapper(cell, input_keep_prob)) adds the undropped input) and as the Transformer's
+/// x + dropout(f(x)) leaves x alone.
+/// Layer 0 reads the input (an embedding, of another width and meaning) and has no skip. Zero past each sequence's
+/// length still holds: both terms are zero there. Backward: ∂h^{k−1} = dropout'(∂x_k) + ∂h^k.
 /// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
 /// <see cref="RecurrentDirection"/> keeps. Every buffer sized by (T, B) (the tensors returned included) is resized in
 /// place when the shape changes and its array grows to the largest shape seen, so bucketed batches of a new shape every
@@ -40,6 +54,10 @@ public sealed class RecurrentLayer : IModule
     public int NumDirections => Bidirectional ? 2 : 1;
     public float Dropout { get; }
     public bool BatchFirst { get; }
+    /// <summary>The leaky cell's α (fixed or learned); <see cref="Leak.Default"/> for the other cells, which ignore it.</summary>
+    public Leak Leak { get; }
+    /// <summary>Layers k ≥ 1 add their input (the layer below's output, before dropout) to their output.</summary>
+    public bool Residual { get; }
     /// <summary>Dropout between layers applies only while training.</summary>
     public bool Training
     {
@@ -64,6 +82,7 @@ public sealed class RecurrentLayer : IModule
     private readonly Tensor[] _layerOutputs;             // per layer [T, B, D·H]
     private readonly float[][] _layerInputs;             // per layer: what it read (the input, or dropout of the layer below)
     private readonly Tensor[] _layerInputGrads;          // per layer [T, B, width of its input]
+    private readonly Tensor[] _residualGrads;            // per layer k ≥ 1 with residual: ∂h^{k−1} [T, B, D·H]
     private float[] _zeroState = [];                     // [B, H] zeros, never written: h0 and c0 when none is given
     private readonly Tensor _output = Tensor.Growable(0), _hN = Tensor.Growable(0), _cN = Tensor.Growable(0),
         _dInput = Tensor.Growable(0), _dh0 = Tensor.Growable(0), _dc0 = Tensor.Growable(0);
@@ -76,12 +95,15 @@ public sealed class RecurrentLayer : IModule
     private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        float dropout = 0f, bool batchFirst = false, Rng? rng = null)
+        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false)
     {
         if (inputSize <= 0) throw new ArgumentException($"{cell}: input_size must be positive (got {inputSize})");
         if (hiddenSize <= 0) throw new ArgumentException($"{cell}: hidden_size must be positive (got {hiddenSize})");
         if (numLayers <= 0) throw new ArgumentException($"{cell}: num_layers must be positive (got {numLayers})");
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentException($"{cell}: dropout must be in [0, 1) (got {dropout})");
+        if (leak != null && cell != CellKind.Leaky) throw new ArgumentException($"{cell}: a leak ({leak}) is given but only the leaky cell has one");
+        Leak = leak ?? Leak.Default;
+        Leak.Validate(cell.ToString());
         Cell = cell;
         InputSize = inputSize;
         HiddenSize = hiddenSize;
@@ -89,29 +111,37 @@ public sealed class RecurrentLayer : IModule
         Bidirectional = bidirectional;
         Dropout = dropout;
         BatchFirst = batchFirst;
+        Residual = residual;
         rng ??= new Rng(0);
 
         _directions = new RecurrentDirection[numLayers * NumDirections];
         for (int k = 0; k < numLayers; k++)
             for (int d = 0; d < NumDirections; d++)
                 _directions[k * NumDirections + d] = new RecurrentDirection(cell,
-                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse");
+                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse", Leak);
 
         float bound = 1f / MathF.Sqrt(hiddenSize);
-        foreach (var p in Parameters()) Init.Uniform(p.Value, bound, rng);
+        foreach (var p in _directions.SelectMany(d => d.Weights())) Init.Uniform(p.Value, bound, rng);
         _dropouts = Enumerable.Range(0, numLayers).Select(_ => new Dropout(dropout, rng)).ToArray();
         _layerOutputs = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputGrads = Enumerable.Range(0, numLayers).Select(_ => Tensor.Growable(0)).ToArray();
+        _residualGrads = Enumerable.Range(0, residual ? numLayers : 0).Select(_ => Tensor.Growable(0)).ToArray();
         _layerInputs = new float[numLayers][];
     }
 
-    /// <summary>"LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module.</summary>
+    /// <summary>
+    /// "LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module ("LeakyRNN(7, 11, leak=0.5)"); with
+    /// residual on, "ResidualLSTM(7, 11, num_layers=2)": torch.nn has no such class (its parameters are still torch.nn.LSTM's).
+    /// </summary>
     public override string ToString()
     {
-        string name = Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", _ => "RNN" };
+        string name = Cell switch
+        {
+            CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", CellKind.Leaky => "LeakyRNN", _ => "RNN",
+        };
         string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "") + (Bidirectional ? ", bidirectional=True" : "")
-                       + (BatchFirst ? ", batch_first=True" : "");
-        return $"{name}({InputSize}, {HiddenSize}{extra})";
+                       + (BatchFirst ? ", batch_first=True" : "") + (Cell == CellKind.Leaky ? $", leak={Leak}" : "");
+        return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
     public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
@@ -210,6 +240,7 @@ public sealed class RecurrentLayer : IModule
                     _lengths, OutputOf(k, d), _hN.Span.Slice(s, stateSize),
                     Cell == CellKind.Lstm ? _cN.Span.Slice(s, stateSize) : default);
             }
+            if (Residual && k > 0) AddResidual(k);
             if (k + 1 < NumLayers) _layerInputs[k + 1] = _dropouts[k + 1].Forward(_layerOutputs[k]).Storage;
             StepProfiler.Mark(StepPhase.Layout);
         }
@@ -254,7 +285,11 @@ public sealed class RecurrentLayer : IModule
                     _layerInputGrads[k].Storage, accumulateDx: d > 0,
                     _dh0.Span.Slice(s, stateSize), Cell == CellKind.Lstm ? _dc0.Span.Slice(s, stateSize) : default);
             }
-            if (k > 0) (dTop, dTopBatchFirst) = (_dropouts[k].Backward(_layerInputGrads[k]).Storage, false);
+            if (k == 0) break;
+            var dBelow = _dropouts[k].Backward(_layerInputGrads[k]);
+            // The skip: the layer below's output also reaches h^k directly, so its gradient gains ∂h^k.
+            if (Residual) AddResidualGradient(k, dTop, dTopBatchFirst, dBelow);
+            (dTop, dTopBatchFirst) = (Residual ? _residualGrads[k].Storage : dBelow.Storage, false);
             StepProfiler.Mark(StepPhase.Layout);
         }
 
@@ -266,6 +301,52 @@ public sealed class RecurrentLayer : IModule
         if (_denseEmbedding == null) return new RecurrentGradients(_dInput, _dh0, dc0);
         _denseEmbedding.Backward(_dInput);
         return new RecurrentGradients(Empty, _dh0, dc0);
+    }
+
+    /// <summary>h^k += h^{k−1} (before dropout), in place in layer k's output (which backward does not read).</summary>
+    private void AddResidual(int k)
+    {
+        var below = _layerOutputs[k - 1].Span;
+        if (k < NumLayers - 1 || !BatchFirst)
+        {
+            var output = _layerOutputs[k].Span;
+            Kernels.Add(output, below, output);
+            return;
+        }
+        // A batch-first top layer wrote [B, T, D·H] rows into _output; the layer below is time-major [T, B, D·H].
+        int T = _steps, B = _batch, width = NumDirections * HiddenSize;
+        var top = _output.Span;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                var row = top.Slice((b * T + t) * width, width);
+                Kernels.Add(row, below.Slice((t * B + b) * width, width), row);
+            }
+    }
+
+    /// <summary>
+    /// ∂h^{k−1} = dropout'(∂x_k) + ∂h^k into _residualGrads[k] (time-major); ∂h^k is dTop, batch-first when it is the
+    /// caller's dOutput of a batch-first stack, or null when no output gradient was given (then only the first term).
+    /// </summary>
+    private void AddResidualGradient(int k, float[]? dTop, bool dTopBatchFirst, Tensor dBelow)
+    {
+        var sum = _residualGrads[k];
+        sum.Resize(dBelow.Shape);
+        var result = sum.Span;
+        if (dTop == null) { dBelow.Span.CopyTo(result); return; }
+        int T = _steps, B = _batch, width = NumDirections * HiddenSize;
+        var below = dBelow.Span;
+        if (!dTopBatchFirst)
+        {
+            Kernels.Add(below, dTop.AsSpan(0, T * B * width), result);
+            return;
+        }
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                int r = (t * B + b) * width;
+                Kernels.Add(below.Slice(r, width), dTop.AsSpan((b * T + t) * width, width), result.Slice(r, width));
+            }
     }
 
     /// <summary>Where direction d of layer k writes its output: the top layer of a batch-first stack straight into _output.</summary>

@@ -11,6 +11,8 @@ namespace Recurrent.Models;
 ///
 ///   x_t = W_emb[token_t] (or onehot(token_t))                 tokens [T, B] -> x [T, B, E]
 ///   h^k = RNN_k(dropout(h^{k-1}))  for k = 0..L-1, h^{-1} = x   [T, B, H], each layer from its carried (h0, c0)
+///   residual: h^k = RNN_k(dropout(h^{k-1})) + h^{k-1} for k ≥ 1 (the layer below before dropout, as GNMT; see
+///   <see cref="RecurrentLayer"/>), so backward ∂h^{k-1} = dropout'(∂x_k) + ∂h^k
 ///   logits = dropout(h^{L-1}) W_headᵀ + b_head                [T, B, V]
 ///   loss = mean over counted positions of −log softmax(logits)[target]
 ///
@@ -22,7 +24,9 @@ namespace Recurrent.Models;
 /// The L layers are single-layer <see cref="RecurrentLayer"/>s chained here rather than one L-layer module, so that the
 /// dropout between them draws from one Rng this model owns and a checkpoint can restore (<see cref="DropoutRngState"/>):
 /// resuming then reproduces the uninterrupted run's masks exactly. Without dropout the two are the same computation.
-/// Keeps for backward: what each layer keeps; the buffers take each (T, B) in place and grow to the largest seen.
+/// The parameter names are the same with residual on (a PyTorch module that adds the skips in its forward).
+/// Keeps for backward: what each layer keeps, and with residual each sum h^k (k ≥ 1); the buffers take each (T, B) in
+/// place and grow to the largest seen.
 /// </summary>
 public sealed class CharLanguageModel : ITaskModel
 {
@@ -37,6 +41,7 @@ public sealed class CharLanguageModel : ITaskModel
     private Rng _dropoutRng;
     private bool _training = true;
     private readonly Tensor _oneHot = Tensor.Growable(0); // [T, B, V] when E = 0 (resized in place, grown to the largest)
+    private readonly Tensor[] _sums, _sumGrads;   // [L] with residual (index k ≥ 1 used): h^k and ∂h^{k-1}, [T, B, H]
     private readonly int[] _tokenShape = new int[2];
     private Tensor? _logits;
 
@@ -50,10 +55,13 @@ public sealed class CharLanguageModel : ITaskModel
         if (config.EmbeddingSize > 0) _embedding = new Embedding(config.VocabSize, config.EmbeddingSize, rng);
         _layers = new RecurrentLayer[L];
         for (int k = 0; k < L; k++)
-            _layers[k] = new RecurrentLayer(config.Cell, k == 0 ? config.InputSize : H, H, numLayers: 1, rng: rng);
+            _layers[k] = new RecurrentLayer(config.Cell, k == 0 ? config.InputSize : H, H, numLayers: 1, rng: rng,
+                leak: CharLanguageModelConfig.LeakOf(config.Cell, config.Leak));
         _head = new Linear(H, config.VocabSize, bias: true, rng);
         _dropoutRng = rng;
         _dropouts = MakeDropouts();
+        _sums = Enumerable.Range(0, config.Residual ? L : 0).Select(_ => Tensor.Growable(0)).ToArray();
+        _sumGrads = Enumerable.Range(0, config.Residual ? L : 0).Select(_ => Tensor.Growable(0)).ToArray();
 
         // The parameters under their PyTorch names: layer k's own "weight_ih_l0" is the stack's "weight_ih_l{k}".
         var list = new List<Parameter>();
@@ -128,7 +136,13 @@ public sealed class CharLanguageModel : ITaskModel
                 state.H[k].CopyFrom(output.HN);
                 if (state.C != null) state.C[k].CopyFrom(output.CN!);
             }
-            x = output.Output;
+            if (Config.Residual && k > 0)
+            {
+                _sums[k].Resize(output.Output.Shape);
+                Kernels.Add(output.Output.Span, x!.Span, _sums[k].Span);
+                x = _sums[k];
+            }
+            else x = output.Output;
         }
         _logits = _head.Forward(_dropouts[^1].Forward(x!));
         return _logits;
@@ -144,11 +158,16 @@ public sealed class CharLanguageModel : ITaskModel
     /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
     public void Backward()
     {
-        Tensor d = _head.Backward(_loss.Backward());
+        Tensor dh = _dropouts[^1].Backward(_head.Backward(_loss.Backward())); // ∂h^{L-1}
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
-            d = _dropouts[k].Backward(d);
-            d = _layers[k].Backward(d).DInput; // the first layer adds the embedding's gradient itself
+            var dInput = _layers[k].Backward(dh).DInput; // the first layer adds the embedding's gradient itself
+            if (k == 0) break;
+            var dBelow = _dropouts[k - 1].Backward(dInput);
+            if (!Config.Residual) { dh = dBelow; continue; }
+            _sumGrads[k].Resize(dBelow.Shape);
+            Kernels.Add(dBelow.Span, dh.Span, _sumGrads[k].Span);
+            dh = _sumGrads[k];
         }
     }
 

@@ -8,10 +8,12 @@ namespace Recurrent.Models;
 /// <summary>
 /// What a character language model is: its vocabulary (V symbols), the input (an embedding of E dimensions, or the
 /// one-hot vector of V when E = 0, as min-char-rnn and char-rnn do), the recurrent cell and its size
-/// (num_layers × hidden_size, dropout between layers and before the head).
+/// (num_layers × hidden_size, dropout between layers and before the head), whether layers 1.. add the layer below's
+/// output to their own (Residual; config.json's "residual", false when a config written before it lacks the field),
+/// and for the leaky cell its leak α.
 /// </summary>
 public sealed record CharLanguageModelConfig(
-    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout)
+    CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout, bool Residual = false)
 {
     public const string Task = "char-lm";
 
@@ -19,9 +21,15 @@ public sealed record CharLanguageModelConfig(
     /// <summary>Width of the recurrent layer's input: E, or V for one-hot.</summary>
     public int InputSize => EmbeddingSize == 0 ? VocabSize : EmbeddingSize;
 
+    /// <summary>The leaky cell's α, fixed or learned (config.json "leak", "leak_learned"); ignored by the other cells.</summary>
+    public Leak Leak { get; init; } = Leak.Default;
+
+    /// <summary>What a RecurrentLayer or RecurrentCell of this cell is given as its leak: Leak, or null for another cell.</summary>
+    public static Leak? LeakOf(CellKind cell, Leak leak) => cell == CellKind.Leaky ? leak : null;
+
     /// <summary>
     /// The PyTorch submodule name of the recurrent layer: "lstm." as in tests/fixtures/reference/make_reference.py's charlm (nn.LSTM assigned to
-    /// self.lstm), "gru." for nn.GRU, "rnn." for nn.RNN (tanh or relu).
+    /// self.lstm), "gru." for nn.GRU, "rnn." for nn.RNN (tanh or relu) and the leaky RNN (with α = 1 fixed, nn.RNN itself).
     /// </summary>
     public string RecurrentPrefix => ModulePrefix(Cell);
 
@@ -35,19 +43,20 @@ public sealed record CharLanguageModelConfig(
         if (HiddenSize < 1) throw new ArgumentException($"hidden size must be ≥ 1, got {HiddenSize}");
         if (NumLayers < 1) throw new ArgumentException($"number of layers must be ≥ 1, got {NumLayers}");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {Dropout}");
+        Leak.Validate("leak");
     }
 
-    public static readonly string[] CellNames = ["lstm", "gru", "rnn", "rnn-relu"];
+    public static readonly string[] CellNames = ["lstm", "gru", "rnn", "rnn-relu", "leaky"];
 
     public static string CellName(CellKind cell) => cell switch
     {
-        CellKind.Lstm => "lstm", CellKind.Gru => "gru", CellKind.RnnTanh => "rnn", CellKind.RnnRelu => "rnn-relu",
+        CellKind.Lstm => "lstm", CellKind.Gru => "gru", CellKind.RnnTanh => "rnn", CellKind.RnnRelu => "rnn-relu", CellKind.Leaky => "leaky",
         _ => throw new ArgumentOutOfRangeException(nameof(cell)),
     };
 
     public static CellKind ParseCell(string name) => name switch
     {
-        "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "rnn" or "rnn-tanh" => CellKind.RnnTanh, "rnn-relu" => CellKind.RnnRelu,
+        "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "rnn" or "rnn-tanh" => CellKind.RnnTanh, "rnn-relu" => CellKind.RnnRelu, "leaky" => CellKind.Leaky,
         _ => throw new ArgumentException($"unknown cell '{name}' (cells: {string.Join(", ", CellNames)})"),
     };
 
@@ -59,7 +68,13 @@ public sealed record CharLanguageModelConfig(
         w.WriteNumber("hidden_size", HiddenSize);
         w.WriteNumber("num_layers", NumLayers);
         w.WriteNumber("dropout", Dropout);
+        w.WriteBoolean("residual", Residual);
         w.WriteString("vocabulary", Vocabulary.AsString());
+        if (Cell == CellKind.Leaky)
+        {
+            w.WriteNumber("leak", Leak.Alpha);
+            w.WriteBoolean("leak_learned", Leak.Learned);
+        }
     }
 
     internal static CharLanguageModelConfig ReadJson(JsonFields f)
@@ -74,7 +89,14 @@ public sealed record CharLanguageModelConfig(
         if (vocabSize != vocabulary.Count)
             throw new InvalidDataException($"{f.Where}: \"vocab_size\" is {vocabSize} but \"vocabulary\" has {vocabulary.Count} characters");
         var config = new CharLanguageModelConfig(cell, vocabulary, f.Int("embedding_size", 0), f.Int("hidden_size", 1),
-            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999));
+            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999), f.Has("residual") && f.Bool("residual"));
+        if (cell == CellKind.Leaky)
+        {
+            var leak = new Leak((float)f.Double("leak", 0, 1), f.Bool("leak_learned"));
+            try { leak.Validate("leak"); }
+            catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+            config = config with { Leak = leak };
+        }
         return config;
     }
 }

@@ -6,7 +6,8 @@ namespace Recurrent.Training;
 /// <summary>
 /// The memory a char-lm training run needs, estimated from its configuration before anything is allocated, so that a
 /// configuration that cannot fit (`--seq-len 1000000`) is refused with the figure instead of ending in "Out of memory".
-/// With V = vocabulary, E = embedding (0 = one-hot: V), H = hidden, L = layers, G = gates (LSTM 4, GRU 3, RNN 1),
+/// With V = vocabulary, E = embedding (0 = one-hot: V), H = hidden, L = layers, G = gates (LSTM 4, GRU 3, RNN and
+/// leaky 1; a learned leak adds H a layer; residual connections add none),
 /// T = the effective seq_len (at most the stream length), B = batch, in float32:
 ///   parameters   P = V·E + Σ_l G·H·(in_l + H + 2) + H·V + V, kept 4 times: value, gradient, up to two optimizer slots
 ///   activations  T·B·(in_0 + L·(G + 4)·H + 3·V): each layer's input, gates, states and the values its backward keeps
@@ -29,7 +30,8 @@ public static class MemoryEstimate
     {
         double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers, g = Gates(config.Cell);
         return (config.EmbeddingSize == 0 ? 0 : v * config.EmbeddingSize)
-               + g * h * (config.InputSize + h + 2) + (layers - 1) * g * h * (h + h + 2) + h * v + v;
+               + g * h * (config.InputSize + h + 2) + (layers - 1) * g * h * (h + h + 2) + h * v + v
+               + (config.Cell == CellKind.Leaky && config.Leak.Learned ? layers * h : 0); // the leaky cell's learned α
     }
 
     private static double Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };

@@ -48,6 +48,11 @@ public sealed record TrainingSettings
     public int CheckpointEvery { get; init; }
     public int LogEvery { get; init; } = 10;
     public string? Preset { get; init; }
+    /// <summary>char-lm: only the first this many characters of the text are read (min-char-rnn's 100,000); null = all.</summary>
+    public int? MaxChars { get; init; }
+    /// <summary>char-lm: the weights were drawn from N(0, InitStd²) and the biases zeroed (min-char-rnn); null = the
+    /// layers' own initialization.</summary>
+    public double? InitStd { get; init; }
 
     public static readonly string[] Optimizers = ["adam", "adamw", "rmsprop", "adagrad", "sgd"];
 
@@ -69,6 +74,8 @@ public sealed record TrainingSettings
         if (!(ValFraction >= 0 && ValFraction < 1)) throw new ArgumentException($"val_fraction must be in [0, 1), got {ValFraction}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be ≥ 0, got {WeightDecay}");
         Schedule.Validate();
+        if (MaxChars is < 2) throw new ArgumentException($"max_chars must be ≥ 2, got {MaxChars}");
+        if (InitStd is { } std && !(std > 0 && double.IsFinite(std))) throw new ArgumentException($"init_std must be > 0, got {std}");
         if (EvalEvery < 0 || SampleEvery < 0 || CheckpointEvery < 0 || LogEvery < 1 || SampleLength < 0)
             throw new ArgumentException("intervals must be ≥ 0 (log_every ≥ 1)");
     }
@@ -110,6 +117,8 @@ public sealed record TrainingSettings
         w.WriteNumber("checkpoint_every", CheckpointEvery);
         w.WriteNumber("log_every", LogEvery);
         if (charLm) WriteOptional(w, "preset", Preset);
+        if (charLm && MaxChars is { } maxChars) w.WriteNumber("max_chars", maxChars);
+        if (charLm && InitStd is { } initStd) w.WriteNumber("init_std", initStd);
     }
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
@@ -154,6 +163,8 @@ public sealed record TrainingSettings
             CheckpointEvery = f.Int("checkpoint_every", 0),
             LogEvery = f.Int("log_every", 1),
             Preset = f.OptionalString("preset"),
+            MaxChars = charLm && f.Has("max_chars") ? f.Int("max_chars", 2) : null,
+            InitStd = charLm ? f.OptionalDouble("init_std", double.Epsilon) : null,
         };
         try { s.Validate(task); }
         catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using Recurrent.Tensors;
+using V = System.Runtime.Intrinsics.Vector512<float>;
+
+namespace Recurrent.Layers.Cells;
+
+/// <summary>
+/// The pointwise part of one leaky-integrator step for one batch row (see <see cref="Leak"/>):
+///   n = tanh(a),  h_t = (1 − α) ⊙ h_{t−1} + α ⊙ n,   a = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+/// Backward: da = dh ⊙ α ⊙ (1 − n²); h_{t−1} gets dh ⊙ (1 − α) directly (plus da W_hh, the caller's GEMM), as the GRU's
+/// z ⊙ h_{t−1} term; dα = dh ⊙ (n − h_{t−1}). Kept for backward: n (in the gate row) and h_{t−1} (the caller's states).
+/// h_t is written as (1 − α)·h_{t−1} + α·n so that α = 1 gives tanh(a) to the bit, as the tanh RNN's kernel does.
+/// Each call covers hidden units [from, to) of the row: one thread's share of a step.
+/// </summary>
+internal static class LeakyKernels
+{
+    /// <param name="gates">[H]: a in, n = tanh(a) out (kept for backward).</param>
+    /// <param name="alpha">[H] each unit's α.</param>
+    /// <param name="h">[H] h_t out; may be hPrev itself (each unit is read before it is written). output: h_t again.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
+        int from, int to)
+    {
+        for (int j = from; j < to; j += Lanes.Width)
+        {
+            int k = Math.Min(Lanes.Width, to - j);
+            V n = VectorMath.Tanh(Lanes.Load(gates[j..], k));
+            V a = Lanes.Load(alpha[j..], k);
+            V ht = (V.One - a) * Lanes.Load(hPrev[j..], k) + a * n;
+            Lanes.Store(n, gates[j..], k);
+            Lanes.Store(ht, h[j..], k);
+            Lanes.Store(ht, output[j..], k);
+        }
+    }
+
+    /// <param name="gates">[H]: n in, da out (in place).</param>
+    /// <param name="dh">[H] dL/dh_t in full.</param>
+    /// <param name="dhPrev">[H] out: dh ⊙ (1 − α), the part of dL/dh_{t−1} that bypasses W_hh.</param>
+    /// <param name="dAlpha">[H] += dh ⊙ (n − h_{t−1}); empty when α is fixed (nothing to learn).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Backward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, ReadOnlySpan<float> dh,
+        Span<float> dhPrev, Span<float> dAlpha, int from, int to)
+    {
+        bool learned = !dAlpha.IsEmpty;
+        for (int j = from; j < to; j += Lanes.Width)
+        {
+            int k = Math.Min(Lanes.Width, to - j);
+            V n = Lanes.Load(gates[j..], k);
+            V a = Lanes.Load(alpha[j..], k);
+            V dhv = Lanes.Load(dh[j..], k);
+            Lanes.Store(dhv * a * (V.One - n * n), gates[j..], k);
+            Lanes.Store(dhv * (V.One - a), dhPrev[j..], k);
+            if (learned) Lanes.Store(Lanes.Load(dAlpha[j..], k) + dhv * (n - Lanes.Load(hPrev[j..], k)), dAlpha[j..], k);
+        }
+    }
+}
