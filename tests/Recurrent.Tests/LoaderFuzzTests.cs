@@ -13,7 +13,8 @@ namespace Recurrent.Tests;
 /// <summary>
 /// Reliability drill (issue 14): a seeded fuzzer over the loaders of a model directory. The seed corpus is what the
 /// library writes for every task (char-lm, classify, tag, translate, generate): config.json (with its vocabularies and
-/// label sets), weights.safetensors, optimizer.safetensors, and log.jsonl. Each of <see cref="Cases"/> cases mutates
+/// label sets), weights.safetensors, optimizer.safetensors, and log.jsonl; and an n-gram model's config.json and
+/// counts.bin (mutated past its SHA-256 too: the hash recomputed). Each of <see cref="Cases"/> cases mutates
 /// one file — truncations, bit flips, inserted, deleted or repeated bytes, and structured mutations: safetensors header
 /// lengths up to 2⁶⁴ − 1, wrong dtypes, huge or negative shapes, overlapping or out-of-range offsets, bad metadata; JSON
 /// values of the wrong type, numbers up to 1e308, strings of a megabyte, lists of 50,000 words, nesting 100,000 deep — writes it into a copy of
@@ -34,9 +35,9 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
 
     private static readonly string[] Files = [Checkpoint.ConfigFile, Checkpoint.WeightsFile, Checkpoint.StateFile, Checkpoint.LogFile];
 
-    /// <summary>One model directory of the seed corpus: its files, and a resume's load of a training state against the
-    /// model and optimizer built from its valid config.json.</summary>
-    private sealed record Seed(string Task, Dictionary<string, byte[]> Bytes, Action<string> LoadState);
+    /// <summary>One model directory of the seed corpus: its files (in the order the cases take them), and the loads
+    /// that read one of them: (directory, file).</summary>
+    private sealed record Seed(string Task, Dictionary<string, byte[]> Bytes, Action<string, string> Load);
 
     /// <summary>What the worker reports to the watching test thread.</summary>
     private sealed class Progress
@@ -87,7 +88,7 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < Cases; i++)
         {
             var seed = seeds[i % seeds.Count];
-            string file = Files[i / seeds.Count % Files.Length];
+            string file = seed.Bytes.Keys.ElementAt(i / seeds.Count % seed.Bytes.Count);
             long t0 = Stopwatch.GetTimestamp();
             var (how, bytes) = Mutate(seed.Bytes[file], file, rng);
             progress.Seconds["mutate"] = progress.Seconds.GetValueOrDefault("mutate") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -102,7 +103,7 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
             Interlocked.Exchange(ref progress.Started, started);
             long before = GC.GetAllocatedBytesForCurrentThread();
             Exception? error = null;
-            try { Load(seed, dir, file); }
+            try { seed.Load(dir, file); }
             catch (Exception e) { error = e; }
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             Interlocked.Exchange(ref progress.Started, 0);
@@ -123,16 +124,16 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>Loads the directory as the command that reads <paramref name="file"/> does.</summary>
-    private static void Load(Seed seed, string dir, string file)
+    /// <summary>Loads a neural model's directory as the command that reads <paramref name="file"/> does.</summary>
+    private static void LoadNeural(Action<string> loadState, string dir, string file)
     {
         switch (file)
         {
-            case Checkpoint.StateFile: seed.LoadState(dir); break;
+            case Checkpoint.StateFile: loadState(dir); break;
             case Checkpoint.LogFile: TrainLog.Read(Path.Combine(dir, file)); break;
             default:
                 LoadForInference(dir);
-                seed.LoadState(dir); // a resume reads config.json too
+                loadState(dir); // a resume reads config.json too
                 break;
         }
     }
@@ -162,17 +163,25 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
             "--steps", "3", "--json", .. Seq2SeqTaskFixture.TinyTranslate]);
         CharLmFixture.Ok(["train", "--task", "generate", "--train", pairs.GenerateTrain, "--dev", pairs.GenerateDev, "--out", Dir("generate"),
             "--steps", "3", "--json", .. Seq2SeqTaskFixture.TinyGenerate]);
+        CharLmFixture.Ok(["train", "--task", "ngram", "--data", chars.Data, "--order", "3", "--out", Dir("ngram"), "--json"]);
 
         var seeds = new List<Seed>();
         foreach (string task in new[] { "char-lm", "classify", "tag", "translate", "generate" })
         {
             string dir = Dir(task);
             var bytes = Files.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f)));
-            var seed = new Seed(task, bytes, StateLoader(dir));
-            Load(seed, dir, Checkpoint.ConfigFile); // the seed itself loads
-            Load(seed, dir, Checkpoint.StateFile);
+            var loadState = StateLoader(dir);
+            var seed = new Seed(task, bytes, (d, f) => LoadNeural(loadState, d, f));
+            seed.Load(dir, Checkpoint.ConfigFile); // the seed itself loads
+            seed.Load(dir, Checkpoint.StateFile);
             seeds.Add(seed);
         }
+        // The n-gram model: config.json and counts.bin, loaded by eval and sample alike.
+        string ngram = Dir("ngram");
+        var ngramBytes = new[] { Checkpoint.ConfigFile, NgramCheckpoint.CountsFile }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(ngram, f)));
+        var ngramSeed = new Seed("ngram", ngramBytes, (d, _) => NgramCheckpoint.Load(d));
+        ngramSeed.Load(ngram, Checkpoint.ConfigFile);
+        seeds.Add(ngramSeed);
         return seeds;
     }
 
@@ -210,9 +219,16 @@ public class LoaderFuzzTests(ITestOutputHelper output) : IDisposable
     private static (string How, byte[] Bytes) Mutate(byte[] seed, string file, Random rng)
     {
         bool safetensors = file.EndsWith(".safetensors", StringComparison.Ordinal);
-        int kind = rng.Next(10);
+        int kind = rng.Next(file == "counts body" ? 6 : 10);
+        if (file == NgramCheckpoint.CountsFile && kind >= 4)
+        {
+            // Past its SHA-256 to the decoder: the body mutated, the hash made right (60%).
+            var (how, body) = Mutate(seed[..^32], "counts body", rng);
+            return (how + ", hash recomputed", [.. body, .. System.Security.Cryptography.SHA256.HashData(body)]);
+        }
         if (kind >= 6) // structured, 40%
             return safetensors ? MutateSafeTensors(seed, rng) : file == Checkpoint.LogFile ? MutateLog(seed, rng) : MutateJson(seed, rng);
+        if (seed.Length == 0) return ("empty", seed);
         var b = new List<byte>(seed);
         switch (kind)
         {
