@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Xunit;
 
 namespace Recurrent.Tests;
 
@@ -92,5 +93,23 @@ internal sealed class ChildCli : IDisposable
     {
         KillHard();
         _process.Dispose();
+    }
+}
+
+/// <summary>A fact that needs POSIX signals and /bin/sh (the child-process drills); skipped on Windows.</summary>
+public sealed class PosixFactAttribute : FactAttribute
+{
+    public PosixFactAttribute()
+    {
+        if (OperatingSystem.IsWindows()) Skip = "needs POSIX signals (SIGKILL, SIGINT) and /bin/sh";
+    }
+}
+
+/// <inheritdoc cref="PosixFactAttribute"/>
+public sealed class PosixTheoryAttribute : TheoryAttribute
+{
+    public PosixTheoryAttribute()
+    {
+        if (OperatingSystem.IsWindows()) Skip = "needs POSIX signals (SIGINT, SIGTERM) and /bin/sh";
     }
 }

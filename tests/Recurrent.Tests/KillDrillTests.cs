@@ -19,7 +19,7 @@ public class KillDrillTests(ITestOutputHelper output) : IDisposable
     private readonly CharLmFixture _f = new();
     public void Dispose() => _f.Dispose();
 
-    [Fact]
+    [PosixFact]
     public void EveryDirectoryKilledWhileTrainingSamplesAndResumes()
     {
         string data = _f.Write("long.txt", string.Concat(Enumerable.Repeat(CharLmFixture.Text, 10)));

@@ -16,7 +16,7 @@ public class SignalDrillTests : IDisposable
     private readonly CharLmFixture _f = new();
     public void Dispose() => _f.Dispose();
 
-    [Theory]
+    [PosixTheory]
     [InlineData(ChildCli.SigInt, false)]
     [InlineData(ChildCli.SigInt, true)]
     [InlineData(ChildCli.SigTerm, true)]
