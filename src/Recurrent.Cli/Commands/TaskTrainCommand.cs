@@ -43,6 +43,7 @@ internal static class TaskTrainCommand
     {
         bool json = args.Flag("json");
         bool force = args.Flag("force");
+        bool skipNonFinite = args.Flag("skip-nonfinite");
         string? resume = args.OptionalDirectory("resume", "a model directory to continue");
         string? outArg = args.String("out");
         string? trainArg = args.String("train"), devArg = args.String("dev");
@@ -99,7 +100,7 @@ internal static class TaskTrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json);
+        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json, skipNonFinite);
         var v = result.Validation;
         if (json)
         {
@@ -126,7 +127,8 @@ internal static class TaskTrainCommand
                                          ((progress.BestMetric ?? progress.BestValLoss) is { } best ? $" (best {best:F4} at step {progress.BestStep}, in best/)" : "");
             stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{dev}, " +
                              $"{result.TokensPerSecond:N0} words/s, {FormatDuration(result.Seconds)} → {outDir}");
-            stdout.WriteLine($"score it: recurrent eval --model {outDir} --data FILE; use it: recurrent predict --model {outDir}");
+            string command = TrainingConsole.Command();
+            stdout.WriteLine($"score it: {command} eval --model {outDir} --data FILE; use it: {command} predict --model {outDir}");
         }
         return 0;
     }
@@ -150,6 +152,7 @@ internal static class TaskTrainCommand
                          anneals it to --min-lr F × lr (0) by the end of the run (needs --steps, --epochs or --time)
           --warmup N             raise the rate linearly over the first N steps (default 0)
           --weight-decay W       the optimizer's weight decay (default 0; adamw 0.01)
+          --skip-nonfinite       skip a step whose loss or gradient is NaN or infinite (counted) instead of stopping
         """;
 
     /// <summary>The schedule and weight decay from the flags.</summary>

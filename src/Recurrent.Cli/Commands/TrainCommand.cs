@@ -89,6 +89,7 @@ internal static class TrainCommand
         if (args.Flag("help")) { stdout.Write(Usage); return 0; }
         bool json = args.Flag("json");
         bool force = args.Flag("force");
+        bool skipNonFinite = args.Flag("skip-nonfinite");
         string? resume = args.String("resume");
         string? outArg = args.String("out");
         string? dataArg = args.String("data");
@@ -120,6 +121,7 @@ internal static class TrainCommand
             outDir = outArg ?? resume;
         }
         RequireTrainable(corpus, settings);
+        RequireMemory(config, settings, corpus);
 
         var model = new CharLanguageModel(config, new Rng(settings.Seed));
         if (resume == null && settings.InitStd is { } initStd) MinCharRnn.InitNormal(model.Parameters(), initStd, new Rng(settings.Seed));
@@ -147,7 +149,7 @@ internal static class TrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json);
+        var result = TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json, skipNonFinite);
 
         if (json)
         {
@@ -167,7 +169,7 @@ internal static class TrainCommand
             if (smoothed != null) val += $", min-char-rnn smooth loss {smoothed.SmoothLoss:F4}";
             stdout.WriteLine($"done: step {result.Steps}, epoch {result.Epochs:F2}, train loss {result.TrainLoss:F4}{val}, " +
                              $"{result.TokensPerSecond:N0} tokens/s, {FormatDuration(result.Seconds)} → {outDir}");
-            stdout.WriteLine($"sample it: recurrent sample --model {outDir}");
+            stdout.WriteLine($"sample it: {TrainingConsole.Command()} sample --model {outDir}");
         }
         return 0;
     }
@@ -261,6 +263,19 @@ internal static class TrainCommand
         if (corpus.TrainLength < s.Batch + 1)
             throw new CliException($"the training text of {corpus.Source} has {corpus.TrainLength} characters, too short for " +
                                    $"--batch {s.Batch} (needs at least {s.Batch + 1}: one per stream plus the last target)");
+    }
+
+    /// <summary>Refuses, with the figures, a configuration whose training cannot fit in the memory available.</summary>
+    private static void RequireMemory(CharLanguageModelConfig config, TrainingSettings s, CharCorpus corpus)
+    {
+        long seqLen = Math.Min(s.SeqLen, Math.Max(1, (corpus.TrainLength - 1) / s.Batch)); // as BatchStreams cuts it
+        double needed = MemoryEstimate.CharLanguageModelBytes(config, seqLen, s.Batch);
+        long available = MemoryEstimate.AvailableBytes();
+        if (needed > available)
+            throw new CliException($"this model needs ~{MemoryEstimate.GiB(needed)} to train with --seq-len {s.SeqLen}" +
+                                   (seqLen < s.SeqLen ? $" (cut to {seqLen}, the stream length)" : "") +
+                                   $" --batch {s.Batch} --hidden {config.HiddenSize} --layers {config.NumLayers}, " +
+                                   $"{MemoryEstimate.GiB(available)} available; lower one of them");
     }
 
     /// <summary>A resumed model keeps what defines it: giving one of <paramref name="fixedFlags"/> is an error.</summary>
@@ -359,6 +374,7 @@ internal static class TrainCommand
         w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
         w.WriteNumber("parameters", result.Parameters);
         w.WriteNumber("steps_this_run", result.StepsThisRun);
+        w.WriteNumber("skipped_nonfinite", result.SkippedNonFinite);
         w.WriteString("out", outDir);
     }
 

@@ -11,34 +11,44 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 internal static class TrainingConsole
 {
-    public static TrainingResult Run(ITaskTrainer trainer, string outDir, TextWriter stdout, TextWriter stderr, bool json)
+    public static TrainingResult Run(ITaskTrainer trainer, string outDir, TextWriter stdout, TextWriter stderr, bool json,
+        bool skipNonFinite = false)
     {
         var observer = new ConsoleObserver(stdout, stderr, json, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler? onCancel = null;
-        if (observer.Live)
-        {
-            onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return; // a second Ctrl+C ends the process
-                e.Cancel = true;
-                cancel.Cancel();
-                stderr.WriteLine("\nstopping after this step and saving (Ctrl+C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
-        }
-        // `kill` (SIGTERM) also stops after the step and saves; a second one ends the process at once.
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        // Ctrl+C (SIGINT) and `kill` (SIGTERM) stop after the step and save, whatever stdout and stderr are — a terminal,
+        // a file, a pipe: the signal is what the person meant, not the console. A second one ends the process at once
+        // (the handler leaves the default action).
+        void OnSignal(PosixSignalContext context)
         {
             if (cancel.IsCancellationRequested) return;
             context.Cancel = true;
             cancel.Cancel();
-        });
-        TrainingResult result;
-        try { result = new TrainingRun(trainer, outDir).Run(observer, cancel.Token); }
-        finally { if (onCancel != null) Console.CancelKeyPress -= onCancel; }
-        observer.Finish();
-        return result;
+            observer.Stopping(context.Signal == PosixSignal.SIGINT ? "Ctrl+C" : "SIGTERM");
+        }
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try { return new TrainingRun(trainer, outDir) { SkipNonFinite = skipNonFinite }.Run(observer, cancel.Token); }
+        finally { observer.Finish(); }
+    }
+
+    /// <summary>
+    /// How to run this program again, for the hints a command ends with: "recurrent" when that is on PATH (the
+    /// installed tool); else, when it was built from a repository (`dotnet run`), the `dotnet run` that works from the
+    /// current directory; else the program as it was started.
+    /// </summary>
+    internal static string Command()
+    {
+        string name = OperatingSystem.IsWindows() ? "recurrent.exe" : "recurrent";
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, name))) return "recurrent";
+        string project = Path.Combine("src", "Recurrent.Cli");
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, project, "Recurrent.Cli.csproj")))
+                return $"dotnet run --project {Path.GetRelativePath(Environment.CurrentDirectory, Path.Combine(dir.FullName, project))} -c Release --";
+        string? process = Environment.ProcessPath;
+        return process == null ? "recurrent"
+            : Path.GetFileNameWithoutExtension(process) == "dotnet" ? $"dotnet {typeof(Cli).Assembly.Location}" : process;
     }
 
     /// <summary>"val 0.4123 (…)" for a log line: bits/char for the char-lm, the task's metric for the others, else the
@@ -50,16 +60,18 @@ internal static class TrainingConsole
 
     /// <summary>
     /// Progress for a person: on a terminal one line on stderr rewritten in place (at most 4 times a second); otherwise
-    /// one line per log entry. Samples go to stdout. With --json nothing is printed.
+    /// one line per log entry, with the ETA the live line would show. Samples go to stdout. With --json nothing is printed.
     /// </summary>
     private sealed class ConsoleObserver(TextWriter stdout, TextWriter stderr, bool quiet, bool live) : ITrainingObserver
     {
         public bool Live => live && !quiet;
         private long _lastDraw;
         private int _width;
+        private double? _eta;
 
         public void OnStep(TrainingStatus s)
         {
+            _eta = s.EtaSeconds;
             if (!Live) return;
             long now = Environment.TickCount64;
             if (now - _lastDraw < 250) return;
@@ -78,8 +90,18 @@ internal static class TrainingConsole
             Clear();
             string line = $"step {e.Step} | epoch {e.Epoch:F2} | loss {e.TrainLoss:F4}" +
                           (e.ValLoss is { } v ? Validation(e, v) : "") +
-                          $" | {e.TokensPerSecond:N0} tok/s | {FormatDuration(e.Seconds)}";
+                          $" | {e.TokensPerSecond:N0} tok/s | {FormatDuration(e.Seconds)}" +
+                          (_eta is { } eta ? $" | ETA {FormatDuration(eta)}" : "") +
+                          (e.SkippedNonFinite > 0 ? $" | {e.SkippedNonFinite} non-finite steps skipped" : "");
             stderr.WriteLine(line);
+        }
+
+        /// <summary>Says that a signal asked the run to stop (on the signal's thread: one whole line).</summary>
+        public void Stopping(string signal)
+        {
+            if (quiet) return;
+            stderr.WriteLine($"{(Live && _width > 0 ? "\n" : "")}stopping after this step and saving ({signal} again to abort)");
+            _width = 0;
         }
 
         public void OnSample(long step, string text)

@@ -51,6 +51,8 @@ public sealed class SafeTensorsFile
         int dataStart = 8 + (int)headerLength;
         long dataLength = bytes.Length - dataStart;
 
+        // JSON text is UTF-8; checked first, as the parser would only fail on reading a bad name or string.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLength))) throw Bad("header is not valid UTF-8");
         JsonDocument document;
         try { document = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength)); }
         catch (JsonException e) { throw Bad($"header is not valid JSON ({OneLine(e.Message)})"); }

@@ -98,7 +98,24 @@ public static class Checkpoint
         var model = CharLanguageModelConfig.ReadJson(f);
         try { model.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{f.Where}: {e.Message}"); }
+        RequireStoredModelHolds(dir, f.Where, MemoryEstimate.CharLanguageModelParameters(model));
         return (model, ReadTraining(f, task));
+    }
+
+    /// <summary>
+    /// config.json's sizes are trusted only as far as the files that must hold the model: before a model is built from
+    /// them, <paramref name="parameters"/> (its parameter count, or a lower bound: tensors it certainly has) must fit in
+    /// the larger of weights.safetensors and optimizer.safetensors (which holds a copy). A corrupt "hidden_size":
+    /// 2147483647 is then a one-line error, not an allocation of 2⁶⁴ bytes. Without either file nothing is checked
+    /// (the load that needs one says it is missing).
+    /// </summary>
+    private static void RequireStoredModelHolds(string dir, string where, double parameters)
+    {
+        var largest = new[] { WeightsFile, StateFile }.Select(f => new FileInfo(Path.Combine(dir, f)))
+            .Where(f => f.Exists).MaxBy(f => f.Length);
+        if (largest != null && parameters * 4 > largest.Length)
+            throw new InvalidDataException($"{where}: its sizes make a model of at least {parameters.ToString("G4", CultureInfo.InvariantCulture)} " +
+                                           $"parameters, more than its {largest.Name} holds ({largest.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes)");
     }
 
     /// <summary>Reads and validates a word-level model's (classify, tag) config.json.</summary>
@@ -107,7 +124,13 @@ public static class Checkpoint
         var (task, f) = OpenConfig(dir);
         if (task is not (WordModelConfig.ClassifyTask or WordModelConfig.TagTask))
             throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a classify or tag model");
-        return (WordModelConfig.ReadJson(f, task), ReadTraining(f, task));
+        var model = WordModelConfig.ReadJson(f, task);
+        // Tensors it certainly has: the word embedding, every layer's recurrent weights (one gate, one direction at
+        // least), the first layer's input weights, the output layer (a row per label), and the character encoder's.
+        double h = model.HiddenSize, e = model.EmbeddingSize, ch = model.CharHidden;
+        RequireStoredModelHolds(dir, f.Where, (double)model.Vocabulary.Count * e + model.NumLayers * h * h + h * e
+                                              + (double)model.Labels.Count * h + ch * ch + ch * model.CharEmbedding);
+        return (model, ReadTraining(f, task));
     }
 
     /// <summary>config.json + weights.safetensors of a classify or tag model, ready to evaluate (Training off).</summary>
@@ -121,7 +144,13 @@ public static class Checkpoint
 
     /// <summary>Reads and validates a translation model's config.json.</summary>
     public static (Seq2SeqConfig Model, TrainingSettings? Training) LoadSeq2SeqConfig(string dir) =>
-        LoadTaskConfig(dir, Seq2SeqConfig.TranslateTask, Seq2SeqConfig.ReadJson);
+        LoadTaskConfig(dir, Seq2SeqConfig.TranslateTask, Seq2SeqConfig.ReadJson, m =>
+        {
+            // Both embeddings, the encoder's recurrent weights (H/2 a direction), the decoder's, and its output layer.
+            double h = m.HiddenSize, e = m.EmbeddingSize;
+            return ((double)m.SourceVocabulary.Count + m.TargetVocabulary.Count) * e + m.NumLayers * (h / 2 * (h / 2) + h * h)
+                   + (double)m.TargetVocabulary.Count * h;
+        });
 
     /// <summary>config.json + weights.safetensors of a translation model, ready to evaluate (Training off).</summary>
     public static Seq2SeqModel LoadSeq2SeqModel(string dir) =>
@@ -129,17 +158,24 @@ public static class Checkpoint
 
     /// <summary>Reads and validates a conditioned generator's config.json.</summary>
     public static (GeneratorConfig Model, TrainingSettings? Training) LoadGeneratorConfig(string dir) =>
-        LoadTaskConfig(dir, GeneratorConfig.GenerateTask, GeneratorConfig.ReadJson);
+        LoadTaskConfig(dir, GeneratorConfig.GenerateTask, GeneratorConfig.ReadJson,
+            // The word embedding, the recurrent weights, the output layer, and the label embedding (or the vector's bridge).
+            m => (double)m.Vocabulary.Count * m.EmbeddingSize + (double)m.NumLayers * m.HiddenSize * m.HiddenSize
+                 + (double)m.Vocabulary.Count * m.HiddenSize + ((double)(m.Labels?.Count ?? 0) * m.EmbeddingSize + m.VectorSize));
 
     /// <summary>config.json + weights.safetensors of a conditioned generator, ready to sample (Training off).</summary>
     public static ConditionedGenerator LoadGenerator(string dir) =>
         LoadWeights(dir, new ConditionedGenerator(LoadGeneratorConfig(dir).Model, new Rng(0)));
 
-    private static (T Model, TrainingSettings? Training) LoadTaskConfig<T>(string dir, string expected, Func<JsonFields, T> read)
+    /// <param name="parameters">a lower bound of the parameters of the model the config describes (tensors it certainly has).</param>
+    private static (T Model, TrainingSettings? Training) LoadTaskConfig<T>(string dir, string expected, Func<JsonFields, T> read,
+        Func<T, double> parameters)
     {
         var (task, f) = OpenConfig(dir);
         if (task != expected) throw new InvalidDataException($"'{dir}' holds a '{task}' model, not a {expected} model");
-        return (read(f), ReadTraining(f, task));
+        var model = read(f);
+        RequireStoredModelHolds(dir, f.Where, parameters(model));
+        return (model, ReadTraining(f, task));
     }
 
     public static void SaveWeights(string dir, ITaskModel model, long step) =>
@@ -164,15 +200,29 @@ public static class Checkpoint
     public static CharLanguageModel LoadModel(string dir) =>
         LoadWeights(dir, new CharLanguageModel(LoadConfig(dir).Model, new Rng(0)));
 
-    /// <summary>Writes a complete checkpoint: training state, weights, then config.json.</summary>
+    /// <summary>
+    /// Writes a complete checkpoint: training state, weights, then config.json. A failure (a full disk, a directory made
+    /// read-only) is one IOException naming the step and the directory; each file is then whole, the old version or
+    /// the new (see the class comment), so sample and --resume still find a checkpoint.
+    /// </summary>
     public static void Save(string dir, ITaskModel model, TrainingSettings training, Optimizer optimizer,
         TrainingProgress progress, IEnumerable<(string Name, Tensor Value)> extraState)
     {
-        Directory.CreateDirectory(dir);
-        SaveTrainingState(dir, model, optimizer, progress, extraState);
-        SaveWeights(dir, model, progress.Step);
-        SaveConfig(dir, model, training);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            SaveTrainingState(dir, model, optimizer, progress, extraState);
+            SaveWeights(dir, model, progress.Step);
+            SaveConfig(dir, model, training);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the checkpoint of step {progress.Step} could not be saved in '{dir}' ({OneLine(e.Message)}); " +
+                                  "the files already there are kept, each whole", e);
+        }
     }
+
+    private static string OneLine(string s) => string.Join(' ', s.Split('\n', '\r', StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>A char-lm's checkpoint, with the state carried between chunks.</summary>
     public static void Save(string dir, CharLanguageModel model, TrainingSettings training, Optimizer optimizer,
@@ -186,9 +236,17 @@ public static class Checkpoint
     public static void SaveBest(string dir, ITaskModel model, TrainingSettings training, long step)
     {
         string best = Path.Combine(dir, BestDir);
-        Directory.CreateDirectory(best);
-        SaveWeights(best, model, step);
-        SaveConfig(best, model, training);
+        try
+        {
+            Directory.CreateDirectory(best);
+            SaveWeights(best, model, step);
+            SaveConfig(best, model, training);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the best model (step {step}) could not be saved in '{best}' ({OneLine(e.Message)}); " +
+                                  "the files already there are kept, each whole", e);
+        }
     }
 
     private static void SaveTrainingState(string dir, ITaskModel model, Optimizer optimizer,

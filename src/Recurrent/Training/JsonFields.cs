@@ -14,7 +14,11 @@ internal readonly struct JsonFields(JsonElement obj, string where)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw new InvalidDataException($"{where} is not valid JSON ({e.Message.Split('.')[0]})"); }
+        catch (JsonException e)
+        {
+            // One line: the parser's message may quote the text around the error, newlines and all.
+            throw new InvalidDataException($"{where} is not valid JSON ({e.Message.Split('.')[0].ReplaceLineEndings(" ")})");
+        }
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where} is not a JSON object");
         return new JsonFields(doc.RootElement, where);
     }

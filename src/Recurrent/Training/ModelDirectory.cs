@@ -35,6 +35,9 @@ public static class ModelDirectory
     public static void PrepareResume(string resume, string outDir, long step, bool force)
     {
         bool sameDir = Path.GetFullPath(outDir) == Path.GetFullPath(resume);
+        // A run killed while saving left hidden temporary files; no reader opens them, and they go now.
+        IO.AtomicFile.RemoveTemporaries(resume);
+        IO.AtomicFile.RemoveTemporaries(Path.Combine(resume, Checkpoint.BestDir));
         if (!sameDir) PrepareNew(outDir, force);
         string oldLog = Path.Combine(resume, Checkpoint.LogFile), newLog = Path.Combine(outDir, Checkpoint.LogFile);
         if (!sameDir && File.Exists(oldLog)) File.Copy(oldLog, newLog);

@@ -12,7 +12,11 @@ namespace Recurrent.Training;
 /// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1", "dev_bleu"), else null.</param>
 /// <param name="PerCharacter">the losses are per character (char-lm): the log adds bits per character.</param>
 public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
-    double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null, bool PerCharacter = true);
+    double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null, bool PerCharacter = true)
+{
+    /// <summary>Non-finite steps skipped so far in this run (--skip-nonfinite); written only when there are some.</summary>
+    public long SkippedNonFinite { get; init; }
+}
 
 /// <summary>
 /// log.jsonl: one JSON object per logged step, appended as training goes (so another process can follow it). A line
@@ -40,6 +44,7 @@ public static class TrainLog
             w.WriteNumber("seconds", Math.Round(e.Seconds, 3));
             if (float.IsFinite(e.LearningRate)) w.WriteNumber("lr", e.LearningRate); else w.WriteNull("lr");
             if (float.IsFinite(e.GradNorm)) w.WriteNumber("grad_norm", e.GradNorm); else w.WriteNull("grad_norm");
+            if (e.SkippedNonFinite > 0) w.WriteNumber("skipped_nonfinite", e.SkippedNonFinite);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -52,7 +57,19 @@ public static class TrainLog
         else w.WriteNull(name);
     }
 
-    public static void Append(string path, TrainLogEntry entry) => File.AppendAllText(path, Format(entry) + "\n");
+    public static void Append(string path, TrainLogEntry entry)
+    {
+        try
+        {
+            AtomicFile.FaultInjection.Value?.Invoke(path);
+            File.AppendAllText(path, Format(entry) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A torn line is at the end only, and skipped on reading.
+            throw new IOException($"step {entry.Step} could not be logged to '{path}' ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+    }
 
     /// <summary>Every complete entry of the log; a malformed line before the last is an error naming its number.</summary>
     public static List<TrainLogEntry> Read(string path)
@@ -68,7 +85,8 @@ public static class TrainLog
                 var f = JsonFields.Parse(lines[i], $"{path} line {i + 1}");
                 entries.Add(new TrainLogEntry(f.Long("step", 0), f.Double("epoch", 0), NumberOrNaN(f, "train_loss"),
                     f.Has("val_loss") ? NumberOrNaN(f, "val_loss") : null, f.Double("tokens_per_second", 0), f.Double("seconds", 0),
-                    (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm"), MetricOf(f).Name, MetricOf(f).Value));
+                    (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm"), MetricOf(f).Name, MetricOf(f).Value)
+                { SkippedNonFinite = f.Has("skipped_nonfinite") ? f.Long("skipped_nonfinite", 0) : 0 });
             }
             catch (InvalidDataException) when (last) { }
         }
@@ -92,6 +110,10 @@ public static class TrainLog
     {
         if (!File.Exists(path)) return;
         var kept = Read(path).Where(e => e.Step <= step).Select(e => Format(e) + "\n");
-        AtomicFile.WriteAllText(path, string.Concat(kept));
+        try { AtomicFile.WriteAllText(path, string.Concat(kept)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"'{path}' could not be rewritten without the steps after {step} ({e.Message.ReplaceLineEndings(" ")}); it is unchanged", e);
+        }
     }
 }

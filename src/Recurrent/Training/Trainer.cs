@@ -81,7 +81,8 @@ public sealed class Trainer : ITaskTrainer
         Optimizer.ZeroGrad();
         Model.Backward();
         float norm = GradientClipping.Apply(Optimizer.Parameters, Settings.Clip, Settings.ClipValue);
-        Optimizer.Step();
+        // A non-finite step changes no weight (TrainingRun stops or skips it); the state it carried may hold NaN.
+        if (float.IsFinite(loss) && float.IsFinite(norm)) Optimizer.Step(); else Carried.Reset();
         Progress.Step++;
         Progress.Tokens += TokensPerStep;
         return new StepResult(loss, norm, TokensPerStep);

@@ -26,6 +26,9 @@ public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss,
     double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation)
 {
     public double? ValLoss => Validation?.Loss;
+    /// <summary>Steps of this run whose loss or gradient norm was NaN or infinite and that changed nothing
+    /// (<see cref="TrainingRun.SkipNonFinite"/>).</summary>
+    public long SkippedNonFinite { get; init; }
 }
 
 /// <summary>
@@ -33,10 +36,18 @@ public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss,
 /// seconds for the model) is reached or cancellation is requested, and on schedule logs to log.jsonl, evaluates on the
 /// held-out data (saving best/ when it improves), samples (tasks that generate), and checkpoints the model directory —
 /// always once more at the end.
+/// A step whose loss or gradient norm is NaN or infinite changes no weight (the trainers skip the optimizer step); the
+/// run then stops with a <see cref="NonFiniteLossException"/> before anything more is written, so the model directory
+/// keeps its last checkpoint, all of whose steps were finite — or, with <see cref="SkipNonFinite"/>, goes on to the next
+/// step, counting the skipped ones (in log.jsonl and the result).
 /// </summary>
 public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 {
-    private const int RecentSteps = 100;
+    private const int RecentSteps = 100, FirstSampleSteps = 100;
+    private const double FirstSampleSeconds = 30;
+
+    /// <summary>Skip non-finite steps and go on (--skip-nonfinite) instead of stopping at the first.</summary>
+    public bool SkipNonFinite { get; init; }
 
     public TrainingResult Run(ITrainingObserver observer, CancellationToken cancel = default)
     {
@@ -51,7 +62,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         double windowLoss = 0, windowSeconds = 0, windowTokens = 0, tokensThisRun = 0;
         int windowSteps = 0;
         ValidationResult? lastVal = null;
-        long lastCheckpoint = progress.Step, lastEval = -1;
+        long lastCheckpoint = progress.Step, lastEval = -1, skipped = 0;
+        bool sampled = false;
 
         while (!LimitReached() && !cancel.IsCancellationRequested)
         {
@@ -63,12 +75,20 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             stepSeconds += dt;
             stepsThisRun++;
             tokensThisRun += tokens;
-            windowLoss += loss; windowSteps++; windowSeconds += dt; windowTokens += tokens;
-            recent.Enqueue(loss);
-            if (recent.Count > RecentSteps) recent.Dequeue();
+            long step = progress.Step;
+            bool finite = float.IsFinite(loss) && float.IsFinite(norm);
+            if (!finite && !SkipNonFinite)
+                throw new NonFiniteLossException(step, float.IsFinite(loss) ? $"the gradient norm is {Invariant(norm)}" : $"the loss is {Invariant(loss)}", lastCheckpoint);
+            if (finite)
+            {
+                windowLoss += loss; windowSteps++;
+                recent.Enqueue(loss);
+                if (recent.Count > RecentSteps) recent.Dequeue();
+            }
+            else skipped++;
+            windowSeconds += dt; windowTokens += tokens;
             progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
 
-            long step = progress.Step;
             bool last = LimitReached() || cancel.IsCancellationRequested;
             bool evaluate = trainer.HasValidation && ((s.EvalEvery > 0 && step % s.EvalEvery == 0) || last);
             if (evaluate)
@@ -86,16 +106,25 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             }
             if (evaluate || step % s.LogEvery == 0 || last)
             {
-                var entry = new TrainLogEntry(step, trainer.Epoch, windowLoss / windowSteps, evaluate ? lastVal!.Loss : null,
-                    windowTokens / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm,
+                // A window of skipped steps only has no loss (NaN, written as null).
+                var entry = new TrainLogEntry(step, trainer.Epoch, windowSteps == 0 ? double.NaN : windowLoss / windowSteps,
+                    evaluate ? lastVal!.Loss : null, windowTokens / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm,
                     evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null,
-                    PerCharacter: trainer.Model.Task == Models.CharLanguageModelConfig.Task);
+                    PerCharacter: trainer.Model.Task == Models.CharLanguageModelConfig.Task)
+                { SkippedNonFinite = skipped };
                 TrainLog.Append(log, entry);
                 observer.OnLog(entry);
                 windowLoss = 0; windowSteps = 0; windowSeconds = 0; windowTokens = 0;
             }
-            if (s.SampleEvery > 0 && step % s.SampleEvery == 0 && s.SampleLength > 0 && trainer.Sample(s.SampleLength) is { } sample)
+            // Samples every SampleEvery steps, and the first of a run early (its 100th step or 30 s), so that a short
+            // run with the defaults shows one.
+            bool sampleDue = s.SampleEvery > 0 && (step % s.SampleEvery == 0
+                || (!sampled && (stepsThisRun == FirstSampleSteps || clock.Elapsed.TotalSeconds >= FirstSampleSeconds)));
+            if (sampleDue && s.SampleLength > 0 && trainer.Sample(s.SampleLength) is { } sample)
+            {
                 observer.OnSample(step, sample);
+                sampled = true;
+            }
             if ((s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0) || last)
             {
                 progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
@@ -112,7 +141,9 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer);
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
             stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
-            trainer.Model.ParameterCount(), stepsThisRun, lastVal);
+            trainer.Model.ParameterCount(), stepsThisRun, lastVal) { SkippedNonFinite = skipped };
+
+        static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         bool LimitReached() =>
             (s.MaxSteps is { } n && progress.Step >= n)

@@ -56,7 +56,7 @@ public sealed class WordTaskTrainer : ITaskTrainer
         Optimizer.ZeroGrad();
         var (loss, tokens) = Task.TrainOn(examples);
         float norm = GradientClipping.Apply(Optimizer.Parameters, Settings.Clip, Settings.ClipValue);
-        Optimizer.Step();
+        if (float.IsFinite(loss) && float.IsFinite(norm)) Optimizer.Step(); // a non-finite step changes no weight (TrainingRun stops or skips it)
         Progress.Step++;
         Progress.Tokens += tokens;
         return new StepResult(loss, norm, tokens);

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Xunit;
+
+namespace Recurrent.Tests;
+
+/// <summary>
+/// The real `recurrent` in a child process — `dotnet recurrent.dll ARGS`, the build next to this test assembly — for the
+/// drills that signal or kill it. Its stdout and stderr go to files (not a terminal, as under nohup or `2>file`).
+/// </summary>
+internal sealed class ChildCli : IDisposable
+{
+    private readonly Process _process;
+    public string StdoutPath { get; }
+    public string StderrPath { get; }
+    public int Id => _process.Id;
+
+    public ChildCli(string workingDirectory, string outputPrefix, params string[] args)
+    {
+        StdoutPath = outputPrefix + ".out";
+        StderrPath = outputPrefix + ".err";
+        string dll = Path.Combine(AppContext.BaseDirectory, "recurrent.dll");
+        // exec: the shell becomes the program (same pid), with its output in files, as `recurrent ... >out 2>err`.
+        var start = new ProcessStartInfo("/bin/sh") { WorkingDirectory = workingDirectory, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null");
+        start.ArgumentList.Add(DotnetHost());
+        start.ArgumentList.Add(dll);
+        foreach (string a in args) start.ArgumentList.Add(a);
+        start.Environment["OUT"] = StdoutPath;
+        start.Environment["ERR"] = StderrPath;
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+    }
+
+    /// <summary>The dotnet this test runs on: the host that started it, else the one on PATH.</summary>
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+        string? self = Environment.ProcessPath;
+        return self != null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>kill -9: the process ends at once, wherever it was.</summary>
+    public void KillHard()
+    {
+        try { _process.Kill(); } // SIGKILL on Unix
+        catch (InvalidOperationException) { } // already ended
+    }
+
+    public const int SigInt = 2, SigTerm = 15;
+
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0 && !_process.HasExited)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>Waits for the end; returns the exit code, or throws after <paramref name="timeout"/> (killing it).</summary>
+    public int Wait(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            KillHard();
+            throw new TimeoutException($"the child process did not end within {timeout.TotalSeconds:F0} s; stderr: {Stderr}");
+        }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public string Stdout => File.Exists(StdoutPath) ? File.ReadAllText(StdoutPath) : "";
+    public string Stderr => File.Exists(StderrPath) ? File.ReadAllText(StderrPath) : "";
+
+    /// <summary>Polls until <paramref name="condition"/> holds; false if the process ended or the time ran out first.</summary>
+    public bool WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            if (_process.HasExited) return condition();
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        KillHard();
+        _process.Dispose();
+    }
+}
+
+/// <summary>A fact that needs POSIX signals and /bin/sh (the child-process drills); skipped on Windows.</summary>
+public sealed class PosixFactAttribute : FactAttribute
+{
+    public PosixFactAttribute()
+    {
+        if (OperatingSystem.IsWindows()) Skip = "needs POSIX signals (SIGKILL, SIGINT) and /bin/sh";
+    }
+}
+
+/// <inheritdoc cref="PosixFactAttribute"/>
+public sealed class PosixTheoryAttribute : TheoryAttribute
+{
+    public PosixTheoryAttribute()
+    {
+        if (OperatingSystem.IsWindows()) Skip = "needs POSIX signals (SIGINT, SIGTERM) and /bin/sh";
+    }
+}
