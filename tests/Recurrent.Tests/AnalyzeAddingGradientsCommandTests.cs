@@ -50,6 +50,15 @@ public class AnalyzeAddingGradientsCommandTests : IDisposable
     }
 
     [Fact]
+    public void AddingSaysWhenARunDiverged()
+    {
+        // Adam at lr 10 grows the IRNN's W_hh far past 1: over 60 steps its state overflows.
+        string table = CharLmFixture.Ok("analyze", "adding", "--cell", "irnn", "--length", "60", "--hidden", "4", "--steps", "10",
+            "--batch", "4", "--lr", "10", "--threads", "1", "--out", Path.Combine(_dir, "diverged.svg"));
+        Assert.Matches(@"irnn: the test MSE was not finite from step \d+ on \(the weights diverged; a lower --lr keeps them finite\)", table);
+    }
+
+    [Fact]
     public void AddingRejectsUnknownCells()
     {
         var (code, _, error) = CharLmFixture.Run("analyze", "adding", "--cell", "lstm,elman", "--out", Path.Combine(_dir, "x.svg"));

@@ -78,6 +78,11 @@ internal static class AnalyzeAddingCommand
         var table = new List<string> { $"adding problem, T = {length}, H = {hidden}, batch {batch} (baseline MSE {AddingProblem.BaselineMse:F3})",
             $"{"cell",-9} {"steps",7} {"lr",8} {"test MSE",9} {"seconds",8}" };
         table.AddRange(runs.Select(r => $"{r.Cell,-9} {r.Steps,7} {r.Lr,8:G3} {r.Curve.FinalMse,9:F4} {r.Curve.Seconds,8:F1}"));
+        // Adam's step does not shrink with a clipped gradient, so a ReLU RNN whose W_hh grows past 1 can overflow on long
+        // sequences: say so rather than leave a bare NaN.
+        foreach (var r in runs)
+            if (r.Curve.Points.FirstOrDefault(p => !double.IsFinite(p.TestMse)) is { Step: > 0 } bad)
+                table.Add($"{r.Cell}: the test MSE was not finite from step {bad.Step} on (the weights diverged; a lower --lr keeps them finite)");
 
         var series = runs.Select((r, i) => new LineChart.Series(r.Cell, LineChart.Color(i),
             r.Curve.Points.Select(p => ((double)p.Step, p.TestMse)).ToList())).ToList();
