@@ -78,9 +78,16 @@ def run(cmd, env):
     return json.loads(p.stdout.strip().splitlines()[-1]), round(others, 2)
 
 
+# --isa avx2: the peer's OpenBLAS on its Haswell (AVX2) kernels and ours with AVX-512 off (set in main).
+PEER_CORETYPE = None
+OURS_ENV = dict(os.environ)
+
+
 def peer_env(mode):
     torch_threads, blas_threads, extra = MODES[mode]
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY")}
+    if PEER_CORETYPE:
+        env["OPENBLAS_CORETYPE"] = PEER_CORETYPE
     env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(torch_threads)
     env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     env.update(extra)
@@ -94,7 +101,7 @@ def measure_peer(row, mode, args):
         # OPENBLAS_CORETYPE runs some CPUs (e.g. this Xeon) on its slowest kernels.
         script = TORCH_SEQ2SEQ if row == "train_translate" else TORCH_TASKS
         cmd = [PY, script, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
-               "--rounds", str(max(args.min_steps, 30)), "--json"]
+               "--rounds", str(max(args.min_steps, 30)), "--json", "--coretype", "keep" if PEER_CORETYPE else "auto"]
         r, others = run(cmd, env)
         return {"mode": mode, "per_second": r["tokens_per_second"], "peak_mib": r.get("maxrss_mib"), "others": others,
                 "median_s": r["ms_per_step"] / 1e3, "steps": r.get("steps"), "openblas": None}
@@ -109,7 +116,7 @@ def measure_peer(row, mode, args):
 def measure_ours(row, threads, peak, args):
     if row in TASK_ROWS:
         r, others = run([args.ours, "bench", "tasks", "--only", row.split("_")[1], "--threads", str(threads), "--json",
-                         "--min-seconds", str(args.min_seconds)], dict(os.environ))
+                         "--min-seconds", str(args.min_seconds)], OURS_ENV)
         out = r["rows"][0]
         out.update(others=others, utilization=None)
         return out
@@ -117,10 +124,11 @@ def measure_ours(row, threads, peak, args):
            "--min-seconds", str(args.min_seconds), "--min-steps", str(args.min_steps)]
     if peak:
         cmd += ["--peak-gflops", str(peak)]
-    r, others = run(cmd, dict(os.environ))
+    r, others = run(cmd, OURS_ENV)
     out = r["rows"][0]
     out["others"] = others
     out["fma_peak_gflop_per_s"] = r["fma_peak_gflop_per_s"]
+    out["vector_width"] = r.get("vector_width")
     return out
 
 
@@ -138,7 +146,7 @@ def fma_peaks(exe, runs=3):
 
 def gemm_rows(threads, args):
     ours, others_ours = run([args.ours, "bench", "gemm", "--json", "--size", "2048", "--threads", str(threads),
-                             "--min-seconds", str(args.gemm_seconds)], dict(os.environ))
+                             "--min-seconds", str(args.gemm_seconds)], OURS_ENV)
     env, _ = peer_env("t1")
     env["OPENBLAS_NUM_THREADS"] = str(threads)
     numpy, others_numpy = run([PY, NUMPY_GEMM, "--json", "--size", "2048", "--min-seconds", str(args.gemm_seconds)], env)
@@ -153,6 +161,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", required=True, help="the recurrent executable (Release build)")
     ap.add_argument("--fma-peak", default="", help="compiled bench/fma_peak.c (omit to let ours measure its own peak)")
+    ap.add_argument("--isa", choices=("native", "avx2"), default="native",
+                    help="avx2: ours with DOTNET_EnableAVX512=0, the peer with OPENBLAS_CORETYPE=Haswell")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--only", default=",".join(ROWS), help="rows of `recurrent bench rnn`")
     ap.add_argument("--min-seconds", type=float, default=2.0)
@@ -163,6 +173,11 @@ def main():
     ap.add_argument("--json-out", default="", help="also write every raw result here")
     ap.add_argument("--command", default="", help="the command line to quote in the report")
     args = ap.parse_args()
+    global PEER_CORETYPE
+    if args.isa == "avx2":
+        PEER_CORETYPE = "Haswell"
+        # .NET 10 reads DOTNET_EnableAVX512; DOTNET_EnableAVX512F (older runtimes) is ignored by it.
+        OURS_ENV["DOTNET_EnableAVX512"] = OURS_ENV["DOTNET_EnableAVX512F"] = "0"
     threads_list = [int(t) for t in args.threads.split(",")]
     rows = [r for r in args.only.split(",") if r]
     for r in rows:
@@ -218,8 +233,8 @@ def main():
     openblas = next((r["peer"]["openblas"] for r in results if r["peer"].get("openblas")), None)
     print(f"Run {started} on `{cpu_model()}`, {os.cpu_count()} cores; load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after. Peer: PyTorch {versions[0] if versions else '?'}, numpy {versions[1] if len(versions) > 1 else '?'}"
-          f"{', ' + openblas['config'] if openblas else ''}, OPENBLAS_CORETYPE unset for the peer (torch_tasks.py rows: "
-          f"set from the CPU's flags). "
+          f"{', ' + openblas['config'] if openblas else ''}, "
+          f"{'AVX2 paths: ours with DOTNET_EnableAVX512=0, the peer with OPENBLAS_CORETYPE=Haswell, the FMA peak of an AVX2 build. ' if PEER_CORETYPE else 'OPENBLAS_CORETYPE unset for the peer (torch_tasks.py rows: set from the CPU flags). '}"
           f"Timing: median step after 3 warm-up steps, ≥ {args.min_seconds:g} s and ≥ {args.min_steps} timed steps, every "
           f"measurement in its own process, ours and the peer alternating"
           f"{f'; best of {args.rounds} rounds for each side' if args.rounds > 1 else ''}.")
@@ -251,7 +266,7 @@ def main():
 
     if args.json_out:
         with open(args.json_out + ".tmp", "w") as f:
-            json.dump({"started": started, "load_before": load_before, "load_after": load_after, "fma_peak": peaks,
+            json.dump({"started": started, "isa": args.isa, "load_before": load_before, "load_after": load_after, "fma_peak": peaks,
                        "versions": versions, "rnn": results,
                        "gemm": [{"threads": t, "ours": o, "numpy": n} for t, o, n, _ in gemm]}, f, indent=1)
         os.replace(args.json_out + ".tmp", args.json_out)

@@ -110,6 +110,9 @@ public static class BenchRnnCommand
             var report = new JsonObject
             {
                 ["threads"] = threads,
+                // The GEMM's widest vectors in this process (DOTNET_EnableAVX512=0 turns AVX-512 off): which peak applies.
+                ["vector_width"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "avx512"
+                    : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "avx2" : "128-bit",
                 ["fma_peak_gflop_per_s"] = Math.Round(peakGflops, 1),
                 ["min_seconds"] = minSeconds,
                 ["rows"] = results,
