@@ -25,8 +25,8 @@ internal sealed class BackwardGuard
 
     /// <summary>
     /// Backward is about to use the saved state (call first, so that a Backward without a Forward is told so rather
-    /// than that its gradient has the wrong shape): throws when no Forward's state is left for it, else marks it used. The message names the layer by its ToString,
-    /// called only then (a Backward allocates nothing).
+    /// than that its gradient has the wrong shape): throws when no Forward's state is left for it, else marks it used.
+    /// The message names the layer by its ToString, called only then (a Backward allocates nothing).
     /// </summary>
     public void Backward(object layer)
     {
