@@ -88,6 +88,6 @@ public class DropoutTests
         Assert.Throws<InvalidOperationException>(() => new Dropout(0.5f, new Rng(1)).Backward(new Tensor(3)));
         var drop = new Dropout(0.5f, new Rng(1));
         drop.Forward(new Tensor(3));
-        Assert.Contains("Dropout.Backward", Assert.Throws<ShapeException>(() => drop.Backward(new Tensor(4))).Message);
+        Assert.Contains("Dropout(p=0.5).Backward", Assert.Throws<ShapeException>(() => drop.Backward(new Tensor(4))).Message);
     }
 }

@@ -148,6 +148,7 @@ public class LinearChainCrfTests
         crf.ZeroGrad();
         var once = crf.Backward(1f).Clone();
         var gradsOnce = crf.Parameters().Select(p => p.Grad.Clone()).ToArray();
+        crf.Forward(x, tags, lengths); // one Backward per Forward
         crf.Decode(new Tensor(5, 1, 3), [5], new int[5]); // another shape in between: Backward is still of the Forward
         var quarter = crf.Backward(0.25f);
         for (int i = 0; i < once.Length; i++) Assert.Equal(0.25f * once.Data[i], quarter.Data[i], 1e-7f);
@@ -422,7 +423,7 @@ public class LinearChainCrfTests
         var crf = new LinearChainCrf(4, new Rng(12));
         var x = new Tensor(3, 2, 4);
         int[] tags = [0, 1, 2, 3, 0, -1], lengths = [3, 2];
-        Assert.Contains("LinearChainCrf(4).Backward",
+        Assert.Equal("LinearChainCrf(4): Backward without a matching Forward (call Forward, then Backward once)",
             Assert.Throws<InvalidOperationException>(() => crf.Backward(1f)).Message);
 
         Assert.Equal("LinearChainCrf(4).Forward: expected emissions [T, B, 4] with T, B ≥ 1, got [3, 2, 5]",

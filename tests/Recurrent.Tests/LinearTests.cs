@@ -58,6 +58,7 @@ public class LinearTests
         layer.Backward(dy);
         var once = layer.Weight.Grad.Clone();
         var bOnce = layer.Bias!.Grad.Clone();
+        layer.Forward(x); // one Backward per Forward
         layer.Backward(dy);
         for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once.Data[i], layer.Weight.Grad.Data[i], 1e-6f);
         for (int i = 0; i < bOnce.Length; i++) Assert.Equal(2 * bOnce.Data[i], layer.Bias.Grad.Data[i], 1e-6f);
@@ -73,6 +74,7 @@ public class LinearTests
         Assert.Same(a, b);
         Assert.Equal([2, 2, 2], b.Shape);
         var dx = layer.Backward(new Tensor(2, 2, 2));
+        layer.Forward(new Tensor(2, 2, 3));
         Assert.Same(dx, layer.Backward(new Tensor(2, 2, 2)));
     }
 

@@ -41,6 +41,9 @@ public abstract class Attention : IModule
     private int _batch, _sourceLength, _maxSteps;
     private int _steps;         // steps taken since SetKeys
     private int _nextBackward;  // the step BackwardStep expects next
+    // SetKeys since the last backward pass began, and how many the last pass's batch stood for: an attention shared by
+    // two decoders keeps only the last batch, so a second backward pass after two SetKeys is told why it cannot run.
+    private int _setKeys, _setKeysServed;
     private int[] _lengths = [];
     private AlignedFloats _keys, _queries, _alpha, _dScores, _dKeys;
 
@@ -146,6 +149,7 @@ public abstract class Attention : IModule
         _dKeys = _dKeys.Fit(rows * K);
         PrepareKeys(maxSteps);
         _phase = Phase.Forward;
+        _setKeys++;
     }
 
     /// <summary>Decoder step t (0, 1, … in order, below maxSteps): query [B, Q] → context [B, K]; keeps q_t and α_t for backward.</summary>
@@ -181,7 +185,9 @@ public abstract class Attention : IModule
     {
         RequireKeys("BackwardStep");
         if (_phase == Phase.Finished)
-            throw new InvalidOperationException($"{Label}.BackwardStep: EndBackward has been called; SetKeys starts the next batch");
+            throw new InvalidOperationException(_setKeysServed > 1
+                ? $"{Label}.BackwardStep: SetKeys was called {_setKeysServed} times before the last backward pass; its saved batch was the last one's, so a backward pass for an earlier one would be wrong — use one attention per decoder or run the backward pass in between"
+                : $"{Label}.BackwardStep: EndBackward has been called; SetKeys starts the next batch");
         if (_phase == Phase.Forward)
         {
             if (_steps == 0) throw new InvalidOperationException($"{Label}.BackwardStep: no Step was taken");
@@ -189,6 +195,7 @@ public abstract class Attention : IModule
             _dKeys.All.Clear();
             BeginBackward();
             _phase = Phase.Backward;
+            (_setKeysServed, _setKeys) = (_setKeys, 0);
         }
         if (t != _nextBackward) throw new ArgumentException($"{Label}.BackwardStep: t = {t}, but the next step backward is {_nextBackward}");
         RequireRows("BackwardStep", "dContext", dContext.Length, KeySize);

@@ -31,6 +31,7 @@ public sealed class CharWordEncoder : IModule
     private readonly RecurrentLayer _lstm;
 
     private int _words = -1;
+    private readonly BackwardGuard _guard = new();
     private int[] _tokens = [];              // [L, N] time-major character ids, 0 past each word (grown: the first L·N)
     private int[] _lengths = [];             // [N]
     private readonly int[] _shape = new int[2];
@@ -90,6 +91,7 @@ public sealed class CharWordEncoder : IModule
             for (int t = 0; t < L; t++) _tokens[t * N + w] = t < word.Length ? word[t] : 0;
         }
         (_shape[0], _shape[1]) = (L, N);
+        _guard.Forward();
 
         var hN = _lstm.Forward(_embedding, _tokens.AsSpan(0, L * N), _shape, lengths: _lengths).HN;
         // h_n [2, N, H_c] (row 0 forward, 1 reverse) → y [N, 2·H_c].
@@ -108,7 +110,7 @@ public sealed class CharWordEncoder : IModule
     public void Backward(Tensor dy)
     {
         ArgumentNullException.ThrowIfNull(dy);
-        if (_words < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
+        _guard.Backward(this);
         Tensor.RequireShape(dy, _y.Shape, $"{this}.Backward");
         int N = _words, H = CharHidden;
         ReadOnlySpan<float> g = dy.Span;

@@ -7,6 +7,7 @@ namespace Recurrent.Layers;
 /// so evaluation is the identity. x: any shape, y: same shape.
 /// Keeps for backward: the mask (0 or 1/(1 − p) per element), drawn from the layer's Rng in element order.
 /// Owns the mask, y and dx, resized in place to each call's shape (their arrays grow to the largest seen).
+/// One Backward per Forward (<see cref="BackwardGuard"/>); after a Forward in eval mode Backward is the identity's.
 /// </summary>
 public sealed class Dropout
 {
@@ -17,7 +18,7 @@ public sealed class Dropout
     private readonly Rng _rng;
     private readonly Tensor _mask = Tensor.Growable(0), _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
     private bool _identity;
-    private bool _ran;
+    private readonly BackwardGuard _guard = new();
 
     public Dropout(float p, Rng rng)
     {
@@ -26,10 +27,13 @@ public sealed class Dropout
         _rng = rng;
     }
 
+    /// <summary>"Dropout(p=0.5)", as PyTorch prints the module.</summary>
+    public override string ToString() => $"Dropout(p={P.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+
     /// <summary>y = x ⊙ mask (the layer's buffer), or x itself when p = 0 or not training.</summary>
     public Tensor Forward(Tensor x)
     {
-        _ran = true;
+        _guard.Forward();
         _identity = P == 0 || !Training;
         if (_identity) return x;
         _mask.Resize(x.Shape);
@@ -58,9 +62,9 @@ public sealed class Dropout
     /// <summary>dx = dy ⊙ mask with the mask of the last Forward (dy itself after an identity Forward).</summary>
     public Tensor Backward(Tensor dy)
     {
-        if (!_ran) throw new InvalidOperationException("Dropout.Backward called before Forward");
+        _guard.Backward(this);
         if (_identity) return dy;
-        Tensor.RequireShape(dy, _mask.Shape, "Dropout.Backward");
+        Tensor.RequireShape(dy, _mask.Shape, $"{this}.Backward");
         _dx.Resize(dy.Shape);
         Kernels.Multiply(dy.Span, _mask.Span, _dx.Span);
         return _dx;

@@ -6,7 +6,7 @@ namespace Recurrent.Layers;
 /// torch.nn.Embedding: y[..., :] = W[token, :].  W: [num_embeddings, embedding_dim] ("weight"), tokens: any shape S
 /// given flat, y: S + [dim].
 /// Keeps for backward: a copy of the tokens. Owns y, resized in place to each call's shape (its array grows to the
-/// largest seen), and the copy, which grows likewise.
+/// largest seen), and the copy, which grows likewise. One Backward per Forward (<see cref="BackwardGuard"/>).
 /// </summary>
 public sealed class Embedding : IModule
 {
@@ -17,7 +17,7 @@ public sealed class Embedding : IModule
     private int[] _tokens = [];
     private int _count;
     private readonly Tensor _y = Tensor.Growable(0);
-    private bool _ran;
+    private readonly BackwardGuard _guard = new();
 
     /// <summary>W ~ N(0, 1), PyTorch's default (from rng; seed 0 if null).</summary>
     public Embedding(int numEmbeddings, int embeddingDim, Rng? rng = null)
@@ -37,6 +37,9 @@ public sealed class Embedding : IModule
 
     private string Name => $"Embedding({NumEmbeddings}, {EmbeddingDim})";
 
+    /// <summary>"Embedding(65, 64)", as PyTorch prints the module.</summary>
+    public override string ToString() => Name;
+
     /// <summary>tokens: flat, tokens.Length = Π shape; returns y: shape + [dim] (the layer's buffer).</summary>
     public Tensor Forward(ReadOnlySpan<int> tokens, params ReadOnlySpan<int> shape)
     {
@@ -49,7 +52,7 @@ public sealed class Embedding : IModule
         if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
         tokens.CopyTo(_tokens);
         _count = tokens.Length;
-        _ran = true;
+        _guard.Forward();
 
         int dim = EmbeddingDim;
         var w = Weight.Value.Span;
@@ -73,7 +76,7 @@ public sealed class Embedding : IModule
     /// <summary>dy: shape + [dim]. Accumulates dW[token] += dy[position] (a token seen twice gets both rows).</summary>
     public void Backward(Tensor dy)
     {
-        if (!_ran) throw new InvalidOperationException($"{Name}.Backward called before Forward");
+        _guard.Backward(this);
         Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
         int dim = EmbeddingDim;
         var dw = Weight.Grad.Span;

@@ -6,7 +6,7 @@ namespace Recurrent.Layers;
 /// torch.nn.Linear: y = x·Wᵀ + b.  x: [..., in] (any rank ≥ 1), W: [out, in] ("weight"), b: [out] ("bias"), y: [..., out].
 /// N = product of the leading dimensions; the layer treats x as [N, in].
 /// Keeps for backward: a reference to x (the caller must not change x before Backward). Owns y and dx, resized in place
-/// to each call's shape (their arrays grow to the largest seen).
+/// to each call's shape (their arrays grow to the largest seen). One Backward per Forward (<see cref="BackwardGuard"/>).
 /// </summary>
 public sealed class Linear : IModule
 {
@@ -16,6 +16,7 @@ public sealed class Linear : IModule
     public Parameter? Bias { get; }
 
     private Tensor? _x;
+    private readonly BackwardGuard _guard = new();
     private readonly Tensor _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
 
     /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; seed 0 if null).</summary>
@@ -41,11 +42,15 @@ public sealed class Linear : IModule
 
     private string Name => $"Linear({InFeatures}->{OutFeatures})";
 
+    /// <summary>"Linear(256->10)": the name its error messages give it.</summary>
+    public override string ToString() => Name;
+
     /// <summary>y = x·Wᵀ + b. x: [..., in] -> y: [..., out] (the layer's buffer, overwritten by the next call).</summary>
     public Tensor Forward(Tensor x)
     {
         if (x.Rank == 0 || x.Shape[^1] != InFeatures)
             throw new ShapeException($"{Name}.Forward: expected last dimension {InFeatures}, got {Tensor.Describe(x.Shape)}");
+        _guard.Forward();
         int n = x.Length / InFeatures;
         Resize(_y, x.Shape, OutFeatures);
         // y[N, out] = x[N, in] · W[out, in]ᵀ (+ b)
@@ -63,7 +68,8 @@ public sealed class Linear : IModule
     /// </summary>
     public Tensor Backward(Tensor dy)
     {
-        var x = _x ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
+        _guard.Backward(this);
+        var x = _x!;
         Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
         int n = x.Length / InFeatures;
         // dW[out, in] += dy[N, out]ᵀ · x[N, in]

@@ -57,6 +57,7 @@ public sealed class LinearChainCrf : IModule
 
     // The last Forward: its inputs, α [B, T, K] and log Z [B].
     private Tensor? _emissions;
+    private readonly BackwardGuard _guard = new();
     private int _time, _batch;
     private int[] _tags = [], _lengths = [];
     private double[] _alpha = [], _beta = [], _logZ = [];
@@ -106,6 +107,9 @@ public sealed class LinearChainCrf : IModule
 
     private string Name => $"LinearChainCrf({NumTags})";
 
+    /// <summary>"LinearChainCrf(9)": the name its error messages give it.</summary>
+    public override string ToString() => Name;
+
     /// <summary>
     /// Σ_b NLL_b = Σ_b (log Z_b − score_b(tags)), in double. emissions: [T, B, K]; tags: [T·B] time-major (entry t·B + b;
     /// padding entries are ignored and may hold anything); lengths: [B], each in 1..T.
@@ -128,6 +132,7 @@ public sealed class LinearChainCrf : IModule
         tags.CopyTo(_tags, 0);
         lengths.CopyTo(_lengths, 0);
         (_emissions, _time, _batch) = (emissions, T, B);
+        _guard.Forward();
         PrepareTransitions();
 
         ReadOnlySpan<float> x = emissions.Span, A = Transitions.Value.Data;
@@ -162,7 +167,8 @@ public sealed class LinearChainCrf : IModule
     /// </summary>
     public Tensor Backward(float scale)
     {
-        var emissions = _emissions ?? throw new InvalidOperationException($"{Name}.Backward called before Forward");
+        _guard.Backward(this);
+        var emissions = _emissions!;
         int T = _time, B = _batch, K = NumTags;
         _dEmissions.Resize(T, B, K);
         Array.Clear(_dTransitions);

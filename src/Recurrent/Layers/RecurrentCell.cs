@@ -47,6 +47,9 @@ public abstract class RecurrentCell : IModule
     private enum Phase { Idle, Forward, Backward, Ended }
     private Phase _phase = Phase.Idle;
     private int _maxSteps, _taken, _nextBackward;
+    // Begins since the last backward pass began, and how many the last pass's sequence stood for: a cell shared by two
+    // loops keeps only the last sequence, so a second backward pass after two Begins is told why it cannot run.
+    private int _begins, _beginsServed;
     private protected int Batch { get; private set; }
 
     private AlignedFloats _x, _gates, _states, _cells, _dh, _dhCarry, _dc, _dx, _scratchGates;
@@ -124,6 +127,7 @@ public abstract class RecurrentCell : IModule
         _inputForward.Pack(WeightIh.Value.Data, InputSize, transB: true);
         _hiddenForward.Pack(WeightHh.Value.Data, H, transB: true);
         (_maxSteps, _taken, _phase) = (maxSteps, 0, Phase.Forward);
+        _begins++;
     }
 
     /// <summary>
@@ -188,6 +192,8 @@ public abstract class RecurrentCell : IModule
             Phase.Backward when _nextBackward >= 0 => _nextBackward,
             Phase.Idle => throw new InvalidOperationException($"{this}.BackwardStep called before Begin"),
             Phase.Forward => throw new InvalidOperationException($"{this}.BackwardStep: no step has been taken"),
+            _ when _beginsServed > 1 => throw new InvalidOperationException(
+                $"{this}.BackwardStep: Begin was called {_beginsServed} times before the last backward pass; its saved sequence was the last one's, so a backward pass for an earlier one would be wrong — use one cell per sequence or run the backward pass in between"),
             _ => throw new InvalidOperationException($"{this}.BackwardStep: the backward pass is past step 0 already"),
         };
         if (t != expected)
@@ -204,6 +210,7 @@ public abstract class RecurrentCell : IModule
             PackBackwardWeights();
             PackOwnBackwardWeights();
             _phase = Phase.Backward;
+            (_beginsServed, _begins) = (_begins, 0);
         }
         if (dh.IsEmpty) _dhCarry.All.CopyTo(_dh); else Kernels.Add(dh, _dhCarry, _dh);
         if (HasCellState && !dc.IsEmpty) Kernels.Add(_dc, dc, _dc);

@@ -42,7 +42,9 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 /// Kept for backward: a time-major copy of the input, each layer's output and dropout mask, and what each
 /// <see cref="RecurrentDirection"/> keeps. Every buffer sized by (T, B) (the tensors returned included) is resized in
 /// place when the shape changes and its array grows to the largest shape seen, so bucketed batches of a new shape every
-/// step allocate nothing once the largest has been seen.
+/// step allocate nothing once the largest has been seen. Backward overwrites what the directions kept (the gates turn
+/// into their gradients in place), so it runs once per Forward (<see cref="BackwardGuard"/>); after a Forward in eval
+/// mode it is the gradient of what that Forward computed (no dropout), as in PyTorch.
 /// </summary>
 public sealed class RecurrentLayer : IModule
 {
@@ -109,6 +111,7 @@ public sealed class RecurrentLayer : IModule
     private bool _lookupActive;
     internal bool ReadsThroughVocabulary => _lookupActive; // tests: which path the last Forward took
     private Embedding? _denseEmbedding;
+    private readonly BackwardGuard _guard = new();
     private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
@@ -147,17 +150,21 @@ public sealed class RecurrentLayer : IModule
     }
 
     /// <summary>
-    /// "LSTM(7, 11, num_layers=2, bidirectional=True)", as PyTorch prints the module ("LeakyRNN(7, 11, leak=0.5)"); with
-    /// residual on, "ResidualLSTM(7, 11, num_layers=2)": torch.nn has no such class (its parameters are still torch.nn.LSTM's).
+    /// "RNN(10, 20, num_layers=2, nonlinearity='relu', batch_first=True, dropout=0.5, bidirectional=True)": PyTorch's
+    /// extra_repr (RNNBase's), each setting that differs from its default in the order of the constructor's arguments.
+    /// PyTorch's own repr leaves out the nonlinearity, so that a ReLU RNN prints as a tanh one; here it is shown, where
+    /// nn.RNN takes it. Not in torch.nn: the leaky cell ("LeakyRNN(7, 11, leak=0.5)") and residual stacks
+    /// ("ResidualLSTM(7, 11, num_layers=2)", whose parameters are still torch.nn.LSTM's).
     /// </summary>
     public override string ToString()
     {
-        string name = Cell switch
-        {
-            CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.RnnRelu => "RNN[relu]", CellKind.Leaky => "LeakyRNN", _ => "RNN",
-        };
-        string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "") + (Bidirectional ? ", bidirectional=True" : "")
-                       + (BatchFirst ? ", batch_first=True" : "") + (Cell == CellKind.Leaky ? $", leak={Leak}" : "");
+        string name = Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.Leaky => "LeakyRNN", _ => "RNN" };
+        string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "")
+                       + (Cell == CellKind.RnnRelu ? ", nonlinearity='relu'" : "")
+                       + (BatchFirst ? ", batch_first=True" : "")
+                       + (Dropout != 0 ? $", dropout={Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")
+                       + (Bidirectional ? ", bidirectional=True" : "")
+                       + (Cell == CellKind.Leaky ? $", leak={Leak}" : "");
         return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
@@ -244,6 +251,7 @@ public sealed class RecurrentLayer : IModule
     /// <summary>The layers over the prepared input (the time-major copy, or the lookup).</summary>
     private RecurrentOutput RunForward(Tensor? h0, Tensor? c0)
     {
+        _guard.Forward();
         int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
         for (int k = 0; k < NumLayers; k++)
         {
@@ -274,7 +282,7 @@ public sealed class RecurrentLayer : IModule
     /// <param name="dhN">[L·D, B, H] gradient of the final hidden state, or null; dcN likewise (LSTM).</param>
     public RecurrentGradients Backward(Tensor? dOutput, Tensor? dhN = null, Tensor? dcN = null)
     {
-        if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
+        _guard.Backward(this);
         int T = _steps, B = _batch, H = HiddenSize, D = NumDirections, stateSize = B * H;
         if (dOutput != null)
             RequireShape(dOutput, BatchFirst ? _output.Shape : _layerOutputs[^1].Shape, "Backward dOutput");

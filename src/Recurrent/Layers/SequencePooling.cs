@@ -42,6 +42,7 @@ public sealed class SequencePooling : IModule
     public Tensor? Weights => Kind == PoolingKind.Attention && _steps >= 0 ? _alpha : null;
 
     private int _steps = -1, _batch = -1;
+    private readonly BackwardGuard _guard = new();
     private int[] _lengths = [];     // [B] (grown)
     private Tensor? _x;
     private readonly Tensor _alpha = Tensor.Growable(0), _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
@@ -112,6 +113,7 @@ public sealed class SequencePooling : IModule
         if (_lengths.Length < B) _lengths = new int[B];
         lengths.CopyTo(_lengths, 0);
         _x = x;
+        _guard.Forward();
 
         switch (Kind)
         {
@@ -127,7 +129,7 @@ public sealed class SequencePooling : IModule
     public Tensor Backward(Tensor dy)
     {
         ArgumentNullException.ThrowIfNull(dy);
-        if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");
+        _guard.Backward(this);
         Tensor.RequireShape(dy, _y.Shape, $"{this}.Backward");
         int T = _steps, B = _batch;
         _dx.Resize(T, B, Features);

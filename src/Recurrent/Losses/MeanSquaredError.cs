@@ -1,3 +1,4 @@
+using Recurrent.Layers;
 using Recurrent.Tensors;
 
 namespace Recurrent.Losses;
@@ -5,32 +6,32 @@ namespace Recurrent.Losses;
 /// <summary>
 /// torch.nn.MSELoss (mean): loss = (1/N) Σ (p − t)².  prediction, target: the same shape, N elements.
 /// Keeps for backward: p − t, which Backward turns into dp = 2(p − t)/N in place, in a buffer resized to each call's
-/// shape (its array grows to the largest seen).
+/// shape (its array grows to the largest seen). One Backward per Forward (<see cref="BackwardGuard"/>).
 /// </summary>
 public sealed class MeanSquaredError
 {
     private readonly Tensor _grad = Tensor.Growable(0); // p − t after Forward, dp after Backward
-    private bool _ran, _gradReady;
+    private readonly BackwardGuard _guard = new();
+
+    public override string ToString() => "MeanSquaredError";
 
     public float Forward(Tensor prediction, Tensor target)
     {
         Tensor.RequireShape(target, prediction.Shape, "MeanSquaredError.Forward (target vs prediction)");
         _grad.Resize(prediction.Shape);
-        _ran = true;
+        _guard.Forward();
         var diff = _grad.Span;
         prediction.Span.CopyTo(diff);
         Kernels.AddScaled(diff, target.Span, -1f);
-        _gradReady = false;
         return diff.Length == 0 ? 0f : (float)(Kernels.SumOfSquares(diff) / diff.Length);
     }
 
     /// <summary>dp = 2(p − t)/N, shaped like the prediction.</summary>
     public Tensor Backward()
     {
-        if (!_ran) throw new InvalidOperationException("MeanSquaredError.Backward called before Forward");
+        _guard.Backward(this);
         var g = _grad;
-        if (!_gradReady && g.Length > 0) Kernels.Scale(g.Span, 2f / g.Length);
-        _gradReady = true;
+        if (g.Length > 0) Kernels.Scale(g.Span, 2f / g.Length);
         return g;
     }
 }

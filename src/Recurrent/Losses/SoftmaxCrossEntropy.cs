@@ -1,3 +1,4 @@
+using Recurrent.Layers;
 using Recurrent.Tensors;
 
 namespace Recurrent.Losses;
@@ -8,6 +9,7 @@ namespace Recurrent.Losses;
 /// targets: [N]. Count = rows whose target is not ignoreIndex; with none the loss is 0.
 /// Keeps for backward: e^{x−max} of each counted row and 1/Σ, in the buffer Backward turns into dlogits in place.
 /// That buffer is resized in place to each call's shape and its array, like the per-row ones, grows to the largest seen.
+/// One Backward per Forward (<see cref="BackwardGuard"/>).
 /// </summary>
 public sealed class SoftmaxCrossEntropy
 {
@@ -21,9 +23,11 @@ public sealed class SoftmaxCrossEntropy
     private float[] _inverseSum = []; // per row 1/Σ e^{x−max} (grown)
     private int[] _targets = [];      // per row (grown)
     private int _rows = -1;           // rows of the last Forward; −1 before the first
-    private bool _gradReady;
+    private readonly BackwardGuard _guard = new();
 
     public SoftmaxCrossEntropy(int ignoreIndex = -100) => IgnoreIndex = ignoreIndex;
+
+    public override string ToString() => "SoftmaxCrossEntropy";
 
     /// <summary>The mean loss over counted rows. logits: [..., C]; targets: one class per row.</summary>
     public float Forward(Tensor logits, ReadOnlySpan<int> targets)
@@ -41,6 +45,7 @@ public sealed class SoftmaxCrossEntropy
         if (_targets.Length < rows) (_targets, _inverseSum) = (new int[rows], new float[rows]);
         targets.CopyTo(_targets);
         _rows = rows;
+        _guard.Forward();
 
         var x = logits.Span;
         var e = _grad.Span;
@@ -61,16 +66,14 @@ public sealed class SoftmaxCrossEntropy
         }
         Count = count;
         LastLossSum = sum;
-        _gradReady = false;
         return count == 0 ? 0f : (float)(sum / count);
     }
 
     /// <summary>dlogits = (softmax − onehot(target)) / Count on counted rows, 0 on ignored rows; shaped like the logits.</summary>
     public Tensor Backward()
     {
-        if (_rows < 0) throw new InvalidOperationException("SoftmaxCrossEntropy.Backward called before Forward");
+        _guard.Backward(this);
         var g = _grad;
-        if (_gradReady) return g;
         int classes = g.Shape[^1];
         var d = g.Span;
         float inverseCount = 1f / Count;
@@ -81,7 +84,6 @@ public sealed class SoftmaxCrossEntropy
             Kernels.Scale(row, _inverseSum[n] * inverseCount); // e^{x−max}/Σ/Count
             row[_targets[n]] -= inverseCount;
         }
-        _gradReady = true;
         return g;
     }
 }

@@ -37,6 +37,7 @@ public sealed class CharLanguageModel : ITaskModel
     private readonly Parameter[] _parameters;
     private readonly Linear _head;
     private readonly SoftmaxCrossEntropy _loss = new(Data.BatchStreams.IgnoreIndex);
+    private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
     private Dropout[] _dropouts;        // [L]: before layer k+1, and the last before the head
     private Rng _dropoutRng;
     private bool _training = true;
@@ -152,12 +153,15 @@ public sealed class CharLanguageModel : ITaskModel
     public float Loss(ReadOnlySpan<int> targets)
     {
         var logits = _logits ?? throw new InvalidOperationException("CharLanguageModel.Loss called before Forward");
-        return _loss.Forward(logits, targets);
+        float loss = _loss.Forward(logits, targets);
+        _guard.Forward();
+        return loss;
     }
 
     /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
     public void Backward()
     {
+        _guard.Backward(nameof(CharLanguageModel));
         Tensor dh = _dropouts[^1].Backward(_head.Backward(_loss.Backward())); // ∂h^{L-1}
         for (int k = _layers.Length - 1; k >= 0; k--)
         {

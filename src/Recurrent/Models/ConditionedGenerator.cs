@@ -34,6 +34,7 @@ public sealed class ConditionedGenerator : ITaskModel
     private readonly RecurrentLayer _rnn;
     private readonly Dropout _embeddingDropout, _outputDropout;
     private readonly SoftmaxCrossEntropy _loss = new(ignoreIndex: WordVocabulary.PadId);
+    private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
     private readonly Rng _rng;
     private readonly Parameter[] _parameters;
     private bool _training = true;
@@ -117,12 +118,15 @@ public sealed class ConditionedGenerator : ITaskModel
         var x = _embeddingDropout.Forward(_embedding.Forward(inputs, steps, B));
         var h = _rnn.Forward(x, _h0, Lstm ? _c0 : null, lengths).Output;
         var logits = _output.Forward(_outputDropout.Forward(h));
-        return _loss.Forward(logits, targets);
+        float loss = _loss.Forward(logits, targets);
+        _guard.Forward();
+        return loss;
     }
 
     /// <summary>Accumulates every parameter's gradient of the last Forward's loss (zero them first).</summary>
     public void Backward()
     {
+        _guard.Backward(nameof(ConditionedGenerator));
         int H = Config.HiddenSize, L = Config.NumLayers, B = _batch;
         var grads = _rnn.Backward(_outputDropout.Backward(_output.Backward(_loss.Backward())));
         _embedding.Backward(_embeddingDropout.Backward(grads.DInput));

@@ -42,6 +42,7 @@ public sealed class Seq2SeqModel : ITaskModel
     private readonly Rng _rng;
     private readonly Dropout _sourceDropout, _targetDropout, _outputDropout;
     private readonly SoftmaxCrossEntropy _loss = new(ignoreIndex: WordVocabulary.PadId);
+    private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
     private readonly Parameter[] _parameters;
     private bool _training = true;
 
@@ -205,7 +206,9 @@ public sealed class Seq2SeqModel : ITaskModel
         _rows.Resize(n, 2 * H);
         for (int k = 0; k < n; k++) attended.Slice(_predicting[k] * 2 * H, 2 * H).CopyTo(_rows.Span.Slice(k * 2 * H, 2 * H));
         var logits = Output.Forward(_outputDropout.Forward(_rows));
-        return _loss.Forward(logits, _predicted.AsSpan(0, n));
+        float loss = _loss.Forward(logits, _predicted.AsSpan(0, n));
+        _guard.Forward();
+        return loss;
     }
 
     /// <summary>The argmax of each row's logits from [s; c] rows [B, 2H] (no dropout): the model's own previous word.</summary>
@@ -227,6 +230,7 @@ public sealed class Seq2SeqModel : ITaskModel
     /// <summary>Accumulates every parameter's gradient of the last Forward's loss (zero them first).</summary>
     public void Backward()
     {
+        _guard.Backward(nameof(Seq2SeqModel));
         int T = _targetSteps, B = _batch, S = _sourceSteps, H = Config.HiddenSize, E = Config.EmbeddingSize;
         var dRows = _outputDropout.Backward(Output.Backward(_loss.Backward())).Span; // [N, 2H]
         _dAttended.Resize(T, B, 2 * H);

@@ -29,6 +29,7 @@ public sealed class SequenceClassifier : WordModel
     private readonly SequencePooling _pool;
     private readonly Linear _head;
     private readonly SoftmaxCrossEntropy _loss = new();
+    private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
     private readonly WordDropout _wordDropout;
     private bool _training = true;
     private Tensor? _logits;
@@ -74,7 +75,9 @@ public sealed class SequenceClassifier : WordModel
     public float Loss(ReadOnlySpan<int> labels)
     {
         var logits = _logits ?? throw new InvalidOperationException("SequenceClassifier.Loss called before Forward");
-        return _loss.Forward(logits, labels);
+        float loss = _loss.Forward(logits, labels);
+        _guard.Forward();
+        return loss;
     }
 
     /// <summary>The un-averaged loss of the last <see cref="Loss"/> (for a mean over many batches).</summary>
@@ -83,6 +86,7 @@ public sealed class SequenceClassifier : WordModel
     /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
     public void Backward()
     {
+        _guard.Backward(nameof(SequenceClassifier));
         var d = _outputDropout.Backward(_head.Backward(_loss.Backward()));
         d = _rnn.Backward(_pool.Backward(d));
         if (!Config.FreezeEmbeddings) Embedding.Backward(_embeddingDropout.Backward(d));

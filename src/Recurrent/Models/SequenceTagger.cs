@@ -30,6 +30,7 @@ public sealed class SequenceTagger : WordModel
     private readonly Linear _head;
     private readonly LinearChainCrf? _crf;
     private readonly SoftmaxCrossEntropy _softmax = new();
+    private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
     private bool _training = true;
     private int _steps, _batch, _realTokens;
     private int[] _lengths = [];
@@ -101,12 +102,14 @@ public sealed class SequenceTagger : WordModel
             double sum = _crf.Forward(emissions, tags, _lengths);
             LossSum = sum;
             _lossScale = 1f / _realTokens;
+            _guard.Forward();
             return (float)(sum / _realTokens);
         }
         // Padding positions are ignored by the softmax loss (target −100).
         var targets = Targets(tags);
         float loss = _softmax.Forward(emissions, targets);
         LossSum = _softmax.LastLossSum;
+        _guard.Forward();
         return loss;
     }
 
@@ -142,6 +145,7 @@ public sealed class SequenceTagger : WordModel
     /// <summary>Accumulates every parameter's gradient of the last <see cref="Loss"/> (zero them first).</summary>
     public void Backward()
     {
+        _guard.Backward(nameof(SequenceTagger));
         var dEmissions = _crf != null ? _crf.Backward(_lossScale) : _softmax.Backward();
         var dx = _inputDropout.Backward(_rnn.Backward(_outputDropout.Backward(_head.Backward(dEmissions))));
         Tensor dWords = dx;

@@ -22,7 +22,9 @@ internal interface IParallelWork
 /// spinning. A woken thread is placed by the OS, sometimes on the caller's own core (seen once on this VM); spinners
 /// yield the core every 20 µs so that case costs a time slice at most. Side by side with the former 200 µs
 /// Thread.SpinWait loop these measured the same, fast or slow with the host (LSTM 2×128 moves by ±30 % from one
-/// minute to the next on this VM): they are precautions, not measured gains.
+/// minute to the next on this VM): they are precautions, not measured gains. Past the spin the workers sleep, so a
+/// process that ran one parallel job and then waits costs no CPU (measured in WorkerPoolIdleTests: a few ms in the
+/// second after the job, the spin's 5 ms per worker at most).
 /// </summary>
 internal static class WorkerPool
 {
@@ -40,6 +42,9 @@ internal static class WorkerPool
     private static IParallelWork? _work;
     private static int _parts;
     private static Exception? _error;
+
+    /// <summary>Worker threads started so far (they live as long as the process; tests check that a job used them).</summary>
+    internal static int Workers => Volatile.Read(ref _workers).Length;
 
     /// <summary>Runs parts [0, parts) of the work; false (nothing done) when another caller holds the workers.</summary>
     public static bool TryRun(IParallelWork work, int parts)
