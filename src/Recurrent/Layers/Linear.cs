@@ -79,7 +79,7 @@ public sealed class Linear : IModule
     }
 
     /// <summary>The buffer takes the shape leading + [last], with the leading dimensions of another shape.</summary>
-    private static void Resize(Tensor buffer, int[] leadingFrom, int last)
+    private static void Resize(Tensor buffer, ReadOnlySpan<int> leadingFrom, int last)
     {
         Span<int> shape = stackalloc int[leadingFrom.Length];
         leadingFrom.CopyTo(shape);
