@@ -60,8 +60,8 @@ public abstract class Attention : IModule
     /// </summary>
     public static Attention Create(AttentionKind kind, int querySize, int keySize, int attentionSize, Rng? rng = null) => kind switch
     {
-        AttentionKind.Bahdanau or AttentionKind.LuongConcat => new BahdanauAttention(kind, querySize, keySize, attentionSize, rng ?? new Rng(0)),
-        AttentionKind.LuongDot or AttentionKind.LuongGeneral => new LuongAttention(kind, querySize, keySize, rng ?? new Rng(0)),
+        AttentionKind.Bahdanau or AttentionKind.LuongConcat => new BahdanauAttention(kind, querySize, keySize, attentionSize, rng ?? Rng.FromGlobal()),
+        AttentionKind.LuongDot or AttentionKind.LuongGeneral => new LuongAttention(kind, querySize, keySize, rng ?? Rng.FromGlobal()),
         _ => throw new ArgumentException($"Attention.Create: unknown attention kind {(int)kind}"),
     };
 

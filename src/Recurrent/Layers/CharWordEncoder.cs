@@ -44,7 +44,7 @@ public sealed class CharWordEncoder : IModule
         NumChars = numChars;
         CharEmbedding = charEmbedding;
         CharHidden = charHidden;
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         _embedding = new Embedding(numChars, charEmbedding, rng);
         _lstm = new RecurrentLayer(CellKind.Lstm, charEmbedding, charHidden, bidirectional: true, rng: rng);
     }

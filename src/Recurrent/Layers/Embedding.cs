@@ -27,7 +27,7 @@ public sealed class Embedding : IModule
         NumEmbeddings = numEmbeddings;
         EmbeddingDim = embeddingDim;
         Weight = new Parameter("weight", numEmbeddings, embeddingDim);
-        Init.Normal(Weight.Value, 1f, rng ?? new Rng(0));
+        Init.Normal(Weight.Value, 1f, rng ?? Rng.FromGlobal());
     }
 
     public IEnumerable<Parameter> Parameters()

@@ -27,7 +27,7 @@ public sealed class Linear : IModule
         OutFeatures = outFeatures;
         Weight = new Parameter("weight", outFeatures, inFeatures);
         Bias = bias ? new Parameter("bias", outFeatures) : null;
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         float bound = 1f / MathF.Sqrt(inFeatures);
         Init.Uniform(Weight.Value, bound, rng);
         if (Bias is not null) Init.Uniform(Bias.Value, bound, rng);

@@ -81,7 +81,7 @@ public sealed class LinearChainCrf : IModule
         StartTransitions = new Parameter("start_transitions", numTags);
         EndTransitions = new Parameter("end_transitions", numTags);
         Transitions = new Parameter("transitions", numTags, numTags);
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         Init.Uniform(StartTransitions.Value, 0.1f, rng);
         Init.Uniform(EndTransitions.Value, 0.1f, rng);
         Init.Uniform(Transitions.Value, 0.1f, rng);

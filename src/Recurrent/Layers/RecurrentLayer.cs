@@ -129,7 +129,7 @@ public sealed class RecurrentLayer : IModule
         Dropout = dropout;
         BatchFirst = batchFirst;
         Residual = residual;
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
 
         _directions = new RecurrentDirection[numLayers * NumDirections];
         for (int k = 0; k < numLayers; k++)

@@ -66,7 +66,7 @@ public sealed class SequencePooling : IModule
         AttentionWeight = new Parameter("attention.weight", features, features);
         AttentionBias = new Parameter("attention.bias", features);
         AttentionQuery = new Parameter("attention.query", features);
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         float bound = 1f / MathF.Sqrt(features);
         Init.Uniform(AttentionWeight.Value, bound, rng);
         Init.Uniform(AttentionBias.Value, bound, rng);

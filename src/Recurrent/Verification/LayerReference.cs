@@ -28,7 +28,8 @@ internal static class LayerReference
         bool bidirectional = c.Bool("bidirectional"), batchFirst = c.Bool("batch_first");
         int directions = bidirectional ? 2 : 1;
 
-        var layer = new RecurrentLayer(cell, inputSize, hiddenSize, layers, bidirectional, 0f, batchFirst);
+        // The file's weights replace the initial ones: an Rng of their own leaves the process-wide one's stream alone.
+        var layer = new RecurrentLayer(cell, inputSize, hiddenSize, layers, bidirectional, 0f, batchFirst, new Rng(0));
         StateDict.Load(file, layer, strict: false);
 
         int[] inputShape = c.ShapeOfRank("input", 3, batchFirst ? $"[B, T, {inputSize}]" : $"[T, B, {inputSize}]");
