@@ -56,7 +56,7 @@ public abstract class Attention : IModule
     /// <summary>
     /// A new attention of this kind; attentionSize is A for bahdanau and luong-concat (unused by luong-dot, which needs
     /// querySize = keySize, and luong-general). Parameters ~ PyTorch's nn.Linear default U(±1/√fan_in), v ~ U(±1/√A),
-    /// drawn from rng in the order of Parameters() (seed 0 if null).
+    /// drawn from rng in the order of Parameters() (an Rng from <see cref="Rng.FromGlobal"/> if null).
     /// </summary>
     public static Attention Create(AttentionKind kind, int querySize, int keySize, int attentionSize, Rng? rng = null) => kind switch
     {

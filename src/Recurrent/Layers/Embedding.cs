@@ -19,7 +19,7 @@ public sealed class Embedding : IModule
     private readonly Tensor _y = Tensor.Growable(0);
     private bool _ran;
 
-    /// <summary>W ~ N(0, 1), PyTorch's default (from rng; seed 0 if null).</summary>
+    /// <summary>W ~ N(0, 1), PyTorch's default (from rng; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public Embedding(int numEmbeddings, int embeddingDim, Rng? rng = null)
     {
         if (numEmbeddings <= 0 || embeddingDim <= 0)

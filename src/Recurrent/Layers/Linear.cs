@@ -18,7 +18,7 @@ public sealed class Linear : IModule
     private Tensor? _x;
     private readonly Tensor _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
 
-    /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; seed 0 if null).</summary>
+    /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
