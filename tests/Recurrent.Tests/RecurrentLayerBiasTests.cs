@@ -25,7 +25,7 @@ public class RecurrentLayerBiasTests : IDisposable
         return data;
     }
 
-    private static Leak? LeakOf(CellKind cell) => cell == CellKind.Leaky ? Leak.Learn(0.4f) : null;
+    internal static Leak? LeakOf(CellKind cell) => cell == CellKind.Leaky ? Leak.Learn(0.4f) : null;
 
     [Theory, MemberData(nameof(Cases))]
     public void BackwardMatchesFiniteDifferences(CellKind cell, int layers, bool bidirectional, bool withLengths)
@@ -51,19 +51,18 @@ public class RecurrentLayerBiasTests : IDisposable
 
     /// <summary>
     /// bias: false computes what a layer with biases computes when they are zero: its outputs, states and gradients to
-    /// the bit (the bias-free layer adds a zero vector where the other adds the zero biases). B = 24, H = 64 takes the
-    /// paths cut over threads as well as the one-thread ones.
+    /// the bit (the bias-free layer adds a zero vector where the other adds the zero biases). The sizes the threads cut
+    /// are in <see cref="RecurrentLayerBiasThreadsTests"/>.
     /// </summary>
     [Theory]
-    [InlineData(CellKind.Lstm, 3, 5, 2, 1)]
-    [InlineData(CellKind.Gru, 3, 5, 2, 1)]
-    [InlineData(CellKind.RnnTanh, 3, 5, 2, 1)]
-    [InlineData(CellKind.Leaky, 3, 5, 2, 1)]
-    [InlineData(CellKind.Lstm, 16, 64, 24, 2)]
-    [InlineData(CellKind.Gru, 16, 64, 24, 2)]
-    [InlineData(CellKind.RnnRelu, 16, 64, 24, 2)]
-    [InlineData(CellKind.Leaky, 16, 64, 24, 2)]
-    public void WithoutBiasEqualsZeroBiasesToTheBit(CellKind cell, int I, int H, int B, int layers)
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.RnnTanh)]
+    [InlineData(CellKind.RnnRelu)]
+    [InlineData(CellKind.Leaky)]
+    public void WithoutBiasEqualsZeroBiasesToTheBit(CellKind cell) => AssertEqualsZeroBiases(cell, 3, 5, 2, 1);
+
+    internal static void AssertEqualsZeroBiases(CellKind cell, int I, int H, int B, int layers)
     {
         const int T = 5;
         var free = new RecurrentLayer(cell, I, H, layers, bidirectional: true, rng: new Rng(4), leak: LeakOf(cell), bias: false);
@@ -141,5 +140,27 @@ public class RecurrentLayerBiasTests : IDisposable
         var biased = new RecurrentLayer(CellKind.Lstm, 3, 4, bidirectional: true, rng: new Rng(4));
         message = Assert.Throws<InvalidDataException>(() => StateDict.Load(SafeTensorsFile.Read(freePath), biased)).Message;
         Assert.Contains("no tensor 'bias_ih_l0'", message);
+    }
+}
+
+/// <summary>
+/// bias: false against zero biases (<see cref="RecurrentLayerBiasTests.AssertEqualsZeroBiases"/>) where the time loops
+/// are cut over threads: B = 24 rows in three blocks, H = 128 (every cell's step is worth a second thread), at 1 and 2
+/// threads. Sets Gemm.Threads, so it runs alone.
+/// </summary>
+[Collection("Gemm.Threads")]
+public class RecurrentLayerBiasThreadsTests
+{
+    [Theory]
+    [InlineData(CellKind.Lstm, 1)]
+    [InlineData(CellKind.Lstm, 2)]
+    [InlineData(CellKind.Gru, 1)]
+    [InlineData(CellKind.Gru, 2)]
+    [InlineData(CellKind.RnnTanh, 2)]
+    [InlineData(CellKind.Leaky, 2)]
+    public void WithoutBiasEqualsZeroBiasesToTheBit(CellKind cell, int threads)
+    {
+        using var threadsScope = new GemmThreadsScope(threads);
+        RecurrentLayerBiasTests.AssertEqualsZeroBiases(cell, 16, 128, 24, 2);
     }
 }
