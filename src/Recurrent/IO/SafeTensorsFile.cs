@@ -206,7 +206,7 @@ public sealed class SafeTensorsFile
         }
     }
 
-    /// <summary>Checks that <paramref name="name"/> exists with this dtype (and shape, when given) without reading it.</summary>
+    /// <summary>Checks that <paramref name="name"/> exists with this dtype without reading it.</summary>
     public void Check(string name, SafeDType dtype) => Require(name, dtype);
 
     /// <summary>Checks that <paramref name="name"/> exists with this dtype and shape without reading it.</summary>

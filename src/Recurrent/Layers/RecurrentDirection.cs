@@ -130,7 +130,8 @@ internal sealed class RecurrentDirection : IParallelWork
     public IEnumerable<Parameter> Parameters() => LeakParameter == null ? Weights() : [.. Weights(), LeakParameter];
 
     /// <summary>nn.RNN's four parameters (two without biases), those initialized U(±1/√H): all but the leak.</summary>
-    public IEnumerable<Parameter> Weights() => BiasIh == null || BiasHh == null ? [WeightIh, WeightHh] : [WeightIh, WeightHh, BiasIh, BiasHh];
+    public IEnumerable<Parameter> Weights() =>
+        BiasIh == null || BiasHh == null ? [WeightIh, WeightHh] : [WeightIh, WeightHh, BiasIh, BiasHh];
 
     private int TimeOf(int step) => _reverse ? _steps - 1 - step : step;
     private int PrevIndex(int t) => _reverse ? t + 1 : t;
