@@ -208,7 +208,7 @@ public class RecurrentCellBehaviourTests
             var cell = RecurrentCell.Create(kind, 30, 100, new Rng(7));
             Assert.Equal(kind == CellKind.Lstm, cell.HasCellState);
             Assert.Equal(["weight_ih", "weight_hh", "bias_ih", "bias_hh"], cell.Parameters().Select(p => p.Name));
-            Assert.Equal([[gates * 100, 30], [gates * 100, 100], [gates * 100], [gates * 100]], cell.Parameters().Select(p => p.Shape));
+            Assert.Equal([[gates * 100, 30], [gates * 100, 100], [gates * 100], [gates * 100]], cell.Parameters().Select(p => p.Shape.ToArray()));
             const float bound = 0.1f; // 1/√H
             foreach (var p in cell.Parameters())
             {

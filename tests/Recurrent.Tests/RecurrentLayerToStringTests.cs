@@ -26,8 +26,12 @@ public class RecurrentLayerToStringTests
     [Fact]
     public void EverySettingInPyTorchsOrder()
     {
-        var layer = new RecurrentLayer(CellKind.RnnRelu, 10, 20, numLayers: 2, bidirectional: true, dropout: 0.5f, batchFirst: true);
-        Assert.Equal("RNN(10, 20, num_layers=2, nonlinearity='relu', batch_first=True, dropout=0.5, bidirectional=True)", layer.ToString());
+        var layer = new RecurrentLayer(CellKind.RnnRelu, 10, 20, numLayers: 2, bidirectional: true, dropout: 0.5f, batchFirst: true,
+            bias: false);
+        // torch.nn.RNN(10, 20, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True) prints the same
+        // without the nonlinearity, which PyTorch leaves out.
+        Assert.Equal("RNN(10, 20, num_layers=2, nonlinearity='relu', bias=False, batch_first=True, dropout=0.5, bidirectional=True)",
+            layer.ToString());
         Assert.Equal("LSTM(3, 4, batch_first=True, bidirectional=True)",
             new RecurrentLayer(CellKind.Lstm, 3, 4, bidirectional: true, batchFirst: true).ToString());
         Assert.Equal("GRU(3, 4, num_layers=3, dropout=0.1)", new RecurrentLayer(CellKind.Gru, 3, 4, numLayers: 3, dropout: 0.1f).ToString());

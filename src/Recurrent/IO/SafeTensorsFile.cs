@@ -147,10 +147,14 @@ public sealed class SafeTensorsFile
     public SafeDType DType(string name) => Get(name).DType;
     public int[] Shape(string name) => (int[])Get(name).Shape.Clone();
 
-    /// <summary>A new float32 tensor; when <paramref name="expectedShape"/> is given the stored shape must equal it.</summary>
-    public Tensor Float(string name, int[]? expectedShape = null)
+    /// <summary>A new float32 tensor of the stored shape.</summary>
+    public Tensor Float(string name) => Float(Require(name, SafeDType.F32));
+
+    /// <summary>A new float32 tensor; the stored shape must equal <paramref name="expectedShape"/>.</summary>
+    public Tensor Float(string name, ReadOnlySpan<int> expectedShape) => Float(Require(name, SafeDType.F32, expectedShape));
+
+    private Tensor Float(Entry e)
     {
-        Entry e = Require(name, SafeDType.F32, expectedShape);
         var tensor = new Tensor(e.Shape);
         CopyFloats(e, tensor.Data);
         return tensor;
@@ -165,7 +169,7 @@ public sealed class SafeTensorsFile
 
     public long[] Int64(string name)
     {
-        Entry e = Require(name, SafeDType.I64, null);
+        Entry e = Require(name, SafeDType.I64);
         ReadOnlySpan<byte> bytes = Bytes(e);
         var values = new long[bytes.Length / 8];
         for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes[(8 * i)..]);
@@ -202,14 +206,23 @@ public sealed class SafeTensorsFile
         }
     }
 
-    /// <summary>Checks that <paramref name="name"/> exists with this dtype (and shape, when given) without reading it.</summary>
-    public void Check(string name, SafeDType dtype, int[]? expectedShape = null) => Require(name, dtype, expectedShape);
+    /// <summary>Checks that <paramref name="name"/> exists with this dtype without reading it.</summary>
+    public void Check(string name, SafeDType dtype) => Require(name, dtype);
 
-    private Entry Require(string name, SafeDType dtype, int[]? expectedShape)
+    /// <summary>Checks that <paramref name="name"/> exists with this dtype and shape without reading it.</summary>
+    public void Check(string name, SafeDType dtype, ReadOnlySpan<int> expectedShape) => Require(name, dtype, expectedShape);
+
+    private Entry Require(string name, SafeDType dtype)
     {
         Entry e = Get(name);
         if (e.DType != dtype) throw Bad($"tensor '{name}' is {e.DType}, expected {dtype}");
-        if (expectedShape != null && !e.Shape.AsSpan().SequenceEqual(expectedShape))
+        return e;
+    }
+
+    private Entry Require(string name, SafeDType dtype, ReadOnlySpan<int> expectedShape)
+    {
+        Entry e = Require(name, dtype);
+        if (!e.Shape.AsSpan().SequenceEqual(expectedShape))
             throw Bad($"tensor '{name}' has shape {Tensor.Describe(e.Shape)}, expected {Tensor.Describe(expectedShape)}");
         return e;
     }

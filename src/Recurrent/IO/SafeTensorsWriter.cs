@@ -52,7 +52,7 @@ public sealed class SafeTensorsWriter
     /// <summary>Written as "__metadata__": string keys and values, e.g. a model's configuration.</summary>
     public Dictionary<string, string> Metadata { get; } = new();
 
-    public void Add(string name, Tensor t) => AddItem(new FloatItem(name, (int[])t.Shape.Clone(), t.Data));
+    public void Add(string name, Tensor t) => AddItem(new FloatItem(name, t.Shape.ToArray(), t.Data));
 
     public void AddInt64(string name, long[] values, int[] shape) =>
         AddItem(new Int64Item(name, CheckShape(name, values.Length, shape), values));

@@ -59,12 +59,12 @@ public abstract class Attention : IModule
     /// <summary>
     /// A new attention of this kind; attentionSize is A for bahdanau and luong-concat (unused by luong-dot, which needs
     /// querySize = keySize, and luong-general). Parameters ~ PyTorch's nn.Linear default U(±1/√fan_in), v ~ U(±1/√A),
-    /// drawn from rng in the order of Parameters() (seed 0 if null).
+    /// drawn from rng in the order of Parameters() (an Rng from <see cref="Rng.FromGlobal"/> if null).
     /// </summary>
     public static Attention Create(AttentionKind kind, int querySize, int keySize, int attentionSize, Rng? rng = null) => kind switch
     {
-        AttentionKind.Bahdanau or AttentionKind.LuongConcat => new BahdanauAttention(kind, querySize, keySize, attentionSize, rng ?? new Rng(0)),
-        AttentionKind.LuongDot or AttentionKind.LuongGeneral => new LuongAttention(kind, querySize, keySize, rng ?? new Rng(0)),
+        AttentionKind.Bahdanau or AttentionKind.LuongConcat => new BahdanauAttention(kind, querySize, keySize, attentionSize, rng ?? Rng.FromGlobal()),
+        AttentionKind.LuongDot or AttentionKind.LuongGeneral => new LuongAttention(kind, querySize, keySize, rng ?? Rng.FromGlobal()),
         _ => throw new ArgumentException($"Attention.Create: unknown attention kind {(int)kind}"),
     };
 

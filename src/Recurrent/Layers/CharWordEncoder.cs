@@ -37,7 +37,7 @@ public sealed class CharWordEncoder : IModule
     private readonly int[] _shape = new int[2];
     private readonly Tensor _y = Tensor.Growable(0), _dhN = Tensor.Growable(0);
 
-    /// <summary>E ~ N(0, 1), then the LSTM's weights ~ U(±1/√H_c), PyTorch's defaults, from rng (seed 0 if null).</summary>
+    /// <summary>E ~ N(0, 1), then the LSTM's weights ~ U(±1/√H_c), PyTorch's defaults, from rng (an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public CharWordEncoder(int numChars, int charEmbedding, int charHidden, Rng? rng = null)
     {
         if (numChars <= 0 || charEmbedding <= 0 || charHidden <= 0)
@@ -45,7 +45,7 @@ public sealed class CharWordEncoder : IModule
         NumChars = numChars;
         CharEmbedding = charEmbedding;
         CharHidden = charHidden;
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         _embedding = new Embedding(numChars, charEmbedding, rng);
         _lstm = new RecurrentLayer(CellKind.Lstm, charEmbedding, charHidden, bidirectional: true, rng: rng);
     }

@@ -19,7 +19,7 @@ public sealed class Embedding : IModule
     private readonly Tensor _y = Tensor.Growable(0);
     private readonly BackwardGuard _guard = new();
 
-    /// <summary>W ~ N(0, 1), PyTorch's default (from rng; seed 0 if null).</summary>
+    /// <summary>W ~ N(0, 1), PyTorch's default (from rng; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public Embedding(int numEmbeddings, int embeddingDim, Rng? rng = null)
     {
         if (numEmbeddings <= 0 || embeddingDim <= 0)
@@ -27,7 +27,7 @@ public sealed class Embedding : IModule
         NumEmbeddings = numEmbeddings;
         EmbeddingDim = embeddingDim;
         Weight = new Parameter("weight", numEmbeddings, embeddingDim);
-        Init.Normal(Weight.Value, 1f, rng ?? new Rng(0));
+        Init.Normal(Weight.Value, 1f, rng ?? Rng.FromGlobal());
     }
 
     public IEnumerable<Parameter> Parameters()

@@ -19,7 +19,7 @@ public sealed class Linear : IModule
     private readonly BackwardGuard _guard = new();
     private readonly Tensor _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
 
-    /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; seed 0 if null).</summary>
+    /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
@@ -28,7 +28,7 @@ public sealed class Linear : IModule
         OutFeatures = outFeatures;
         Weight = new Parameter("weight", outFeatures, inFeatures);
         Bias = bias ? new Parameter("bias", outFeatures) : null;
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         float bound = 1f / MathF.Sqrt(inFeatures);
         Init.Uniform(Weight.Value, bound, rng);
         if (Bias is not null) Init.Uniform(Bias.Value, bound, rng);
@@ -85,7 +85,7 @@ public sealed class Linear : IModule
     }
 
     /// <summary>The buffer takes the shape leading + [last], with the leading dimensions of another shape.</summary>
-    private static void Resize(Tensor buffer, int[] leadingFrom, int last)
+    private static void Resize(Tensor buffer, ReadOnlySpan<int> leadingFrom, int last)
     {
         Span<int> shape = stackalloc int[leadingFrom.Length];
         leadingFrom.CopyTo(shape);

@@ -74,7 +74,7 @@ public sealed class LinearChainCrf : IModule
     private readonly double[] _delta, _deltaNext;
     private int[] _backPointers = [];
 
-    /// <summary>All three parameters ~ U(−0.1, 0.1) (pytorch-crf's reset_parameters: start, end, transitions, in that order; seed 0 if null).</summary>
+    /// <summary>All three parameters ~ U(−0.1, 0.1) (pytorch-crf's reset_parameters: start, end, transitions, in that order; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
     public LinearChainCrf(int numTags, Rng? rng = null)
     {
         if (numTags <= 0) throw new ArgumentException($"LinearChainCrf: num_tags must be positive, got {numTags}");
@@ -82,7 +82,7 @@ public sealed class LinearChainCrf : IModule
         StartTransitions = new Parameter("start_transitions", numTags);
         EndTransitions = new Parameter("end_transitions", numTags);
         Transitions = new Parameter("transitions", numTags, numTags);
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         Init.Uniform(StartTransitions.Value, 0.1f, rng);
         Init.Uniform(EndTransitions.Value, 0.1f, rng);
         Init.Uniform(Transitions.Value, 0.1f, rng);

@@ -8,9 +8,9 @@ public sealed class Parameter
     public string Name { get; }
     public Tensor Value { get; }
     public Tensor Grad { get; }
-    public int[] Shape => Value.Shape;
+    public ReadOnlySpan<int> Shape => Value.Shape;
 
-    public Parameter(string name, params int[] shape) : this(name, new Tensor(shape), new Tensor(shape)) { }
+    public Parameter(string name, params ReadOnlySpan<int> shape) : this(name, new Tensor(shape), new Tensor(shape)) { }
 
     /// <summary>A view under another name sharing value and gradient (a submodule's parameter seen from its parent).</summary>
     public Parameter(string name, Tensor value, Tensor grad)

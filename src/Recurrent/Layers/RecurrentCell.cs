@@ -74,7 +74,7 @@ public abstract class RecurrentCell : IModule
 
         // PyTorch's reset_parameters: every weight U(±1/√H), in this order (a subclass's own parameters, such as the
         // leaky cell's leak, are its business).
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         float bound = 1f / MathF.Sqrt(hiddenSize);
         foreach (var p in (Parameter[])[WeightIh, WeightHh, BiasIh, BiasHh]) Init.Uniform(p.Value, bound, rng);
     }

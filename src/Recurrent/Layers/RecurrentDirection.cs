@@ -41,8 +41,9 @@ internal sealed class RecurrentDirection : IParallelWork
 {
     public Parameter WeightIh { get; }
     public Parameter WeightHh { get; }
-    public Parameter BiasIh { get; }
-    public Parameter BiasHh { get; }
+    /// <summary>b_ih and b_hh [G·H]; both null for a layer built with bias: false (PyTorch's bias=False).</summary>
+    public Parameter? BiasIh { get; }
+    public Parameter? BiasHh { get; }
     /// <summary>The leaky cell's learned leak u [H] (α = σ(u)), "leak_" + suffix; null for a fixed α or another cell.</summary>
     public Parameter? LeakParameter { get; }
 
@@ -53,7 +54,9 @@ internal sealed class RecurrentDirection : IParallelWork
     private int _steps, _batch;
     private AlignedFloats _gates, _states, _cells, _hiddenN, _hiddenProjection, _hiddenGradN;
     private AlignedFloats _dh, _dhPrev, _dc;
-    private readonly float[] _combinedBias, _biasGrad, _biasGradHidden;
+    // Without biases _combinedBias stays zero (the input GEMM adds it all the same: no second code path) and
+    // _zeroBias stands for b_hh where the GRU's cells read b_hn.
+    private readonly float[] _combinedBias, _biasGrad, _biasGradHidden, _zeroBias;
     // [blocks of RowBlock batch rows, G·H]: each block's sums of the bias gradients (the GRU's hidden n block apart).
     private AlignedFloats _biasPartials, _biasPartialsHidden;
     // W_hh packed once per pass for the per-step GEMMs: W_hhᵀ [H, G·H] forward, W_hh [G·H, H] backward.
@@ -87,7 +90,8 @@ internal sealed class RecurrentDirection : IParallelWork
     public int StateGradientProbeOffset { get; set; }
 
     /// <param name="leak">the leaky cell's α (ignored by the other cells).</param>
-    public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix, Leak? leak = null)
+    /// <param name="bias">false: no b_ih, b_hh (PyTorch's bias=False); the pre-activations get no bias term.</param>
+    public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix, Leak? leak = null, bool bias = true)
     {
         var alpha = leak ?? Leak.Default;
         _cell = cell;
@@ -97,8 +101,12 @@ internal sealed class RecurrentDirection : IParallelWork
         _reverse = suffix.EndsWith("_reverse", StringComparison.Ordinal);
         WeightIh = new Parameter("weight_ih_" + suffix, _gateWidth, inputSize);
         WeightHh = new Parameter("weight_hh_" + suffix, _gateWidth, hidden);
-        BiasIh = new Parameter("bias_ih_" + suffix, _gateWidth);
-        BiasHh = new Parameter("bias_hh_" + suffix, _gateWidth);
+        if (bias)
+        {
+            BiasIh = new Parameter("bias_ih_" + suffix, _gateWidth);
+            BiasHh = new Parameter("bias_hh_" + suffix, _gateWidth);
+        }
+        _zeroBias = bias ? [] : new float[_gateWidth];
         _combinedBias = new float[_gateWidth];
         _biasGrad = new float[_gateWidth];
         _biasGradHidden = cell == CellKind.Gru ? new float[_gateWidth] : [];
@@ -121,8 +129,9 @@ internal sealed class RecurrentDirection : IParallelWork
 
     public IEnumerable<Parameter> Parameters() => LeakParameter == null ? Weights() : [.. Weights(), LeakParameter];
 
-    /// <summary>nn.RNN's four parameters, those initialized U(±1/√H): all but the leak.</summary>
-    public IEnumerable<Parameter> Weights() => [WeightIh, WeightHh, BiasIh, BiasHh];
+    /// <summary>nn.RNN's four parameters (two without biases), those initialized U(±1/√H): all but the leak.</summary>
+    public IEnumerable<Parameter> Weights() =>
+        BiasIh == null || BiasHh == null ? [WeightIh, WeightHh] : [WeightIh, WeightHh, BiasIh, BiasHh];
 
     private int TimeOf(int step) => _reverse ? _steps - 1 - step : step;
     private int PrevIndex(int t) => _reverse ? t + 1 : t;
@@ -142,8 +151,9 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
 
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
-        for (int g = 0; g < GH; g++)
-            _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
+        if (BiasIh != null && BiasHh != null)
+            for (int g = 0; g < GH; g++)
+                _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
         if (lookup != null) lookup.Project(WeightIh.Value.Data, _combinedBias, GH, _gates);
         else Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
@@ -226,11 +236,14 @@ internal sealed class RecurrentDirection : IParallelWork
         (_lengths, _dOutput, _dx) = (null, null, null);
         _dh.All.CopyTo(dh0);
         if (lstm) _dc.All.CopyTo(dc0);
-        SumBlocks(_biasPartials, _biasGrad);
-        if (gru) SumBlocks(_biasPartialsHidden, _biasGradHidden);
-        Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
-        if (gru) _biasGrad.AsSpan(0, 2 * H).CopyTo(_biasGradHidden);
-        Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
+        if (BiasIh != null && BiasHh != null)
+        {
+            SumBlocks(_biasPartials, _biasGrad);
+            if (gru) SumBlocks(_biasPartialsHidden, _biasGradHidden);
+            Kernels.Add(BiasIh.Grad.Data, _biasGrad, BiasIh.Grad.Data);
+            if (gru) _biasGrad.AsSpan(0, 2 * H).CopyTo(_biasGradHidden);
+            Kernels.Add(BiasHh.Grad.Data, gru ? _biasGradHidden : _biasGrad, BiasHh.Grad.Data);
+        }
         if (learnedLeak) AddLeakGradient();
         StepProfiler.Mark(StepPhase.CellsBackward);
 
@@ -363,7 +376,7 @@ internal sealed class RecurrentDirection : IParallelWork
         else Gemm.MultiplyColumns(hPrevRows, H, WeightHh.Value.Data, H, target, GH, rows, GH, H, accumulate: !gru, columns);
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
-        ReadOnlySpan<float> biasHn = gru ? BiasHh.Value.Data.AsSpan(2 * H, H) : default;
+        ReadOnlySpan<float> biasHn = gru ? (BiasHh?.Value.Data ?? _zeroBias).AsSpan(2 * H, H) : default;
         for (int b = rowFrom; b < rowTo; b++)
         {
             if (b + 1 < rowTo)
@@ -476,8 +489,11 @@ internal sealed class RecurrentDirection : IParallelWork
                     break;
             }
         }
-        for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, units, rowFrom, rowTo, _biasPartials, g * H + from);
-        if (gru) AddRows(_hiddenGradN, H, t, from, units, rowFrom, rowTo, _biasPartialsHidden, 2 * H + from); // r, z: as the input side's
+        if (BiasIh != null)
+        {
+            for (int g = 0; g < gates; g++) AddRows(_gates, GH, t, g * H + from, units, rowFrom, rowTo, _biasPartials, g * H + from);
+            if (gru) AddRows(_hiddenGradN, H, t, from, units, rowFrom, rowTo, _biasPartialsHidden, 2 * H + from); // r, z: as the input side's
+        }
         StepProfiler.Mark(StepPhase.CellsBackward);
         if (_dx != null)
         {

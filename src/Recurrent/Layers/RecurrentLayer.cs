@@ -28,6 +28,8 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 ///         logit of the starting α, not drawn), after the four weights of that direction
 ///
 /// Parameter names, shapes, gate order and initialization (U(±1/√H)) are PyTorch's, so state dicts move both ways.
+/// bias: false is PyTorch's bias=False: no b_ih, b_hh (nor "bias_ih_l{k}", "bias_hh_l{k}"); every b above is zero,
+/// the GRU's b_hn too.
 /// Layer k > 0 reads [forward, reverse] of layer k−1 (width D·H), with dropout between layers while Training.
 ///
 /// Residual (not in PyTorch): layers k ≥ 1, whose input width D·H equals their output width, add their input to
@@ -60,6 +62,8 @@ public sealed class RecurrentLayer : IModule
     public Leak Leak { get; }
     /// <summary>Layers k ≥ 1 add their input (the layer below's output, before dropout) to their output.</summary>
     public bool Residual { get; }
+    /// <summary>PyTorch's bias: false means no bias_ih / bias_hh parameters (the pre-activations get no bias term).</summary>
+    public bool Bias { get; }
     /// <summary>Dropout between layers applies only while training.</summary>
     public bool Training
     {
@@ -115,7 +119,7 @@ public sealed class RecurrentLayer : IModule
     private static readonly Tensor Empty = new(0);
 
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false)
+        float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false, bool bias = true)
     {
         if (inputSize <= 0) throw new ArgumentException($"{cell}: input_size must be positive (got {inputSize})");
         if (hiddenSize <= 0) throw new ArgumentException($"{cell}: hidden_size must be positive (got {hiddenSize})");
@@ -132,13 +136,14 @@ public sealed class RecurrentLayer : IModule
         Dropout = dropout;
         BatchFirst = batchFirst;
         Residual = residual;
-        rng ??= new Rng(0);
+        Bias = bias;
+        rng ??= Rng.FromGlobal();
 
         _directions = new RecurrentDirection[numLayers * NumDirections];
         for (int k = 0; k < numLayers; k++)
             for (int d = 0; d < NumDirections; d++)
                 _directions[k * NumDirections + d] = new RecurrentDirection(cell,
-                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse", Leak);
+                    k == 0 ? inputSize : NumDirections * hiddenSize, hiddenSize, d == 0 ? $"l{k}" : $"l{k}_reverse", Leak, bias);
 
         float bound = 1f / MathF.Sqrt(hiddenSize);
         foreach (var p in _directions.SelectMany(d => d.Weights())) Init.Uniform(p.Value, bound, rng);
@@ -161,6 +166,7 @@ public sealed class RecurrentLayer : IModule
         string name = Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", CellKind.Leaky => "LeakyRNN", _ => "RNN" };
         string extra = (NumLayers > 1 ? $", num_layers={NumLayers}" : "")
                        + (Cell == CellKind.RnnRelu ? ", nonlinearity='relu'" : "")
+                       + (Bias ? "" : ", bias=False")
                        + (BatchFirst ? ", batch_first=True" : "")
                        + (Dropout != 0 ? $", dropout={Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")
                        + (Bidirectional ? ", bidirectional=True" : "")

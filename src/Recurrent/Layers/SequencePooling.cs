@@ -51,7 +51,7 @@ public sealed class SequencePooling : IModule
     private float[] _dPre = [];      // Attention backward: [T, B, F] gradient of W x_t + b
     private float[] _dAlpha = [];    // Attention backward: [T] gradient of one sequence's α
 
-    /// <summary>W, b ~ U(±1/√F) as PyTorch's Linear(F, F), then q ~ U(±1/√F), from rng (seed 0 if null); attention only.</summary>
+    /// <summary>W, b ~ U(±1/√F) as PyTorch's Linear(F, F), then q ~ U(±1/√F), from rng (an Rng from <see cref="Rng.FromGlobal"/> if null); attention only.</summary>
     public SequencePooling(PoolingKind kind, int features, int directions = 1, Rng? rng = null)
     {
         if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "SequencePooling: unknown pooling kind");
@@ -67,7 +67,7 @@ public sealed class SequencePooling : IModule
         AttentionWeight = new Parameter("attention.weight", features, features);
         AttentionBias = new Parameter("attention.bias", features);
         AttentionQuery = new Parameter("attention.query", features);
-        rng ??= new Rng(0);
+        rng ??= Rng.FromGlobal();
         float bound = 1f / MathF.Sqrt(features);
         Init.Uniform(AttentionWeight.Value, bound, rng);
         Init.Uniform(AttentionBias.Value, bound, rng);

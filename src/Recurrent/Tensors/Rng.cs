@@ -34,6 +34,32 @@ public sealed class Rng
 
     public static Rng FromState(uint[] state) => new(0) { State = state };
 
+    // The process-wide generator, torch's default generator: layers built without an Rng take theirs from it, so two
+    // of them start from different weights and a program that sets the seed first is reproducible. Built on any
+    // thread, so every use is under the lock (building a layer is not a hot path); it only ever seeds a layer's own
+    // Rng, which is then the layer's alone, so the layers' later draws (dropout masks) need no lock.
+    private static readonly Lock GlobalLock = new();
+    private static Rng _global = new(0);
+
+    /// <summary>
+    /// Seeds the process-wide generator (torch.manual_seed): the layers built without an Rng after this call get the
+    /// same weights in every run that builds them in the same order. Until it is called the seed is 0. Layers built on
+    /// several threads at once take their seeds in whatever order the threads reach the generator.
+    /// </summary>
+    public static void SetGlobalSeed(ulong seed)
+    {
+        lock (GlobalLock) _global = new Rng(seed);
+    }
+
+    /// <summary>
+    /// A new Rng of its own for a layer built without one, seeded by the next 64 bits of the process-wide generator
+    /// (see <see cref="SetGlobalSeed"/>): each call gives another stream. Safe to call from any thread.
+    /// </summary>
+    public static Rng FromGlobal()
+    {
+        lock (GlobalLock) return new Rng(((ulong)_global.NextUInt() << 32) | _global.NextUInt());
+    }
+
     public uint NextUInt()
     {
         uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;

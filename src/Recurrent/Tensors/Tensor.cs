@@ -17,26 +17,26 @@ public sealed class Tensor
     private int _length;
     private readonly bool _growable;
 
-    public Tensor(params int[] shape)
+    public Tensor(params ReadOnlySpan<int> shape)
     {
-        _shape = (int[])shape.Clone();
+        _shape = shape.ToArray();
         _length = CheckedLength(_shape);
         _data = new float[_length];
     }
 
-    public Tensor(float[] data, params int[] shape)
+    public Tensor(float[] data, params ReadOnlySpan<int> shape)
     {
-        _shape = (int[])shape.Clone();
+        _shape = shape.ToArray();
         _length = CheckedLength(_shape);
         if (data.Length != _length)
             throw new ArgumentException($"data has {data.Length} elements but shape {Describe(shape)} needs {_length}");
         _data = data;
     }
 
-    private Tensor(int[] shape, bool growable) : this(shape) => _growable = growable;
+    private Tensor(ReadOnlySpan<int> shape, bool growable) : this(shape) => _growable = growable;
 
     /// <summary>A zeroed buffer of this shape that its owner (a layer) may <see cref="Resize"/>.</summary>
-    public static Tensor Growable(params int[] shape) => new(shape, growable: true);
+    public static Tensor Growable(params ReadOnlySpan<int> shape) => new(shape, growable: true);
 
     /// <summary>
     /// The tensor's array, exactly Length floats. Throws for a resized buffer whose array is longer (every use of an
@@ -55,7 +55,12 @@ public sealed class Tensor
 
     /// <summary>The floats the array holds: Length for an exact tensor, up to the largest shape seen for a buffer.</summary>
     public int Capacity => _data.Length;
-    public int[] Shape => _shape;
+    /// <summary>
+    /// The sizes of the axes, read-only: a tensor changes shape only through its own methods (<see cref="Resize"/>), so
+    /// no caller can make Shape disagree with Length and the array. A view, not a copy (free on every shape check): a
+    /// buffer's Resize may change what it shows, so keep a shape past that with ToArray().
+    /// </summary>
+    public ReadOnlySpan<int> Shape => _shape;
     public int Rank => _shape.Length;
     public int Length => _length;
     public Span<float> Span => new(_data, 0, _length);

@@ -25,9 +25,11 @@ internal static class CharLmReference
         SafeTensorsFile file = c.File;
         int vocab = c.PositiveInt("vocab_size"), dim = c.PositiveInt("embedding_dim");
         int hidden = c.PositiveInt("hidden_size"), layers = c.PositiveInt("num_layers");
-        var embedding = new Embedding(vocab, dim);
-        var lstm = new RecurrentLayer(CellKind.Lstm, dim, hidden, layers, batchFirst: true);
-        var head = new Linear(hidden, vocab);
+        // The file's weights replace the initial ones: an Rng of their own leaves the process-wide one's stream alone.
+        var init = new Rng(0);
+        var embedding = new Embedding(vocab, dim, init);
+        var lstm = new RecurrentLayer(CellKind.Lstm, dim, hidden, layers, batchFirst: true, rng: init);
+        var head = new Linear(hidden, vocab, rng: init);
         var model = new CharLm(embedding, lstm, head);
         StateDict.Load(file, model, strict: false);
 

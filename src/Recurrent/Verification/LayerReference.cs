@@ -26,9 +26,12 @@ internal static class LayerReference
         bool lstm = cell == CellKind.Lstm;
         int inputSize = c.PositiveInt("input_size"), hiddenSize = c.PositiveInt("hidden_size"), layers = c.PositiveInt("num_layers");
         bool bidirectional = c.Bool("bidirectional"), batchFirst = c.Bool("batch_first");
+        // PyTorch's bias=False cases say so; a file that does not say has biases (as nn.RNN's default).
+        bool bias = !c.File.Metadata.ContainsKey("bias") || c.Bool("bias");
         int directions = bidirectional ? 2 : 1;
 
-        var layer = new RecurrentLayer(cell, inputSize, hiddenSize, layers, bidirectional, 0f, batchFirst);
+        // The file's weights replace the initial ones: an Rng of their own leaves the process-wide one's stream alone.
+        var layer = new RecurrentLayer(cell, inputSize, hiddenSize, layers, bidirectional, 0f, batchFirst, new Rng(0), bias: bias);
         StateDict.Load(file, layer, strict: false);
 
         int[] inputShape = c.ShapeOfRank("input", 3, batchFirst ? $"[B, T, {inputSize}]" : $"[T, B, {inputSize}]");

@@ -50,12 +50,12 @@ public sealed class ReferenceCase
             Tensor expected = File.Float(name);
             comparisons.Add(actual.TryGetValue(name, out Tensor? a)
                 ? TensorComparison.Compare(name, a, expected)
-                : TensorComparison.Missing(name, expected.Shape, $"the {Mode} case computes no '{name}'"));
+                : TensorComparison.Missing(name, expected.Shape.ToArray(), $"the {Mode} case computes no '{name}'"));
         }
         // A reference that leaves out an output or gradient would pass without checking it: that is a failure too.
         foreach (var (name, a) in actual)
             if (!File.Contains(name))
-                comparisons.Add(TensorComparison.Missing(name, a.Shape, "not in the reference file"));
+                comparisons.Add(TensorComparison.Missing(name, a.Shape.ToArray(), "not in the reference file"));
         if (comparisons.Count == 0) throw Bad("no expected.* or grad.* tensors to compare");
         return new ReferenceResult(File.Path, Name, Mode, comparisons);
     }

@@ -30,7 +30,7 @@ public sealed record TensorComparison(
     public static TensorComparison Compare(string name, Tensor actual, Tensor expected)
     {
         if (!actual.HasShape(expected.Shape))
-            return Missing(name, expected.Shape, $"computed shape {Tensor.Describe(actual.Shape)}, reference {Tensor.Describe(expected.Shape)}");
+            return Missing(name, expected.Shape.ToArray(), $"computed shape {Tensor.Describe(actual.Shape)}, reference {Tensor.Describe(expected.Shape)}");
         ReadOnlySpan<float> a = actual.Data, e = expected.Data;
         double maxAbs = 0, worst = -1;
         int worstIndex = 0, failures = 0;
@@ -43,7 +43,7 @@ public sealed record TensorComparison(
             if (!double.IsNaN(error)) maxAbs = Math.Max(maxAbs, error);
             if (ratio > worst) { worst = ratio; worstIndex = i; }
         }
-        return new TensorComparison(name, (int[])expected.Shape.Clone(), maxAbs, Math.Max(worst, 0), worstIndex,
+        return new TensorComparison(name, expected.Shape.ToArray(), maxAbs, Math.Max(worst, 0), worstIndex,
             e.Length > 0 ? a[worstIndex] : 0f, e.Length > 0 ? e[worstIndex] : 0f, failures, null);
     }
 
