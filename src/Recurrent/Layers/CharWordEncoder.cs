@@ -14,7 +14,7 @@ namespace Recurrent.Layers;
 /// The words are padded with id 0 to L characters, time-major [L, N], and run as one batch with lengths n_w, so padding
 /// never reaches a word's states (PyTorch's pack_padded_sequence). y is the LSTM's h_n [2, N, H_c] laid out per word.
 /// The LSTM reads the embedding through
-/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor?, Tensor?, int[]?)"/>, which also hands
+/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor, Tensor, int[])"/>, which also hands
 /// the embedding its gradient in Backward.
 /// Parameters are PyTorch's names for an nn.Embedding + nn.LSTM(bidirectional=True) pair of submodules named
 /// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N and L (the tokens' array grows

@@ -4,7 +4,7 @@ using Recurrent.Models;
 namespace Recurrent.Tasks;
 
 /// <summary>
-/// A `label<TAB>text` file encoded for a classifier: each sentence's word ids and its label's id. A label the model
+/// A `label&lt;TAB&gt;text` file encoded for a classifier: each sentence's word ids and its label's id. A label the model
 /// does not know is an error naming the file and line (a model cannot be scored on classes it never had).
 /// </summary>
 public sealed class ClassificationData

@@ -5,7 +5,7 @@ using Recurrent.Training;
 
 namespace Recurrent.Tasks;
 
-/// <summary>A `condition<TAB>text` file encoded for a generator: each text's word ids and its condition (a label id
+/// <summary>A `condition&lt;TAB&gt;text` file encoded for a generator: each text's word ids and its condition (a label id
 /// or a vector). A label the model does not know, or a vector of another size, is an error naming the file and line.</summary>
 public sealed class GenerationData
 {

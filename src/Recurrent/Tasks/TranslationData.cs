@@ -4,7 +4,7 @@ using Recurrent.Models;
 namespace Recurrent.Tasks;
 
 /// <summary>
-/// A `source<TAB>target` file encoded for a translation model: every pair's source and target word ids (words the
+/// A `source&lt;TAB&gt;target` file encoded for a translation model: every pair's source and target word ids (words the
 /// vocabularies lack read as &lt;unk&gt;), and its distinct sources with all their references (as tokens) for BLEU.
 /// </summary>
 public sealed class TranslationData

@@ -6,7 +6,7 @@ namespace Recurrent.Training;
 /// <summary>What a run reports as it goes; the CLI turns it into a progress line and samples, the tests ignore it.</summary>
 public interface ITrainingObserver
 {
-    /// <summary>After every step; <paramref name="etaSeconds"/> is null when no limit bounds the run.</summary>
+    /// <summary>After every step; <see cref="TrainingStatus.EtaSeconds"/> is null when no limit bounds the run.</summary>
     void OnStep(TrainingStatus status) { }
     void OnLog(TrainLogEntry entry) { }
     void OnSample(long step, string text) { }
