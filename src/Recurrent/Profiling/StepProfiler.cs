@@ -19,6 +19,7 @@ public enum StepPhase
 /// </summary>
 public static class StepProfiler
 {
+    /// <summary>A readable name of each <see cref="StepPhase"/>, indexed by the phase's value: what the report prints.</summary>
     public static readonly string[] PhaseNames =
     [
         "input GEMM X·W_ihᵀ + bias", "recurrent GEMMs fwd h·W_hhᵀ (+pack)", "cells fwd (gates, state)",
