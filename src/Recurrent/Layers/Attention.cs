@@ -31,8 +31,11 @@ public abstract class Attention : IModule
 {
     private static readonly string[] KindNames = ["bahdanau", "luong-dot", "luong-general", "luong-concat"];
 
+    /// <summary>The score function: Bahdanau's additive MLP or one of Luong's dot, general or concat.</summary>
     public AttentionKind Kind { get; }
+    /// <summary>Q: the width of a query (the decoder state).</summary>
     public int QuerySize { get; }
+    /// <summary>K: the width of a key (an encoder output, 2H for a bidirectional encoder).</summary>
     public int KeySize { get; }
 
     private enum Phase { NoKeys, Forward, Backward, Finished }
@@ -77,6 +80,7 @@ public abstract class Attention : IModule
     public static string Name(AttentionKind kind) =>
         (uint)kind < (uint)KindNames.Length ? KindNames[(int)kind] : throw new ArgumentException($"unknown attention kind {(int)kind}");
 
+    /// <inheritdoc/>
     public abstract IEnumerable<Parameter> Parameters();
 
     private protected string Label => $"Attention({Name(Kind)})";

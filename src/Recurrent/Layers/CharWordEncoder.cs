@@ -22,9 +22,13 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class CharWordEncoder : IModule
 {
+    /// <summary>The character vocabulary size: rows of the character embedding.</summary>
     public int NumChars { get; }
+    /// <summary>The width of a character embedding: the LSTM's input size.</summary>
     public int CharEmbedding { get; }
+    /// <summary>H_c: the hidden size of each direction of the character LSTM.</summary>
     public int CharHidden { get; }
+    /// <summary>The width of a word's features: 2·H_c (forward direction's final state, then the reverse's).</summary>
     public int OutputSize => 2 * CharHidden;
 
     private readonly Embedding _embedding;
@@ -49,8 +53,10 @@ public sealed class CharWordEncoder : IModule
         _lstm = new RecurrentLayer(CellKind.Lstm, charEmbedding, charHidden, bidirectional: true, rng: rng);
     }
 
+    /// <summary>"CharWordEncoder(num_chars, char_embedding, char_hidden)".</summary>
     public override string ToString() => $"CharWordEncoder({NumChars}, {CharEmbedding}, {CharHidden})";
 
+    /// <summary>"char_embedding.weight", then the character LSTM's as "char_lstm.weight_ih_l0", … (both directions).</summary>
     public IEnumerable<Parameter> Parameters() =>
         _embedding.Prefixed("char_embedding.").Concat(_lstm.Prefixed("char_lstm."));
 

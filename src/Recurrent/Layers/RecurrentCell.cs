@@ -23,14 +23,21 @@ namespace Recurrent.Layers;
 /// </summary>
 public abstract class RecurrentCell : IModule
 {
+    /// <summary>Which cell this is (RNN tanh or ReLU, LSTM, GRU or leaky).</summary>
     public CellKind Kind { get; }
+    /// <summary>I: the width of x_t.</summary>
     public int InputSize { get; }
+    /// <summary>H: the width of h_t (and c_t).</summary>
     public int HiddenSize { get; }
     /// <summary>The LSTM carries a cell state c beside h.</summary>
     public bool HasCellState => Kind == CellKind.Lstm;
+    /// <summary>"weight_ih" [G·H, I], the gates' input weights stacked in PyTorch's gate order (G = 1 RNN, 4 LSTM, 3 GRU): torch's weight_ih.</summary>
     public Parameter WeightIh { get; }
+    /// <summary>"weight_hh" [G·H, H], the gates' recurrent weights: torch's weight_hh.</summary>
     public Parameter WeightHh { get; }
+    /// <summary>"bias_ih" [G·H]: torch's bias_ih.</summary>
     public Parameter BiasIh { get; }
+    /// <summary>"bias_hh" [G·H]: torch's bias_hh.</summary>
     public Parameter BiasHh { get; }
 
     /// <summary>G·H: the width of A and of every gate arena row.</summary>

@@ -46,13 +46,21 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 /// </summary>
 public sealed class RecurrentLayer : IModule
 {
+    /// <summary>The cell of every layer and direction.</summary>
     public CellKind Cell { get; }
+    /// <summary>I: the width of an input step (torch's input_size).</summary>
     public int InputSize { get; }
+    /// <summary>H: the hidden size of each direction of each layer (torch's hidden_size).</summary>
     public int HiddenSize { get; }
+    /// <summary>L: stacked layers (torch's num_layers).</summary>
     public int NumLayers { get; }
+    /// <summary>Each layer also runs a reverse direction, and its output is [forward, reverse] (torch's bidirectional).</summary>
     public bool Bidirectional { get; }
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
     public int NumDirections => Bidirectional ? 2 : 1;
+    /// <summary>The dropout probability on the input of layers k ≥ 1 while training (torch's dropout).</summary>
     public float Dropout { get; }
+    /// <summary>Input and output are [B, T, ·] instead of [T, B, ·] (torch's batch_first); states are [L·D, B, H] either way.</summary>
     public bool BatchFirst { get; }
     /// <summary>The leaky cell's α (fixed or learned); <see cref="Leak.Default"/> for the other cells, which ignore it.</summary>
     public Leak Leak { get; }
@@ -111,6 +119,12 @@ public sealed class RecurrentLayer : IModule
     private Embedding? _denseEmbedding;
     private static readonly Tensor Empty = new(0);
 
+    /// <summary>
+    /// torch.nn.RNN / LSTM / GRU(input_size, hidden_size, num_layers, bias=True, batch_first, dropout, bidirectional), with
+    /// every weight ~ U(±1/√H) drawn from rng (seed 0 if null) and the dropout masks drawn from it later; the leaky cell takes
+    /// <paramref name="leak"/>, and <paramref name="residual"/> adds the skip connections of layers k ≥ 1. Throws
+    /// <see cref="ArgumentException"/> for a size ≤ 0, dropout outside [0, 1), or a leak given for another cell.
+    /// </summary>
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false)
     {
@@ -161,6 +175,7 @@ public sealed class RecurrentLayer : IModule
         return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
+    /// <summary>Per layer k and direction, PyTorch's weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (then "_reverse" ones; leak_l{k} for a learned leak).</summary>
     public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
 
     /// <param name="input">[T, B, I], or [B, T, I] when batch_first.</param>

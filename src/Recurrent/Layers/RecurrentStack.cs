@@ -23,6 +23,7 @@ public sealed class RecurrentStack : IModule
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _sums, _sumGrads;   // [L] with residual (index k ≥ 1 used): hᵏ and ∂hᵏ⁻¹, [T, B, D·H]
 
+    /// <summary>The width of the top layer's output: D·H.</summary>
     public int OutputSize { get; }
     /// <summary>Layers k ≥ 1 add the layer below's output (before dropout) to their own.</summary>
     public bool Residual { get; }
@@ -45,8 +46,10 @@ public sealed class RecurrentStack : IModule
             new Parameter(prefix + p.Name.Replace("_l0", $"_l{k}"), p.Value, p.Grad))).ToArray();
     }
 
+    /// <summary>Every layer's parameters, renamed to their place in the stack: the prefix, then "weight_ih_l{k}" and so on.</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
+    /// <summary>Turns the dropout between layers on (training) or off (evaluation).</summary>
     public bool Training
     {
         set { foreach (var d in _dropouts) d.Training = value; }
