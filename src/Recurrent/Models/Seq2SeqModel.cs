@@ -30,6 +30,7 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class Seq2SeqModel : ITaskModel
 {
+    /// <summary>The model's shape, vocabularies and attention, as config.json stores them.</summary>
     public Seq2SeqConfig Config { get; }
     internal Embedding SourceEmbedding { get; }
     internal RecurrentStack Encoder { get; }
@@ -63,6 +64,10 @@ public sealed class Seq2SeqModel : ITaskModel
     private float[] _dContext = [], _dHidden = [], _dQuery = []; // [B, H] each
     private readonly Tensor _dEncoderOutput = Tensor.Growable(0), _dFinalHidden = Tensor.Growable(0), _dBridge = Tensor.Growable(0);
 
+    /// <summary>
+    /// Builds the model, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws the
+    /// dropout masks and teacher forcing's choices. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is not valid.
+    /// </summary>
     public Seq2SeqModel(Seq2SeqConfig config, Rng rng)
     {
         config.Validate();
@@ -88,10 +93,15 @@ public sealed class Seq2SeqModel : ITaskModel
         ];
     }
 
+    /// <inheritdoc/>
     public string Task => Seq2SeqConfig.TranslateTask;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> Parameters() => _parameters;
+    /// <inheritdoc/>
     public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
+    /// <inheritdoc/>
     public uint[] DropoutRngState { get => _rng.State; set => _rng.State = value; }
+    /// <inheritdoc/>
     public bool Training
     {
         get => _training;
@@ -104,6 +114,7 @@ public sealed class Seq2SeqModel : ITaskModel
 
     /// <summary>The last Forward's un-averaged loss and its token count (for a mean over many batches).</summary>
     public double LossSum => _loss.LastLossSum;
+    /// <summary>Target tokens (not padding) the last Forward's loss counted.</summary>
     public int LossTokens => _loss.Count;
 
     /// <summary>

@@ -33,6 +33,10 @@ public sealed class SequenceClassifier : WordModel
     private bool _training = true;
     private Tensor? _logits;
 
+    /// <summary>
+    /// Builds the classifier, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws
+    /// the dropout masks. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is invalid or not a classify config.
+    /// </summary>
     public SequenceClassifier(WordModelConfig config, Rng rng) : base(config, WordModelConfig.ClassifyTask, rng)
     {
         _rnn = new RecurrentStack(config.Cell, config.EmbeddingSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
@@ -46,6 +50,7 @@ public sealed class SequenceClassifier : WordModel
         SetParameters([.. Embedding.Prefixed("embedding."), .. _rnn.Parameters(), .. _pool.Prefixed("pool."), .. _head.Prefixed("head.")]);
     }
 
+    /// <inheritdoc/>
     public override bool Training
     {
         get => _training;

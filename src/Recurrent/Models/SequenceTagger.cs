@@ -37,6 +37,10 @@ public sealed class SequenceTagger : WordModel
     private Tensor? _emissions;
     private float _lossScale;
 
+    /// <summary>
+    /// Builds the tagger, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws the
+    /// dropout masks. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is invalid or not a tag config.
+    /// </summary>
     public SequenceTagger(WordModelConfig config, Rng rng) : base(config, WordModelConfig.TagTask, rng)
     {
         if (config.HasCharFeatures) _chars = new CharWordEncoder(config.Characters!.Count, config.CharEmbedding, config.CharHidden, rng);
@@ -55,6 +59,7 @@ public sealed class SequenceTagger : WordModel
         ]);
     }
 
+    /// <inheritdoc/>
     public override bool Training
     {
         get => _training;
