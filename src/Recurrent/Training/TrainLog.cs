@@ -25,6 +25,7 @@ public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, do
 /// </summary>
 public static class TrainLog
 {
+    /// <summary>The entry as one line of JSON (no newline); NaN and infinities are written as null.</summary>
     public static string Format(TrainLogEntry e)
     {
         using var buffer = new MemoryStream();
@@ -57,6 +58,7 @@ public static class TrainLog
         else w.WriteNull(name);
     }
 
+    /// <summary>Appends the entry's line to log.jsonl; an I/O failure is an <see cref="IOException"/> naming the step and the file.</summary>
     public static void Append(string path, TrainLogEntry entry)
     {
         try

@@ -8,7 +8,9 @@ public interface ITrainingObserver
 {
     /// <summary>After every step; <see cref="TrainingStatus.EtaSeconds"/> is null when no limit bounds the run.</summary>
     void OnStep(TrainingStatus status) { }
+    /// <summary>After every logged step, with the line written to log.jsonl.</summary>
     void OnLog(TrainLogEntry entry) { }
+    /// <summary>When the run samples (tasks that generate): the step and the text.</summary>
     void OnSample(long step, string text) { }
 }
 
@@ -25,6 +27,7 @@ public readonly record struct TrainingStatus(long Step, double Epoch, float Loss
 public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double TokensPerSecond,
     double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation)
 {
+    /// <summary>The last validation's loss, or null when there was none.</summary>
     public double? ValLoss => Validation?.Loss;
     /// <summary>Steps of this run whose loss or gradient norm was NaN or infinite and that changed nothing
     /// (<see cref="TrainingRun.SkipNonFinite"/>).</summary>
@@ -49,6 +52,11 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
     /// <summary>Skip non-finite steps and go on (--skip-nonfinite) instead of stopping at the first.</summary>
     public bool SkipNonFinite { get; init; }
 
+    /// <summary>
+    /// Trains until a limit or <paramref name="cancel"/>, reporting to <paramref name="observer"/>, and checkpoints at the end.
+    /// Throws <see cref="NonFiniteLossException"/> at the first non-finite step unless <see cref="SkipNonFinite"/>, and
+    /// <see cref="ArgumentException"/> for a cosine schedule without a limit.
+    /// </summary>
     public TrainingResult Run(ITrainingObserver observer, CancellationToken cancel = default)
     {
         var s = trainer.Settings;
