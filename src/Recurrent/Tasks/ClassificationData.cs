@@ -9,8 +9,11 @@ namespace Recurrent.Tasks;
 /// </summary>
 public sealed class ClassificationData
 {
+    /// <summary>Each sentence's word ids (unknown words as &lt;unk&gt;), in file order.</summary>
     public int[][] Tokens { get; }
+    /// <summary>Each sentence's label id.</summary>
     public int[] Labels { get; }
+    /// <summary>Each sentence's length in words (for bucketing).</summary>
     public int[] Lengths { get; }
 
     private ClassificationData(string source, List<LabeledText> examples, WordModelConfig config)
@@ -28,6 +31,7 @@ public sealed class ClassificationData
         Lengths = Tokens.Select(t => t.Length).ToArray();
     }
 
+    /// <summary>Reads and encodes <paramref name="path"/>; throws <see cref="InvalidDataException"/> "FILE:LINE: …" for a malformed line or a label the model does not know.</summary>
     public static ClassificationData Load(string path, WordModelConfig config) =>
         new(path, LabeledTextReader.Read(path), config);
 

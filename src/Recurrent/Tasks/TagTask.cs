@@ -16,12 +16,18 @@ public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio)
 /// </summary>
 public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData? dev, int batch) : IWordTask
 {
+    /// <inheritdoc/>
     public ITaskModel Model => model;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
+    /// <inheritdoc/>
     public int[] TrainLengths => train.Lengths;
+    /// <inheritdoc/>
     public bool HasDev => dev != null;
+    /// <summary>The selection metric's name: "dev_f1" (entity F1) for BIO tags, else "dev_token_accuracy".</summary>
     public static string MetricName(bool bio) => bio ? "dev_f1" : "dev_token_accuracy";
 
+    /// <inheritdoc/>
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
         var (tokens, lengths, steps) = PaddedBatch.Pad(train.Tokens, examples);
@@ -31,6 +37,7 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
         return (loss, lengths.Sum());
     }
 
+    /// <inheritdoc/>
     public ValidationResult Evaluate()
     {
         var report = Evaluate(model, dev!, batch);
