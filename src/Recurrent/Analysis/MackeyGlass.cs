@@ -16,7 +16,9 @@ namespace Recurrent.Analysis;
 /// </summary>
 public static class MackeyGlass
 {
+    /// <summary>β and γ of dx/dt = β x(t − τ) / (1 + x(t − τ)¹⁰) − γ x(t).</summary>
     public const double Beta = 0.2, Gamma = 0.1;
+    /// <summary>τ = 17: the delay at which the series is mildly chaotic, the usual benchmark.</summary>
     public const int Tau = 17;
 
     /// <summary>dx/dt at x(t) = x with the delayed value x(t − τ) = delayed.</summary>

@@ -10,6 +10,7 @@ namespace Recurrent.Analysis;
 /// <param name="Bytes">the size of its counts file (<see cref="NgramCountsFile"/>).</param>
 public sealed record NgramOrderResult(int Order, double ValNatsPerChar, double Seconds, long Ngrams, long Bytes)
 {
+    /// <summary>The validation loss in bits per character.</summary>
     public double ValBitsPerChar => Metrics.LanguageModelMetrics.BitsPerChar(ValNatsPerChar);
 }
 
@@ -21,6 +22,10 @@ public sealed record NgramOrderResult(int Order, double ValNatsPerChar, double S
 /// </summary>
 public static class NgramOrderSweep
 {
+    /// <summary>
+    /// Counts and scores one model per order, calling <paramref name="progress"/> after each; throws
+    /// <see cref="ArgumentException"/> when the corpus has no validation text (fewer than 2 characters).
+    /// </summary>
     public static List<NgramOrderResult> Run(CharCorpus corpus, IEnumerable<int> orders, Action<NgramOrderResult>? progress = null)
     {
         if (corpus.Validation.Length < 2) throw new ArgumentException($"{corpus.Source} has no validation split to score the n-gram models on");
