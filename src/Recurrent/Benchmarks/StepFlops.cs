@@ -16,10 +16,19 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 public static class StepFlops
 {
+    /// <summary>The floating-point operations of one step by kind of product (a multiply-add counts 2).</summary>
+    /// <param name="InputProjection">X·W_ihᵀ of every layer (V rows of it for a first layer reading through the lookup).</param>
+    /// <param name="RecurrentForward">h·W_hhᵀ over the T steps of every layer.</param>
+    /// <param name="RecurrentBackward">dG·W_hh over the T steps of every layer.</param>
+    /// <param name="WeightGradients">dW_ih = dGᵀX and dW_hh = dGᵀH.</param>
+    /// <param name="InputGradients">dX = dG·W_ih (and the embedding's gradient through the lookup).</param>
+    /// <param name="Head">the output layer's forward and its two backward products, 3·2·N·V·H.</param>
     public readonly record struct Parts(double InputProjection, double RecurrentForward, double RecurrentBackward,
         double WeightGradients, double InputGradients, double Head)
     {
+        /// <summary>The forward pass: input projections, recurrent products and the head's forward third.</summary>
         public double Forward => InputProjection + RecurrentForward + Head / 3;
+        /// <summary>A whole training step: every part.</summary>
         public double Training => InputProjection + RecurrentForward + RecurrentBackward + WeightGradients + InputGradients + Head;
     }
 
