@@ -3,7 +3,17 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>The score functions of <see cref="Attention"/> (names: "bahdanau", "luong-dot", "luong-general", "luong-concat").</summary>
-public enum AttentionKind { Bahdanau, LuongDot, LuongGeneral, LuongConcat }
+public enum AttentionKind
+{
+    /// <summary>Additive, Bahdanau et al. 2015: e_s = vᵀ tanh(W_q q + W_k k_s + b_k) (<see cref="BahdanauAttention"/>).</summary>
+    Bahdanau,
+    /// <summary>Luong's dot: e_s = qᵀ k_s; no parameters, needs Q = K (<see cref="LuongAttention"/>).</summary>
+    LuongDot,
+    /// <summary>Luong's general: e_s = qᵀ W k_s, W [Q, K] (<see cref="LuongAttention"/>).</summary>
+    LuongGeneral,
+    /// <summary>Luong's concat: e_s = vᵀ tanh(W [q; k_s]), Bahdanau's score without b_k (<see cref="BahdanauAttention"/>).</summary>
+    LuongConcat,
+}
 
 /// <summary>
 /// Attention of an encoder–decoder over the encoder outputs (Bahdanau et al. 2015; Luong et al. 2015).

@@ -4,7 +4,19 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>The recurrent cells; Leaky is the leaky-integrator tanh RNN (see <see cref="Leak"/>), the others PyTorch's.</summary>
-public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru, Leaky }
+public enum CellKind
+{
+    /// <summary>Elman RNN with tanh: torch.nn.RNN(nonlinearity="tanh"), one gate block.</summary>
+    RnnTanh,
+    /// <summary>Elman RNN with ReLU: torch.nn.RNN(nonlinearity="relu").</summary>
+    RnnRelu,
+    /// <summary>torch.nn.LSTM: gates i, f, g, o (four blocks) and a cell state c.</summary>
+    Lstm,
+    /// <summary>torch.nn.GRU: gates r, z, n (three blocks).</summary>
+    Gru,
+    /// <summary>Leaky-integrator tanh RNN, h_t = (1 − α) h_{t−1} + α tanh(…), α per unit (<see cref="Layers.Leak"/>); not in PyTorch.</summary>
+    Leaky,
+}
 
 /// <summary>What a recurrent layer's Forward returns; the tensors belong to the layer and change at its next call.</summary>
 /// <param name="Output">[T, B, D·H], or [B, T, D·H] when batch_first; zero past each sequence's length.</param>

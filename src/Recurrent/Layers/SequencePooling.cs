@@ -3,7 +3,17 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>How <see cref="SequencePooling"/> reduces a sequence to one vector (names: "last", "mean", "max", "attention").</summary>
-public enum PoolingKind { Last, Mean, Max, Attention }
+public enum PoolingKind
+{
+    /// <summary>The state at each sequence's last real step (each direction's own last step when D = 2).</summary>
+    Last,
+    /// <summary>The mean over the real steps.</summary>
+    Mean,
+    /// <summary>The maximum of each feature over the real steps.</summary>
+    Max,
+    /// <summary>The α-weighted sum of the steps, α = softmax of a learned query's scores (Yang et al. 2016).</summary>
+    Attention,
+}
 
 /// <summary>
 /// Pools a time-major sequence of feature vectors into one vector per sequence, over each sequence's valid steps
