@@ -89,6 +89,8 @@ public sealed class AddingRegressor : IModule
     private readonly Tensor _last = Tensor.Growable(0), _dhN = Tensor.Growable(0);
 
     /// <param name="cell">one of <see cref="CellNames"/>.</param>
+    /// <param name="hidden">H: units of the recurrent layer.</param>
+    /// <param name="rng">draws the recurrent layer's weights (then the IRNN's identity init), then the readout's.</param>
     public AddingRegressor(string cell, int hidden, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);

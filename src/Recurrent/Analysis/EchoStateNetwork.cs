@@ -48,6 +48,12 @@ public sealed class EchoStateNetwork
     private readonly double[] _next;       // [N] scratch: the new state while the old one is still being read
 
     /// <param name="seed">draws W's columns and values, then W_in, then b.</param>
+    /// <param name="units">N: reservoir units.</param>
+    /// <param name="connections">K: nonzeros per row of W, 1 ≤ K ≤ N.</param>
+    /// <param name="spectralRadius">the spectral radius W is scaled to (&gt; 0).</param>
+    /// <param name="inputScaling">W_in ~ U(±inputScaling).</param>
+    /// <param name="biasScaling">b ~ U(±biasScaling).</param>
+    /// <param name="leakRate">a in (0, 1]: the weight of the new tanh term in the state update.</param>
     public EchoStateNetwork(int units, int connections = 10, double spectralRadius = 1.0, double inputScaling = 1.0,
         double biasScaling = 0.2, double leakRate = 0.3, ulong seed = 1)
     {

@@ -85,8 +85,14 @@ public static class LeakyTimescales
         }
     }
 
+    /// <summary>One run's result: the leak trained with, its test-MSE curve, its final test MSE (both targets' mean, and each), the learned α and the seconds it took.</summary>
     /// <param name="Curve">(step, test MSE averaged over both targets) at step 0 and every EvalEvery steps, and the last.</param>
     /// <param name="Alpha">each unit's α at the end, ascending (all equal when fixed).</param>
+    /// <param name="Leak">the leak the run used: fixed α, or learned from a starting α.</param>
+    /// <param name="TestLoss">the final test MSE, averaged over both targets.</param>
+    /// <param name="FastLoss">the final test MSE of the fast (delayed input) target.</param>
+    /// <param name="SlowLoss">the final test MSE of the slow (exponential average) target.</param>
+    /// <param name="Seconds">wall-clock seconds of the run.</param>
     public sealed record Run(Leak Leak, IReadOnlyList<(int Step, double Loss)> Curve, double TestLoss, double FastLoss, double SlowLoss,
         float[] Alpha, double Seconds);
 

@@ -33,6 +33,7 @@ public static class MackeyGlass
     /// <param name="substeps">RK4 steps per time unit (h = 1/substeps).</param>
     /// <param name="initial">the constant history x(t) for t ∈ [−τ, 0] (positive).</param>
     /// <param name="transient">time units integrated and discarded before the first sample.</param>
+    /// <param name="length">samples wanted (≥ 1).</param>
     public static double[] Generate(int length, int tau = Tau, int substeps = 10, double initial = 1.2, int transient = 1000)
     {
         if (length <= 0) throw new ArgumentException($"MackeyGlass: the length must be positive (got {length})");

@@ -49,6 +49,8 @@ public sealed class MackeyGlassForecast
     /// <param name="train">teacher-forced steps whose states train the readout.</param>
     /// <param name="starts">M, the number of free-running tests.</param>
     /// <param name="spacing">S, time steps between test starts.</param>
+    /// <param name="horizon">H: free-running steps per test; NRMSE is taken at the H-th.</param>
+    /// <param name="tau">the Mackey–Glass delay τ of the series.</param>
     public MackeyGlassForecast(int washout = 500, int train = 8000, int starts = 100, int spacing = DefaultHorizon,
         int horizon = DefaultHorizon, int tau = MackeyGlass.Tau)
     {

@@ -8,6 +8,9 @@ namespace Recurrent.Analysis;
 /// <summary>One order's Kneser–Ney model: its validation loss, how long counting took and how big it is.</summary>
 /// <param name="Ngrams">n-grams stored, all orders up to this one.</param>
 /// <param name="Bytes">the size of its counts file (<see cref="NgramCountsFile"/>).</param>
+/// <param name="Order">N: the model's order.</param>
+/// <param name="ValNatsPerChar">the validation loss, nats per character.</param>
+/// <param name="Seconds">wall-clock seconds of counting.</param>
 public sealed record NgramOrderResult(int Order, double ValNatsPerChar, double Seconds, long Ngrams, long Bytes)
 {
     /// <summary>The validation loss in bits per character.</summary>

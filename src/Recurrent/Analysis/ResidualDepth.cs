@@ -81,6 +81,15 @@ public static class ResidualDepth
 
 /// <summary>The sizes and schedule every run of the experiment shares.</summary>
 /// <param name="ValidationChars">how many characters from the start of the held-out text each evaluation reads.</param>
+/// <param name="Hidden">H: units per layer.</param>
+/// <param name="Embedding">E: embedding width (0 = one-hot input).</param>
+/// <param name="SeqLen">T: characters per training chunk.</param>
+/// <param name="Batch">B: parallel streams.</param>
+/// <param name="Steps">optimizer steps per model.</param>
+/// <param name="EvalEvery">steps between validations.</param>
+/// <param name="LearningRate">Adam's learning rate.</param>
+/// <param name="Clip">the global gradient norm clip.</param>
+/// <param name="Seed">the seed of every model's weights and dropout.</param>
 public sealed record ResidualDepthSettings(int Hidden, int Embedding, int SeqLen, int Batch, int Steps, int EvalEvery,
     int ValidationChars, double LearningRate = 2e-3, double Clip = 5, ulong Seed = 1)
 {

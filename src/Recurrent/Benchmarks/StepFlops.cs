@@ -33,6 +33,14 @@ public static class StepFlops
     }
 
     /// <param name="embedded">the first layer reads an embedding (tokens in, vocabulary V), through the lookup where it applies.</param>
+    /// <summary>The FLOPs of one step of a stacked recurrent layer with a vocabulary-sized output layer.</summary>
+    /// <param name="cell">the cell (its gate count G sets the width GH).</param>
+    /// <param name="input">I: the first layer's input width.</param>
+    /// <param name="hidden">H: every layer's hidden size.</param>
+    /// <param name="layers">L: stacked layers.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="vocab">V: the output layer's width (and the vocabulary the lookup reads).</param>
     public static Parts Of(CellKind cell, int input, int hidden, int layers, int batch, int seqLen, int vocab, bool embedded = false)
     {
         double GH = RecurrentDirection.Gates(cell) * (double)hidden, H = hidden, N = (double)batch * seqLen, B = batch, T = seqLen;

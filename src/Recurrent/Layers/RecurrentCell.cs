@@ -108,6 +108,8 @@ public abstract class RecurrentCell : IModule
     /// </summary>
     /// <param name="h0">[B, H] initial hidden state, or empty for zeros.</param>
     /// <param name="c0">[B, H] initial cell state (LSTM only), or empty for zeros.</param>
+    /// <param name="maxSteps">T: the most steps the sequence will take (&gt; 0).</param>
+    /// <param name="batch">B: rows per step.</param>
     public void Begin(int maxSteps, int batch, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default)
     {
         if (maxSteps <= 0) throw new ArgumentException($"{this}.Begin: maxSteps must be positive (got {maxSteps})");
@@ -326,6 +328,7 @@ public abstract class RecurrentCell : IModule
 
     /// <summary>Adds the gradients of the rows of W_hh and b_hh past the shared ones (EndBackward).</summary>
     /// <param name="hPrev">[T·B, H]: h_{t−1} of every step's rows.</param>
+    /// <param name="rows">T·B: the rows of hPrev (and of the gate gradients).</param>
     private protected virtual void AccumulateOwnGradients(ReadOnlySpan<float> hPrev, int rows) { }
 
     // ------------------------------------------------------------------ helpers for the cells

@@ -214,6 +214,11 @@ public sealed class RecurrentLayer : IModule
     /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
     /// </summary>
     /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
+    /// <param name="embedding">the embedding the tokens are looked up in; its weight's gradient is accumulated by Backward.</param>
+    /// <param name="shape">[T, B], or [B, T] when batch_first.</param>
+    /// <param name="h0">[L·D, B, H] initial hidden state, zero when null.</param>
+    /// <param name="c0">[L·D, B, H] initial cell state (LSTM only), zero when null.</param>
+    /// <param name="lengths">[B] real length of each sequence (1 ≤ length ≤ T), or null when all are T.</param>
     public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null,
         Tensor? c0 = null, int[]? lengths = null)
     {
@@ -299,6 +304,7 @@ public sealed class RecurrentLayer : IModule
     /// </summary>
     /// <param name="dOutput">shaped like Forward's output, or null for none.</param>
     /// <param name="dhN">[L·D, B, H] gradient of the final hidden state, or null; dcN likewise (LSTM).</param>
+    /// <param name="dcN">[L·D, B, H] gradient of the final cell state (LSTM), or null.</param>
     public RecurrentGradients Backward(Tensor? dOutput, Tensor? dhN = null, Tensor? dcN = null)
     {
         if (_steps < 0) throw new InvalidOperationException($"{this}.Backward called before Forward");

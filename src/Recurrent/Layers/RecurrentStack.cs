@@ -29,6 +29,14 @@ public sealed class RecurrentStack : IModule
     public bool Residual { get; }
 
     /// <param name="rng">initializes the weights (layer by layer, PyTorch's U(±1/√H)) and is kept to draw the masks.</param>
+    /// <param name="cell">the cell of every layer.</param>
+    /// <param name="inputSize">I: the first layer's input width.</param>
+    /// <param name="hiddenSize">H per direction.</param>
+    /// <param name="numLayers">L.</param>
+    /// <param name="bidirectional">each layer also runs backwards in time (output width 2H).</param>
+    /// <param name="dropout">dropout on the input of layers k ≥ 1 while training.</param>
+    /// <param name="prefix">the parameter names' prefix, e.g. "lstm.".</param>
+    /// <param name="residual">layers k ≥ 1 add the layer below's output to their own.</param>
     public RecurrentStack(CellKind cell, int inputSize, int hiddenSize, int numLayers, bool bidirectional, float dropout,
         string prefix, Rng rng, bool residual = false)
     {

@@ -48,6 +48,7 @@ public sealed class CharLanguageModel : ITaskModel
 
     /// <param name="rng">initializes the parameters (embedding ~ N(0,1), recurrent U(±1/√H), head U(±1/√H)) and,
     /// afterwards, draws the dropout masks.</param>
+    /// <param name="config">the model's shape and vocabulary; throws <see cref="ArgumentException"/> when it is not valid.</param>
     public CharLanguageModel(CharLanguageModelConfig config, Rng rng)
     {
         config.Validate();

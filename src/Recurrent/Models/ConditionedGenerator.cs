@@ -121,6 +121,7 @@ public sealed class ConditionedGenerator : ITaskModel
     /// <param name="inputs">[T, B] &lt;s&gt; y_0 … y_{n−1}, &lt;pad&gt; after.</param>
     /// <param name="targets">[T, B] y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; (ignored) after.</param>
     /// <param name="lengths">[B] n + 1.</param>
+    /// <param name="steps">T: time steps of inputs and targets.</param>
     public float Forward(int[]? labels, float[]? vectors, int[] inputs, int[] targets, int[] lengths, int steps)
     {
         int B = lengths.Length;

@@ -122,6 +122,8 @@ public sealed class Seq2SeqModel : ITaskModel
     /// </summary>
     /// <param name="source">[S, B] time-major source ids, &lt;pad&gt; past each length.</param>
     /// <param name="lengths">[B] source lengths, 1..S.</param>
+    /// <param name="steps">S: source time steps.</param>
+    /// <param name="batch">B.</param>
     internal void Encode(int[] source, int[] lengths, int steps, int batch)
     {
         int H = Config.HiddenSize, half = Config.EncoderHidden;
@@ -156,6 +158,8 @@ public sealed class Seq2SeqModel : ITaskModel
     /// <param name="sourceLengths">[B].</param>
     /// <param name="targetIn">[T, B] the decoder's gold inputs: &lt;s&gt; y_0 … y_{n−1}, &lt;pad&gt; after.</param>
     /// <param name="targetOut">[T, B] what it must predict: y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; (ignored) after.</param>
+    /// <param name="sourceSteps">S.</param>
+    /// <param name="targetSteps">T.</param>
     public float Forward(int[] source, int[] sourceLengths, int sourceSteps, int[] targetIn, int[] targetOut, int targetSteps)
     {
         int B = sourceLengths.Length, H = Config.HiddenSize, E = Config.EmbeddingSize;

@@ -64,6 +64,8 @@ public sealed class SequenceClassifier : WordModel
     /// <param name="tokens">[T, B] time-major word ids, padded with &lt;pad&gt; (exactly T·B of them).</param>
     /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
     /// <returns>logits [B, C] (the model's buffer).</returns>
+    /// <param name="steps">T.</param>
+    /// <param name="batch">B.</param>
     public Tensor Forward(int[] tokens, int[] lengths, int steps, int batch)
     {
         if (tokens.Length != steps * batch)

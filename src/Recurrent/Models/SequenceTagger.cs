@@ -75,6 +75,8 @@ public sealed class SequenceTagger : WordModel
     /// (time-major; padding positions hold any one-character word); else null.</param>
     /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
     /// <returns>emissions [T, B, K] (the model's buffer).</returns>
+    /// <param name="steps">T.</param>
+    /// <param name="batch">B.</param>
     public Tensor Forward(int[] tokens, IReadOnlyList<int[]>? characters, int[] lengths, int steps, int batch)
     {
         if (tokens.Length != steps * batch)

@@ -33,6 +33,12 @@ public class Adam : Optimizer
         float weightDecay = 0) : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false) { }
 
     /// <param name="decoupled">AdamW's decay p·(1 − lr·λ) instead of Adam's L2 term in the gradient.</param>
+    /// <param name="parameters">the parameters updated.</param>
+    /// <param name="lr">the learning rate.</param>
+    /// <param name="beta1">β₁, in [0, 1).</param>
+    /// <param name="beta2">β₂, in [0, 1).</param>
+    /// <param name="eps">ε ≥ 0.</param>
+    /// <param name="weightDecay">λ ≥ 0.</param>
     private protected Adam(IEnumerable<Parameter> parameters, float lr, float beta1, float beta2, float eps, float weightDecay,
         bool decoupled) : base(parameters, lr)
     {

@@ -8,6 +8,8 @@ namespace Recurrent.Tasks;
 
 /// <summary>What a tagger's evaluation reports: mean loss (nats per token), token accuracy and (BIO tags) entity scores.</summary>
 /// <param name="Bio">whether the tags are BIO, so the entity scores mean something.</param>
+/// <param name="Loss">the summed loss over all sentences divided by their tokens (nats per token).</param>
+/// <param name="Metrics">token accuracy and entity precision, recall and F1.</param>
 public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio);
 
 /// <summary>

@@ -177,6 +177,9 @@ public static class Checkpoint
         LoadWeights(dir, new ConditionedGenerator(LoadGeneratorConfig(dir).Model, new Rng(0)));
 
     /// <param name="parameters">a lower bound of the parameters of the model the config describes (tensors it certainly has).</param>
+    /// <param name="dir">the model directory.</param>
+    /// <param name="expected">the task config.json must hold.</param>
+    /// <param name="read">reads the model's fields.</param>
     private static (T Model, TrainingSettings? Training) LoadTaskConfig<T>(string dir, string expected, Func<JsonFields, T> read,
         Func<T, double> parameters)
     {

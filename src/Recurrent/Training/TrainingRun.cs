@@ -14,8 +14,14 @@ public interface ITrainingObserver
     void OnSample(long step, string text) { }
 }
 
+/// <summary>Where a run stands after a step, for a progress line.</summary>
 /// <param name="Loss">this step's training loss.</param>
 /// <param name="Validation">the latest validation (loss and the task's metric), if any.</param>
+/// <param name="Step">optimizer steps taken over all runs.</param>
+/// <param name="Epoch">epochs done, fractional.</param>
+/// <param name="TokensPerSecond">training throughput of this run so far.</param>
+/// <param name="Seconds">wall-clock training time of the model, over all runs.</param>
+/// <param name="EtaSeconds">estimated seconds to the nearest limit, or null when no limit bounds the run.</param>
 public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double TokensPerSecond,
     double Seconds, double? EtaSeconds, ValidationResult? Validation);
 
@@ -24,6 +30,10 @@ public readonly record struct TrainingStatus(long Step, double Epoch, float Loss
 /// <param name="TokensPerSecond">training throughput of this run (optimizer steps only, not evaluation).</param>
 /// <param name="Seconds">wall-clock training time of the model over all runs.</param>
 /// <param name="Validation">the last validation (loss and the task's metric), if any.</param>
+/// <param name="Steps">optimizer steps taken over all runs.</param>
+/// <param name="Epochs">epochs done, fractional.</param>
+/// <param name="Parameters">the model's parameter count, in floats.</param>
+/// <param name="StepsThisRun">steps this run took.</param>
 public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double TokensPerSecond,
     double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation)
 {
