@@ -88,7 +88,7 @@ public sealed class CharLmBench : IModule
         }
     }
 
-    /// <summary>"embedding.weight", the recurrent layer's ("lstm.weight_ih_l0", …), "head.weight", "head.bias".</summary>
+    /// <summary>"embedding.weight", the recurrent layer's (e.g. "lstm.weight_ih_l0", …), "head.weight", "head.bias".</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
     /// <summary>One training step on the fixed batch; returns the loss before the update.</summary>

@@ -14,8 +14,8 @@ public static class FmaPeak
     private const int Chains = 12;
 
     /// <summary>
-    /// GFLOP/s of <paramref name="threads"/> threads running FMA chains: the best of at least three rounds within about
-    /// <paramref name="seconds"/>. Throws <see cref="ArgumentOutOfRangeException"/> for threads below 1.
+    /// GFLOP/s of <paramref name="threads"/> threads running FMA chains: the best round of those run over at least
+    /// <paramref name="seconds"/> (three rounds at least). Throws <see cref="ArgumentOutOfRangeException"/> for threads below 1.
     /// </summary>
     public static double Measure(int threads, double seconds = 0.3)
     {

@@ -112,7 +112,7 @@ public sealed class WordVocabulary
     /// <summary>The id of <paramref name="word"/> (normalized first: <see cref="Lowercase"/>, <see cref="ZeroDigits"/>), <see cref="UnknownId"/> if absent.</summary>
     public int Id(string word) => _ids.TryGetValue(Normalize(word), out int id) ? id : UnknownId;
 
-    /// <summary>True when the normalized word has its own id (not <see cref="UnknownId"/>; the special words count).</summary>
+    /// <summary>True when the normalized word is in the vocabulary (the special words included), so <see cref="Id"/> does not fall back to <see cref="UnknownId"/>.</summary>
     public bool Contains(string word) => _ids.ContainsKey(Normalize(word));
 
     /// <summary>The word of <paramref name="id"/> as stored (normalized); throws <see cref="ArgumentOutOfRangeException"/> outside [0, Count).</summary>

@@ -45,7 +45,7 @@ public abstract class Attention : IModule
     public AttentionKind Kind { get; }
     /// <summary>Q: the width of a query (the decoder state).</summary>
     public int QuerySize { get; }
-    /// <summary>K: the width of a key (an encoder output, 2H for a bidirectional encoder).</summary>
+    /// <summary>K: the width of a key (an encoder output: both directions' states together for a bidirectional encoder).</summary>
     public int KeySize { get; }
 
     private enum Phase { NoKeys, Forward, Backward, Finished }

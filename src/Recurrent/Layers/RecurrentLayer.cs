@@ -132,7 +132,7 @@ public sealed class RecurrentLayer : IModule
     private static readonly Tensor Empty = new(0);
 
     /// <summary>
-    /// torch.nn.RNN / LSTM / GRU(input_size, hidden_size, num_layers, bias=True, batch_first, dropout, bidirectional), with
+    /// torch.nn.RNN / LSTM / GRU(input_size, hidden_size, num_layers, batch_first=, dropout=, bidirectional=), with
     /// every weight ~ U(±1/√H) drawn from rng (seed 0 if null) and the dropout masks drawn from it later; the leaky cell takes
     /// <paramref name="leak"/>, and <paramref name="residual"/> adds the skip connections of layers k ≥ 1. Throws
     /// <see cref="ArgumentException"/> for a size ≤ 0, dropout outside [0, 1), or a leak given for another cell.

@@ -78,7 +78,7 @@ public sealed class CharLanguageModel : ITaskModel
     private Dropout[] MakeDropouts() =>
         Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
 
-    /// <summary>In state-dict order: "embedding.weight" (unless one-hot), the recurrent layers' ("lstm.weight_ih_l0", …), then "head.weight", "head.bias".</summary>
+    /// <summary>In state-dict order: "embedding.weight" (unless one-hot), the recurrent layers' (e.g. "lstm.weight_ih_l0", …), then "head.weight", "head.bias".</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
     /// <inheritdoc/>

@@ -57,7 +57,7 @@ public sealed class Tensor
 
     /// <summary>The floats the array holds: Length for an exact tensor, up to the largest shape seen for a buffer.</summary>
     public int Capacity => _data.Length;
-    /// <summary>The dimensions, outermost first (e.g. [T, B, H]). The array is the tensor's own: do not change it.</summary>
+    /// <summary>The dimensions, outermost first (e.g. [T, B, H]).</summary>
     public int[] Shape => _shape;
     /// <summary>Number of dimensions (0 for a scalar of shape []).</summary>
     public int Rank => _shape.Length;
