@@ -46,6 +46,7 @@ public class PackageTests : IDisposable
         Assert.Equal("Recurrent contributors", library("authors"));
         Assert.Contains("lstm", library("tags").Split(' '));
         Assert.Contains("lib/net10.0/Recurrent.Core.dll", libraryFiles);
+        Assert.Contains("lib/net10.0/Recurrent.Core.xml", libraryFiles); // the XML documentation, for IntelliSense
         Assert.Contains("LICENSE", libraryFiles);
         Assert.Contains("README.md", libraryFiles);
         Assert.True(File.Exists(Path.Combine(feed, $"Recurrent.{version}.snupkg")), "no symbol package");

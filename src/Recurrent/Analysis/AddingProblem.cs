@@ -27,8 +27,10 @@ public sealed class AddingProblem
     /// <summary>Input channels per step: the value and the marker.</summary>
     public const int Channels = 2;
 
+    /// <summary>T: steps per sequence.</summary>
     public int Length { get; }
 
+    /// <summary>The problem at sequence length T = <paramref name="length"/>; throws <see cref="ArgumentException"/> when it is below 2.</summary>
     public AddingProblem(int length)
     {
         if (length < 2) throw new ArgumentException($"AddingProblem: the sequence length must be at least 2 (got {length})");

@@ -18,6 +18,7 @@ public sealed record AddingTraining(int Steps, int Batch, float LearningRate, bo
     /// <summary>The learning rate of step (1-based).</summary>
     public float RateAt(int step) => step > Math.Ceiling(DropAt * Steps) ? LearningRate / 10 : LearningRate;
 
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> for settings that cannot train.</summary>
     public void Validate()
     {
         if (Steps < 0) throw new ArgumentException($"AddingTraining: steps must be ≥ 0 (got {Steps})");
@@ -32,6 +33,7 @@ public sealed record AddingTraining(int Steps, int Batch, float LearningRate, bo
 /// <summary>The test-MSE curve of a training run: (step, test MSE) from step 0, and the wall-clock seconds.</summary>
 public sealed record AddingCurve(IReadOnlyList<(int Step, double TestMse)> Points, double Seconds)
 {
+    /// <summary>The test MSE at the last point of the curve.</summary>
     public double FinalMse => Points[^1].TestMse;
 }
 
@@ -57,8 +59,11 @@ public sealed class AddingRegressor : IModule
     /// <summary>The cells, as the CLI names them.</summary>
     public static readonly IReadOnlyList<string> CellNames = ["rnn_tanh", "irnn", "lstm", "gru"];
 
+    /// <summary>The cell's CLI name, one of <see cref="CellNames"/>.</summary>
     public string Cell { get; }
+    /// <summary>The recurrent layer, [T, B, 2] → [T, B, H].</summary>
     public RecurrentLayer Rnn { get; }
+    /// <summary>The readout Linear(H, 1) on the last state.</summary>
     public Linear Output { get; }
 
     /// <summary>2⁶⁰: see <see cref="LossScale"/>.</summary>
@@ -84,6 +89,8 @@ public sealed class AddingRegressor : IModule
     private readonly Tensor _last = Tensor.Growable(0), _dhN = Tensor.Growable(0);
 
     /// <param name="cell">one of <see cref="CellNames"/>.</param>
+    /// <param name="hidden">H: units of the recurrent layer.</param>
+    /// <param name="rng">draws the recurrent layer's weights (then the IRNN's identity init), then the readout's.</param>
     public AddingRegressor(string cell, int hidden, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
@@ -102,6 +109,7 @@ public sealed class AddingRegressor : IModule
         Output = new Linear(hidden, 1, rng: rng);
     }
 
+    /// <summary>The recurrent layer's, then the readout's.</summary>
     public IEnumerable<Parameter> Parameters() => Rnn.Parameters().Concat(Output.Parameters());
 
     /// <summary>The MSE of the batch (forward only).</summary>

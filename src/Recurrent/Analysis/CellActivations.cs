@@ -26,8 +26,11 @@ namespace Recurrent.Analysis;
 /// </summary>
 public sealed class CellActivations
 {
+    /// <summary>L: the model's recurrent layers.</summary>
     public int Layers { get; }
+    /// <summary>H: units per layer.</summary>
     public int Hidden { get; }
+    /// <summary>U = L·H: every unit, layer-major (unit j of layer l is l·H + j).</summary>
     public int Units => Layers * Hidden;
     /// <summary>N: characters read.</summary>
     public int Length { get; }
@@ -38,6 +41,10 @@ public sealed class CellActivations
     /// <summary>[U, N]: unit u's activation after character t at u·N + t.</summary>
     public float[] Values { get; }
 
+    /// <summary>
+    /// Wraps recorded activations, <paramref name="values"/> [U, N] unit-major. Throws <see cref="ArgumentException"/> for no
+    /// layer, unit or character, and <see cref="ShapeException"/> when values is not U·N long.
+    /// </summary>
     public CellActivations(int layers, int hidden, int length, string quantity, bool bounded, float[] values)
     {
         if (layers < 1 || hidden < 1) throw new ArgumentException($"CellActivations: need at least one layer and one unit (got {layers} × {hidden})");

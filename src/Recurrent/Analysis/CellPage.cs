@@ -39,6 +39,7 @@ public static class CellPage
     /// <param name="shown">the unit coloured when the page opens.</param>
     /// <param name="extra">units offered in the selector besides the features' best (e.g. one asked for).</param>
     /// <param name="pageChars">P: characters shown.</param>
+    /// <param name="activations">the recorded activations [U, N] the page colours the text with.</param>
     public static string Render(string title, string text, CellActivations activations, IReadOnlyList<CellMatch?> matches,
         int shown, IReadOnlyList<int> extra, int pageChars)
     {

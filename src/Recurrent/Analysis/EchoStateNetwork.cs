@@ -25,12 +25,17 @@ namespace Recurrent.Analysis;
 /// </summary>
 public sealed class EchoStateNetwork
 {
+    /// <summary>N: reservoir units.</summary>
     public int Units { get; }
+    /// <summary>K: nonzeros per row of W.</summary>
     public int Connections { get; }
     /// <summary>The spectral radius W was scaled to.</summary>
     public double Radius { get; }
+    /// <summary>W_in's entries are drawn from U(−InputScaling, InputScaling).</summary>
     public double InputScaling { get; }
+    /// <summary>b's entries are drawn from U(−BiasScaling, BiasScaling).</summary>
     public double BiasScaling { get; }
+    /// <summary>a: the leak of the state update x ← (1 − a) x + a tanh(…).</summary>
     public double LeakRate { get; }
     /// <summary>w_out [N + 2], weights of [1, u, x]; null until <see cref="Train"/>.</summary>
     public double[]? Readout { get; private set; }
@@ -43,6 +48,12 @@ public sealed class EchoStateNetwork
     private readonly double[] _next;       // [N] scratch: the new state while the old one is still being read
 
     /// <param name="seed">draws W's columns and values, then W_in, then b.</param>
+    /// <param name="units">N: reservoir units.</param>
+    /// <param name="connections">K: nonzeros per row of W, 1 ≤ K ≤ N.</param>
+    /// <param name="spectralRadius">the spectral radius W is scaled to (&gt; 0).</param>
+    /// <param name="inputScaling">W_in ~ U(±inputScaling).</param>
+    /// <param name="biasScaling">b ~ U(±biasScaling).</param>
+    /// <param name="leakRate">a in (0, 1]: the weight of the new tanh term in the state update.</param>
     public EchoStateNetwork(int units, int connections = 10, double spectralRadius = 1.0, double inputScaling = 1.0,
         double biasScaling = 0.2, double leakRate = 0.3, ulong seed = 1)
     {
@@ -107,6 +118,7 @@ public sealed class EchoStateNetwork
     /// <summary>The state x_t [N]; a caller may copy it out and back to run from the same point twice.</summary>
     public Span<double> State => _x;
 
+    /// <summary>Sets the state x to zero.</summary>
     public void ResetState() => Array.Clear(_x);
 
     /// <summary>x ← (1 − a) x + a tanh(W_in u + W x + b).</summary>

@@ -8,7 +8,7 @@ namespace Recurrent.Analysis;
 /// Gradient flow across time in a recurrent layer trained on a loss at the last step only (the adding problem):
 /// n(d) = ‖∂L_T/∂h_{T−1−d}‖ for d = T − t = 0, 1, … steps back, read with RecurrentLayer's per-step probe. The norm is
 /// over the batch's whole [B, H] block at that step. Vanishing gradients show as n(d) falling geometrically,
-///   n(d) ≈ n(0)·λᵈ,  λ from least squares of ln n(d) against d (the "decay rate per step", < 1 vanishing, > 1 exploding),
+///   n(d) ≈ n(0)·λᵈ,  λ from least squares of ln n(d) against d (the "decay rate per step", &lt; 1 vanishing, &gt; 1 exploding),
 /// and norm_ratio_d = n(d)/n(0). For an RNN, λ is bounded by ρ(W_hh) times the largest activation slope, hence the
 /// spectral radius reported next to it.
 /// </summary>

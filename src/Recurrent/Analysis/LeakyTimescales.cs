@@ -50,18 +50,29 @@ public sealed record TwoTimescaleTask(int Delay = 2, double SlowTau = 50)
 /// </summary>
 public static class LeakyTimescales
 {
+    /// <summary>The experiment's sizes and schedule, shared by every run.</summary>
     public sealed record Settings
     {
+        /// <summary>The task's delay and slow time scale.</summary>
         public TwoTimescaleTask Task { get; init; } = new();
+        /// <summary>H: units of the leaky RNN.</summary>
         public int Hidden { get; init; } = 32;
+        /// <summary>Adam steps.</summary>
         public int Steps { get; init; } = 2000;
+        /// <summary>T: steps per training and test sequence.</summary>
         public int SeqLen { get; init; } = 250;
+        /// <summary>B: fresh sequences per step.</summary>
         public int Batch { get; init; } = 32;
+        /// <summary>Adam's starting learning rate, decayed linearly to a tenth.</summary>
         public float LearningRate { get; init; } = 1e-2f;
+        /// <summary>The global gradient norm clip.</summary>
         public float Clip { get; init; } = 1f;
+        /// <summary>Steps between evaluations on the test set.</summary>
         public int EvalEvery { get; init; } = 50;
+        /// <summary>Sequences in the fixed test set.</summary>
         public int TestSequences { get; init; } = 64;
 
+        /// <summary>Throws a one-line <see cref="ArgumentException"/> for a size, step count, rate or interval out of range.</summary>
         public void Validate()
         {
             if (Hidden < 1) throw new ArgumentException($"hidden size must be ≥ 1, got {Hidden}");
@@ -74,8 +85,14 @@ public static class LeakyTimescales
         }
     }
 
+    /// <summary>One run's result: the leak trained with, its test-MSE curve, its final test MSE (both targets' mean, and each), the learned α and the seconds it took.</summary>
     /// <param name="Curve">(step, test MSE averaged over both targets) at step 0 and every EvalEvery steps, and the last.</param>
     /// <param name="Alpha">each unit's α at the end, ascending (all equal when fixed).</param>
+    /// <param name="Leak">the leak the run used: fixed α, or learned from a starting α.</param>
+    /// <param name="TestLoss">the final test MSE, averaged over both targets.</param>
+    /// <param name="FastLoss">the final test MSE of the fast (delayed input) target.</param>
+    /// <param name="SlowLoss">the final test MSE of the slow (exponential average) target.</param>
+    /// <param name="Seconds">wall-clock seconds of the run.</param>
     public sealed record Run(Leak Leak, IReadOnlyList<(int Step, double Loss)> Curve, double TestLoss, double FastLoss, double SlowLoss,
         float[] Alpha, double Seconds);
 

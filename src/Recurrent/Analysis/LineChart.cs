@@ -26,6 +26,12 @@ public static class LineChart
     private const double Width = 800, Height = 480, Left = 80, Right = 20, Top = 40, Bottom = 50;
 
     /// <param name="logY">a base-10 logarithmic y axis; points with y ≤ 0 are left out.</param>
+    /// <summary>The chart as a standalone SVG document.</summary>
+    /// <param name="title">the heading above the plot.</param>
+    /// <param name="xLabel">the x axis's label.</param>
+    /// <param name="yLabel">the y axis's label.</param>
+    /// <param name="series">the curves; points with a non-finite coordinate are left out.</param>
+    /// <param name="references">horizontal reference lines (e.g. a baseline), or null.</param>
     public static string Render(string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY = false,
         IReadOnlyList<ReferenceLine>? references = null)
     {

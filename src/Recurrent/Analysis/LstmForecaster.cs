@@ -18,12 +18,16 @@ namespace Recurrent.Analysis;
 /// </summary>
 public sealed class LstmForecaster
 {
+    /// <summary>H: the LSTM's hidden size.</summary>
     public int Hidden { get; }
+    /// <summary>The LSTM, 1 → H.</summary>
     public RecurrentLayer Lstm { get; }
+    /// <summary>The readout Linear(H, 1) on every step's state.</summary>
     public Linear Head { get; }
 
     private readonly MeanSquaredError _loss = new();
 
+    /// <summary>A forecaster with weights from <paramref name="rng"/> (LSTM first, then head); throws <see cref="ArgumentException"/> when hidden ≤ 0.</summary>
     public LstmForecaster(int hidden, Rng rng)
     {
         if (hidden <= 0) throw new ArgumentException($"LstmForecaster: hidden size must be positive (got {hidden})");
@@ -32,6 +36,7 @@ public sealed class LstmForecaster
         Head = new Linear(hidden, 1, rng: rng);
     }
 
+    /// <summary>The LSTM's, then the head's.</summary>
     public IEnumerable<Parameter> Parameters() => Lstm.Parameters().Concat(Head.Parameters());
 
     /// <summary>

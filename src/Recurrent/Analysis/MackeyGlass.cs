@@ -16,7 +16,9 @@ namespace Recurrent.Analysis;
 /// </summary>
 public static class MackeyGlass
 {
+    /// <summary>β and γ of dx/dt = β x(t − τ) / (1 + x(t − τ)¹⁰) − γ x(t).</summary>
     public const double Beta = 0.2, Gamma = 0.1;
+    /// <summary>τ = 17: the delay at which the series is mildly chaotic, the usual benchmark.</summary>
     public const int Tau = 17;
 
     /// <summary>dx/dt at x(t) = x with the delayed value x(t − τ) = delayed.</summary>
@@ -31,6 +33,7 @@ public static class MackeyGlass
     /// <param name="substeps">RK4 steps per time unit (h = 1/substeps).</param>
     /// <param name="initial">the constant history x(t) for t ∈ [−τ, 0] (positive).</param>
     /// <param name="transient">time units integrated and discarded before the first sample.</param>
+    /// <param name="length">samples wanted (≥ 1).</param>
     public static double[] Generate(int length, int tau = Tau, int substeps = 10, double initial = 1.2, int transient = 1000)
     {
         if (length <= 0) throw new ArgumentException($"MackeyGlass: the length must be positive (got {length})");

@@ -18,12 +18,18 @@ namespace Recurrent.Analysis;
 /// </summary>
 public sealed class MackeyGlassForecast
 {
+    /// <summary>H = 84: the horizon Jaeger &amp; Haas report NRMSE at.</summary>
     public const int DefaultHorizon = 84;
 
+    /// <summary>Initial teacher-forced steps whose states are not used for training.</summary>
     public int Washout { get; }
+    /// <summary>Teacher-forced steps whose states train the readout.</summary>
     public int Train { get; }
+    /// <summary>M: free-running tests.</summary>
     public int Starts { get; }
+    /// <summary>S: time steps between test starts.</summary>
     public int Spacing { get; }
+    /// <summary>H: free-running steps of each test; NRMSE is taken at the H-th.</summary>
     public int Horizon { get; }
     /// <summary>x, the Mackey–Glass series, <see cref="Length"/> samples.</summary>
     public double[] Series { get; }
@@ -34,6 +40,7 @@ public sealed class MackeyGlassForecast
 
     /// <summary>The end (exclusive) of the training part: washout + train inputs and the target of the last.</summary>
     public int TrainEnd => Washout + Train + 1;
+    /// <summary>Samples of the series: the training part, then the tests' starts and horizon.</summary>
     public int Length => TrainEnd + (Starts - 1) * Spacing + Horizon;
     /// <summary>The index of the first free-running prediction of test j.</summary>
     public int Start(int j) => TrainEnd + j * Spacing;
@@ -42,6 +49,8 @@ public sealed class MackeyGlassForecast
     /// <param name="train">teacher-forced steps whose states train the readout.</param>
     /// <param name="starts">M, the number of free-running tests.</param>
     /// <param name="spacing">S, time steps between test starts.</param>
+    /// <param name="horizon">H: free-running steps per test; NRMSE is taken at the H-th.</param>
+    /// <param name="tau">the Mackey–Glass delay τ of the series.</param>
     public MackeyGlassForecast(int washout = 500, int train = 8000, int starts = 100, int spacing = DefaultHorizon,
         int horizon = DefaultHorizon, int tau = MackeyGlass.Tau)
     {
@@ -57,6 +66,7 @@ public sealed class MackeyGlassForecast
         Variance = Series.Sum(v => (v - mean) * (v - mean)) / Series.Length;
     }
 
+    /// <summary>u = tanh(x − 1), the transform models read.</summary>
     public static double ToSignal(double x) => Math.Tanh(x - 1);
 
     /// <summary>x = 1 + artanh(u); an output at or past ±1 (a run that blew up) maps to ±∞, an infinite error.</summary>

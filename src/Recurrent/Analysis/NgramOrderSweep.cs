@@ -8,8 +8,12 @@ namespace Recurrent.Analysis;
 /// <summary>One order's Kneser–Ney model: its validation loss, how long counting took and how big it is.</summary>
 /// <param name="Ngrams">n-grams stored, all orders up to this one.</param>
 /// <param name="Bytes">the size of its counts file (<see cref="NgramCountsFile"/>).</param>
+/// <param name="Order">N: the model's order.</param>
+/// <param name="ValNatsPerChar">the validation loss, nats per character.</param>
+/// <param name="Seconds">wall-clock seconds of counting.</param>
 public sealed record NgramOrderResult(int Order, double ValNatsPerChar, double Seconds, long Ngrams, long Bytes)
 {
+    /// <summary>The validation loss in bits per character.</summary>
     public double ValBitsPerChar => Metrics.LanguageModelMetrics.BitsPerChar(ValNatsPerChar);
 }
 
@@ -21,6 +25,10 @@ public sealed record NgramOrderResult(int Order, double ValNatsPerChar, double S
 /// </summary>
 public static class NgramOrderSweep
 {
+    /// <summary>
+    /// Counts and scores one model per order, calling <paramref name="progress"/> after each; throws
+    /// <see cref="ArgumentException"/> when the corpus has no validation text (fewer than 2 characters).
+    /// </summary>
     public static List<NgramOrderResult> Run(CharCorpus corpus, IEnumerable<int> orders, Action<NgramOrderResult>? progress = null)
     {
         if (corpus.Validation.Length < 2) throw new ArgumentException($"{corpus.Source} has no validation split to score the n-gram models on");

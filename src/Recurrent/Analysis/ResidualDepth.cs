@@ -81,9 +81,19 @@ public static class ResidualDepth
 
 /// <summary>The sizes and schedule every run of the experiment shares.</summary>
 /// <param name="ValidationChars">how many characters from the start of the held-out text each evaluation reads.</param>
+/// <param name="Hidden">H: units per layer.</param>
+/// <param name="Embedding">E: embedding width (0 = one-hot input).</param>
+/// <param name="SeqLen">T: characters per training chunk.</param>
+/// <param name="Batch">B: parallel streams.</param>
+/// <param name="Steps">optimizer steps per model.</param>
+/// <param name="EvalEvery">steps between validations.</param>
+/// <param name="LearningRate">Adam's learning rate.</param>
+/// <param name="Clip">the global gradient norm clip.</param>
+/// <param name="Seed">the seed of every model's weights and dropout.</param>
 public sealed record ResidualDepthSettings(int Hidden, int Embedding, int SeqLen, int Batch, int Steps, int EvalEvery,
     int ValidationChars, double LearningRate = 2e-3, double Clip = 5, ulong Seed = 1)
 {
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> for a size, step count or rate out of range.</summary>
     public void Validate()
     {
         if (Hidden < 1) throw new ArgumentException($"hidden must be ≥ 1, got {Hidden}");
@@ -100,7 +110,10 @@ public sealed record ResidualDepthSettings(int Hidden, int Embedding, int SeqLen
 public sealed record ResidualDepthRun(int Layers, bool Residual, long Parameters, IReadOnlyList<(long Step, double ValLoss)> Curve,
     double Seconds)
 {
+    /// <summary>The step of the last evaluation (0 without any).</summary>
     public long Steps => Curve.Count == 0 ? 0 : Curve[^1].Step;
+    /// <summary>The lowest validation loss on the curve; NaN when it is empty.</summary>
     public double BestValLoss => Curve.Count == 0 ? double.NaN : Curve.Min(p => p.ValLoss);
+    /// <summary>The validation loss at the last evaluation; NaN when the curve is empty.</summary>
     public double FinalValLoss => Curve.Count == 0 ? double.NaN : Curve[^1].ValLoss;
 }

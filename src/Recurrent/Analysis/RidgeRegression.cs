@@ -20,6 +20,7 @@ public sealed class RidgeRegression
     /// <summary>Rows buffered before they are folded into ZᵀZ.</summary>
     public const int ChunkRows = 128;
 
+    /// <summary>F: the columns of Z (and the length of the solution).</summary>
     public int Features { get; }
     /// <summary>Rows added so far.</summary>
     public long Rows { get; private set; }
@@ -30,6 +31,7 @@ public sealed class RidgeRegression
     private readonly double[] _chunkY = new double[ChunkRows];
     private int _buffered;
 
+    /// <summary>An empty regression over <paramref name="features"/> features; throws <see cref="ArgumentException"/> when it is not positive.</summary>
     public RidgeRegression(int features)
     {
         if (features <= 0) throw new ArgumentException($"RidgeRegression: the number of features must be positive (got {features})");

@@ -12,6 +12,11 @@ namespace Recurrent.Analysis;
 /// </summary>
 public static class SpectralRadius
 {
+    /// <summary>
+    /// ρ of the [n, n] row-major matrix <paramref name="w"/>, by <paramref name="iterations"/> power-iteration steps from a
+    /// random start drawn with <paramref name="seed"/>. Throws <see cref="ArgumentException"/> for n ≤ 0, a span that is not
+    /// n² long, or fewer than 2 iterations.
+    /// </summary>
     public static double Estimate(ReadOnlySpan<float> w, int n, int iterations = 1000, ulong seed = 1)
     {
         if (n <= 0) throw new ArgumentException($"SpectralRadius: the matrix size must be positive (got {n})");

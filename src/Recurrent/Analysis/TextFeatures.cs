@@ -22,6 +22,7 @@ namespace Recurrent.Analysis;
 /// </summary>
 public sealed class TextFeatures
 {
+    /// <summary>F: the features, in order (see the class comment).</summary>
     public static readonly string[] Names = ["in quotes", "line position", "bracket depth", "indentation", "in comment", "speaker line"];
 
     /// <summary>N: characters.</summary>
@@ -31,6 +32,7 @@ public sealed class TextFeatures
 
     private TextFeatures(int length, float[] values) => (Length, Values) = (length, values);
 
+    /// <summary>F: the number of features.</summary>
     public int Count => Names.Length;
 
     /// <summary>Feature f's values over the text [N].</summary>
@@ -38,6 +40,7 @@ public sealed class TextFeatures
         (uint)f < (uint)Names.Length ? Values.AsSpan(f * Length, Length)
             : throw new ArgumentOutOfRangeException(nameof(f), $"feature {f} is outside the {Names.Length} features");
 
+    /// <summary>The values of the feature of this name [N]; throws <see cref="ArgumentException"/> for an unknown name.</summary>
     public ReadOnlySpan<float> Feature(string name)
     {
         int f = Array.IndexOf(Names, name);
@@ -46,6 +49,7 @@ public sealed class TextFeatures
 
     private enum Mode { Code, String, Verbatim, Raw, LineComment, BlockComment }
 
+    /// <summary>Every feature after every character (code point) of <paramref name="text"/>.</summary>
     public static TextFeatures Compute(string text)
     {
         int[] c = text.EnumerateRunes().Select(r => r.Value).ToArray();

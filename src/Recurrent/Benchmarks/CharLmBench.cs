@@ -22,13 +22,20 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 public sealed class CharLmBench : IModule
 {
+    /// <summary>torch_bench's vocabulary V and embedding width E.</summary>
     public const int Vocab = 65, EmbeddingSize = 64;
+    /// <summary>torch_bench's Adam learning rate and global gradient norm clip.</summary>
     public const float LearningRate = 2e-3f, MaxNorm = 5f;
 
+    /// <summary>The recurrent cell benchmarked.</summary>
     public CellKind Cell { get; }
+    /// <summary>H: hidden size of every layer.</summary>
     public int Hidden { get; }
+    /// <summary>L: stacked recurrent layers.</summary>
     public int Layers { get; }
+    /// <summary>B: sequences per training batch.</summary>
     public int Batch { get; }
+    /// <summary>T: steps per sequence.</summary>
     public int SeqLen { get; }
 
     internal Embedding Embedding { get; }
@@ -47,6 +54,10 @@ public sealed class CharLmBench : IModule
     private readonly float[] _probabilities = new float[Vocab];
     private Tensor? _h, _c;                 // [L, 1, H] carried state
 
+    /// <summary>
+    /// The model (embedding, batch-first recurrent layer, head) from <paramref name="seed"/> and a fixed batch of uniform random
+    /// tokens [B, T] from <paramref name="dataSeed"/>. Throws <see cref="ArgumentException"/> for batch or seqLen ≤ 0.
+    /// </summary>
     public CharLmBench(CellKind cell, int hidden, int layers = 2, int batch = 32, int seqLen = 100, ulong seed = 0, ulong dataSeed = 1)
     {
         if (batch <= 0 || seqLen <= 0) throw new ArgumentException($"CharLmBench: batch and sequence length must be positive, got {batch} and {seqLen}");
@@ -77,6 +88,7 @@ public sealed class CharLmBench : IModule
         }
     }
 
+    /// <summary>"embedding.weight", the recurrent layer's (e.g. "lstm.weight_ih_l0", …), "head.weight", "head.bias".</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
     /// <summary>One training step on the fixed batch; returns the loss before the update.</summary>

@@ -13,6 +13,10 @@ public static class FmaPeak
 {
     private const int Chains = 12;
 
+    /// <summary>
+    /// GFLOP/s of <paramref name="threads"/> threads running FMA chains: the best round of those run over at least
+    /// <paramref name="seconds"/> (three rounds at least). Throws <see cref="ArgumentOutOfRangeException"/> for threads below 1.
+    /// </summary>
     public static double Measure(int threads, double seconds = 0.3)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "FmaPeak.Measure: threads must be ≥ 1");

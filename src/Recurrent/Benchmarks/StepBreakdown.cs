@@ -10,6 +10,7 @@ public readonly record struct PhaseTime(string Name, double Seconds, double Flop
 /// <param name="Step">the <see cref="CharLmBench.TrainStep"/> with the profiler off.</param>
 /// <param name="Profiled">the same step with the profiler on, whose phases are reported.</param>
 /// <param name="StepFlops">GEMM FLOPs of one step.</param>
+/// <param name="Phases">each <see cref="Profiling.StepPhase"/>'s time and FLOPs, in phase order.</param>
 public sealed record StepBreakdown(IReadOnlyList<PhaseTime> Phases, StepStats Step, StepStats Profiled, double StepFlops)
 {
     /// <summary>Step.Median − Σ phases: what the profiler's marks cost, plus noise.</summary>

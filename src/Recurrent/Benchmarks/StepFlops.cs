@@ -16,14 +16,31 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 public static class StepFlops
 {
+    /// <summary>The floating-point operations of one step by kind of product (a multiply-add counts 2).</summary>
+    /// <param name="InputProjection">X·W_ihᵀ of every layer (V rows of it for a first layer reading through the lookup).</param>
+    /// <param name="RecurrentForward">h·W_hhᵀ over the T steps of every layer.</param>
+    /// <param name="RecurrentBackward">dG·W_hh over the T steps of every layer.</param>
+    /// <param name="WeightGradients">dW_ih = dGᵀX and dW_hh = dGᵀH.</param>
+    /// <param name="InputGradients">dX = dG·W_ih (and the embedding's gradient through the lookup).</param>
+    /// <param name="Head">the output layer's forward and its two backward products, 3·2·N·V·H.</param>
     public readonly record struct Parts(double InputProjection, double RecurrentForward, double RecurrentBackward,
         double WeightGradients, double InputGradients, double Head)
     {
+        /// <summary>The forward pass: input projections, recurrent products and the head's forward third.</summary>
         public double Forward => InputProjection + RecurrentForward + Head / 3;
+        /// <summary>A whole training step: every part.</summary>
         public double Training => InputProjection + RecurrentForward + RecurrentBackward + WeightGradients + InputGradients + Head;
     }
 
     /// <param name="embedded">the first layer reads an embedding (tokens in, vocabulary V), through the lookup where it applies.</param>
+    /// <summary>The FLOPs of one step of a stacked recurrent layer with a vocabulary-sized output layer.</summary>
+    /// <param name="cell">the cell (its gate count G sets the width GH).</param>
+    /// <param name="input">I: the first layer's input width.</param>
+    /// <param name="hidden">H: every layer's hidden size.</param>
+    /// <param name="layers">L: stacked layers.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="vocab">V: the output layer's width (and the vocabulary the lookup reads).</param>
     public static Parts Of(CellKind cell, int input, int hidden, int layers, int batch, int seqLen, int vocab, bool embedded = false)
     {
         double GH = RecurrentDirection.Gates(cell) * (double)hidden, H = hidden, N = (double)batch * seqLen, B = batch, T = seqLen;

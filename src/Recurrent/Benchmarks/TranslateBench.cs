@@ -17,13 +17,16 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 public sealed class TranslateBench
 {
+    /// <summary>The fixed shape: B pairs, S source words, T target steps (words + &lt;/s&gt;), and the two vocabulary sizes.</summary>
     public const int Batch = 64, SourceLength = 10, TargetSteps = 12, SourceVocabulary = 8000, TargetVocabulary = 12000;
 
     private readonly WordTaskTrainer _trainer;
+    /// <summary>The model's parameter count, in floats.</summary>
     public long Parameters { get; }
     /// <summary>Target tokens (words and &lt;/s&gt;) a step predicts.</summary>
     public int TokensPerStep => Batch * TargetSteps;
 
+    /// <summary>The model, its trainer and a random batch at the fixed shape, all drawn from <paramref name="seed"/>.</summary>
     public TranslateBench(ulong seed = 0)
     {
         var rng = new Rng(seed ^ 0x7A4B5);

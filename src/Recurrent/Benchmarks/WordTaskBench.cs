@@ -19,15 +19,26 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 public sealed class WordTaskBench
 {
+    /// <summary>One benchmarked shape.</summary>
+    /// <param name="Task">"classify" or "tag".</param>
+    /// <param name="Batch">B: sentences per step.</param>
+    /// <param name="SeqLen">T: words per sentence.</param>
+    /// <param name="Vocab">V: the vocabulary size, &lt;pad&gt; and &lt;unk&gt; included.</param>
+    /// <param name="Crf">tag: a CRF over the tags.</param>
     public sealed record Shape(string Task, int Batch, int SeqLen, int Vocab, bool Crf);
 
+    /// <summary>The classify row: B 32, T 20, V 16,000.</summary>
     public static readonly Shape Classify = new("classify", 32, 20, 16000, false);
+    /// <summary>The tag row: B 32, T 15, V 20,000, with a CRF.</summary>
     public static readonly Shape Tag = new("tag", 32, 15, 20000, true);
 
     private readonly WordTaskTrainer _trainer;
+    /// <summary>The shape benchmarked.</summary>
     public Shape Size { get; }
+    /// <summary>The model's parameter count, in floats.</summary>
     public long Parameters { get; }
 
+    /// <summary>The model of the shape's task, its trainer and a random batch, all drawn from <paramref name="seed"/>.</summary>
     public WordTaskBench(Shape shape, ulong seed = 0)
     {
         Size = shape;
@@ -76,6 +87,7 @@ public sealed class WordTaskBench
         return sb.ToString();
     }
 
+    /// <summary>Words read per step: B·T.</summary>
     public int WordsPerStep => Size.Batch * Size.SeqLen;
 
     /// <summary>One training step; returns its loss.</summary>

@@ -14,17 +14,26 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class BatchStreams
 {
+    /// <summary>The target written at padded positions (evaluation's tail), skipped by the loss as torch's ignore_index.</summary>
     public const int IgnoreIndex = -100;
 
     private readonly ReadOnlyMemory<int> _tokens;
 
+    /// <summary>B: the number of parallel streams, the batch of every chunk.</summary>
     public int Batch { get; }
+    /// <summary>T: positions per chunk, the seq_len asked for capped at <see cref="StreamLength"/>.</summary>
     public int SeqLen { get; }
+    /// <summary>L: characters each stream predicts over an epoch, ⌊(N−1)/B⌋ (training) or ⌈(N−1)/B⌉ (evaluation, padded).</summary>
     public int StreamLength { get; }
+    /// <summary>Chunks of T positions in an epoch: ⌊L/T⌋ for training (whole chunks only), ⌈L/T⌉ for evaluation.</summary>
     public int ChunksPerEpoch { get; }
     /// <summary>Number of predicted positions in an epoch (excluding padding).</summary>
     public long TargetsPerEpoch { get; }
 
+    /// <summary>
+    /// Streams over <paramref name="tokens"/> (N ids). Throws <see cref="ArgumentOutOfRangeException"/> for batch or seqLen
+    /// below 1 and <see cref="InvalidDataException"/> when the text has fewer than batch + 1 tokens.
+    /// </summary>
     public BatchStreams(ReadOnlyMemory<int> tokens, int batch, int seqLen, bool padTail = false)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), $"batch must be at least 1 (got {batch})");

@@ -21,6 +21,7 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class BucketedBatches
 {
+    /// <summary>Batches per sorted chunk: each chunk of 50·B shuffled examples is sorted by length before being cut into batches.</summary>
     public const int ChunkBatches = 50;
 
     private readonly int[] _lengths;
@@ -31,6 +32,11 @@ public sealed class BucketedBatches
     private readonly long[] _keys;      // sort keys (length, position), reused
     private long _cachedEpoch = -1;
 
+    /// <summary>
+    /// Batches over examples of the given lengths, shuffled from <paramref name="seed"/> (each epoch from a seed derived from it).
+    /// Throws <see cref="ArgumentException"/> for no examples or a negative length, <see cref="ArgumentOutOfRangeException"/>
+    /// for a batch size below 1.
+    /// </summary>
     public BucketedBatches(int[] lengths, int batchSize, ulong seed)
     {
         if (lengths.Length == 0) throw new ArgumentException("no examples to batch");
@@ -45,8 +51,11 @@ public sealed class BucketedBatches
         _batchStart = new int[BatchesPerEpoch];
     }
 
+    /// <summary>Number of examples batched.</summary>
     public int Examples => _lengths.Length;
+    /// <summary>B: examples per batch (the epoch's last batch may hold fewer).</summary>
     public int BatchSize => _batchSize;
+    /// <summary>⌈Examples / BatchSize⌉ (see <see cref="BatchesFor"/>).</summary>
     public int BatchesPerEpoch { get; }
 
     /// <summary>⌈examples / batchSize⌉: the batches of an epoch (the last may be short).</summary>

@@ -6,12 +6,17 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class CharCorpus
 {
+    /// <summary>What the text was read from, as error messages name it (the quoted path for a file).</summary>
     public string Source { get; }
+    /// <summary>The character vocabulary the tokens are ids in.</summary>
     public Vocabulary Vocabulary { get; }
     /// <summary>The whole text: [N] ids.</summary>
     public int[] Tokens { get; }
+    /// <summary>Tokens in the training part: the first N − round(N·valFraction).</summary>
     public int TrainLength { get; }
+    /// <summary>The training part of <see cref="Tokens"/>: its first <see cref="TrainLength"/> ids.</summary>
     public ReadOnlyMemory<int> Train => Tokens.AsMemory(0, TrainLength);
+    /// <summary>The validation part of <see cref="Tokens"/>: everything after the training part (empty when valFraction is 0).</summary>
     public ReadOnlyMemory<int> Validation => Tokens.AsMemory(TrainLength);
 
     private CharCorpus(string source, Vocabulary vocabulary, int[] tokens, int trainLength)
@@ -29,6 +34,11 @@ public sealed class CharCorpus
         return FromText(text, valFraction, $"'{path}'", vocabulary);
     }
 
+    /// <summary>
+    /// Encodes <paramref name="text"/> and splits it as <see cref="Load"/> does; <paramref name="source"/> names it in errors.
+    /// Throws <see cref="ArgumentException"/> for valFraction outside [0, 1) and <see cref="InvalidDataException"/> when the
+    /// validation part would be under 2 characters or a character is not in the given vocabulary.
+    /// </summary>
     public static CharCorpus FromText(string text, double valFraction, string source, Vocabulary? vocabulary = null)
     {
         if (!(valFraction >= 0 && valFraction < 1))

@@ -29,6 +29,7 @@ public sealed record ConditionedCorpus(IReadOnlyList<ConditionedLine> Lines, boo
 /// </summary>
 public static class ConditionedText
 {
+    /// <summary>Reads and checks a <c>condition&lt;TAB&gt;text</c> file; throws <see cref="InvalidDataException"/> "FILE:LINE: what is wrong" at the first problem.</summary>
     public static ConditionedCorpus Read(string path)
     {
         var lines = TabSeparatedLines.Read(path, "condition<TAB>text", "examples", oneTab: true);

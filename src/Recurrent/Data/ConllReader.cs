@@ -19,8 +19,13 @@ public sealed record TaggedSentence(string[] Words, string[] Tags, int Line);
 /// </summary>
 public static class ConllReader
 {
+    /// <summary>The token of a CoNLL document marker line, which ends the sentence before it and is skipped.</summary>
     public const string DocStart = "-DOCSTART-";
 
+    /// <summary>
+    /// Reads the sentences of a CoNLL file (first column token, last column tag). Throws <see cref="InvalidDataException"/>
+    /// "FILE:LINE: what is wrong" at the first problem, including a sentence longer than <paramref name="maxTokens"/>.
+    /// </summary>
     public static List<TaggedSentence> Read(string path, int maxTokens = 250)
     {
         if (maxTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxTokens), $"maxTokens must be at least 1 (got {maxTokens})");

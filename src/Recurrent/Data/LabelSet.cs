@@ -16,6 +16,7 @@ public sealed class LabelSet
         for (int i = 0; i < names.Length; i++) _ids.Add(names[i], i);
     }
 
+    /// <summary>Number of labels; ids are 0 … Count − 1.</summary>
     public int Count => _names.Length;
 
     /// <summary>The names in id order: the list config.json stores.</summary>
@@ -45,6 +46,7 @@ public sealed class LabelSet
     /// <summary>The id of <paramref name="label"/>, −1 if it is not in the set.</summary>
     public int Id(string label) => _ids.TryGetValue(label, out int id) ? id : -1;
 
+    /// <summary>The label of <paramref name="id"/>; throws <see cref="ArgumentOutOfRangeException"/> outside [0, Count).</summary>
     public string Name(int id) => (uint)id < (uint)_names.Length ? _names[id]
         : throw new ArgumentOutOfRangeException(nameof(id), $"id {id} is outside the label set of {Count}");
 }

@@ -12,6 +12,10 @@ public sealed record LabeledText(string Label, string[] Words, int Line);
 /// </summary>
 public static class LabeledTextReader
 {
+    /// <summary>
+    /// Reads the examples of a <c>label&lt;TAB&gt;text</c> file. Throws <see cref="InvalidDataException"/> "FILE:LINE: what
+    /// is wrong" at the first problem, including a line of more than <paramref name="maxWords"/> words.
+    /// </summary>
     public static List<LabeledText> Read(string path, int maxWords = 400)
     {
         if (maxWords < 1) throw new ArgumentOutOfRangeException(nameof(maxWords), $"maxWords must be at least 1 (got {maxWords})");

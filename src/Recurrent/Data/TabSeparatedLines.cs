@@ -16,6 +16,7 @@ public static class TabSeparatedLines
     /// <param name="format">what a line holds, for the messages: "label&lt;TAB&gt;text".</param>
     /// <param name="records">what the file holds, for the message of a file of blank lines: "examples".</param>
     /// <param name="oneTab">a second TAB is an error (otherwise it belongs to the part after the first).</param>
+    /// <param name="path">the file; its name starts every error message.</param>
     public static List<TabSeparatedLine> Read(string path, string format, string records, bool oneTab)
     {
         string[] lines = Utf8Text.ReadFile(path, "data file").Split('\n');

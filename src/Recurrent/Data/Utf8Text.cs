@@ -10,6 +10,11 @@ namespace Recurrent.Data;
 /// </summary>
 public static class Utf8Text
 {
+    /// <summary>
+    /// The file's text, without a leading byte-order mark. Throws <see cref="FileNotFoundException"/> when it is missing,
+    /// <see cref="IOException"/> for a directory, and <see cref="InvalidDataException"/> when it is empty, has a NUL byte or
+    /// is not valid UTF-8; <paramref name="what"/> names the file in the message ("data file 'x.txt' is empty").
+    /// </summary>
     public static string ReadFile(string path, string what = "data file")
     {
         if (Directory.Exists(path)) throw new IOException($"{what} '{path}' is a directory, not a file");

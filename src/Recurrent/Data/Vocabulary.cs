@@ -20,6 +20,7 @@ public sealed class Vocabulary
         for (int i = 0; i < symbols.Length; i++) _ids.Add(char.ConvertToUtf32(symbols[i], 0), i);
     }
 
+    /// <summary>Number of symbols; ids are 0 … Count − 1.</summary>
     public int Count => _symbols.Length;
 
     /// <summary>The symbols in id order.</summary>
@@ -28,6 +29,7 @@ public sealed class Vocabulary
     /// <summary>All symbols concatenated in id order: the form config.json stores.</summary>
     public string AsString() => string.Concat(_symbols);
 
+    /// <summary>The distinct code points of <paramref name="text"/> in code-point order; throws <see cref="ArgumentException"/> for an empty text.</summary>
     public static Vocabulary FromText(string text)
     {
         var codePoints = new SortedSet<int>();
@@ -53,11 +55,14 @@ public sealed class Vocabulary
         return new Vocabulary(list.ToArray());
     }
 
+    /// <summary>True when the character has an id.</summary>
     public bool Contains(Rune r) => _ids.ContainsKey(r.Value);
 
+    /// <summary>The id of the character; throws <see cref="ArgumentException"/> when it is not in the vocabulary.</summary>
     public int Id(Rune r) => _ids.TryGetValue(r.Value, out int id) ? id
         : throw new ArgumentException($"{Describe(r)} is not in the vocabulary");
 
+    /// <summary>The symbol of <paramref name="id"/>; throws <see cref="ArgumentOutOfRangeException"/> outside [0, Count).</summary>
     public string Symbol(int id) => (uint)id < (uint)_symbols.Length ? _symbols[id]
         : throw new ArgumentOutOfRangeException(nameof(id), $"id {id} is outside the vocabulary of {Count}");
 
@@ -83,6 +88,7 @@ public sealed class Vocabulary
         return ids;
     }
 
+    /// <summary>The text of <paramref name="ids"/>, one symbol each; throws <see cref="ArgumentOutOfRangeException"/> for an id outside the vocabulary.</summary>
     public string Decode(ReadOnlySpan<int> ids)
     {
         var sb = new StringBuilder(ids.Length);

@@ -15,9 +15,13 @@ namespace Recurrent.Data;
 /// </summary>
 public sealed class WordVocabulary
 {
+    /// <summary>The spellings of the padding word (id 0) and the unknown word (id 1).</summary>
     public const string Pad = "<pad>", Unknown = "<unk>";
+    /// <summary>The ids of <see cref="Pad"/> and <see cref="Unknown"/>, in every word vocabulary.</summary>
     public const int PadId = 0, UnknownId = 1;
+    /// <summary>The spellings of the sentence markers: start (fed to a decoder first) and end (emitted after the last word).</summary>
     public const string Start = "<s>", End = "</s>";
+    /// <summary>The ids of <see cref="Start"/> and <see cref="End"/> in a vocabulary with <see cref="HasSentenceMarkers"/>.</summary>
     public const int StartId = 2, EndId = 3;
 
     private readonly string[] _words;
@@ -33,8 +37,11 @@ public sealed class WordVocabulary
         for (int i = 0; i < words.Length; i++) _ids.Add(words[i], i);
     }
 
+    /// <summary>Number of words, special ones included; ids are 0 … Count − 1.</summary>
     public int Count => _words.Length;
+    /// <summary>Words are lowercased (invariant culture) when built and looked up.</summary>
     public bool Lowercase { get; }
+    /// <summary>Every ASCII digit is read as 0 when built and looked up.</summary>
     public bool ZeroDigits { get; }
 
     /// <summary>Whether <see cref="Start"/> and <see cref="End"/> hold ids 2 and 3 (see the class comment).</summary>
@@ -105,8 +112,10 @@ public sealed class WordVocabulary
     /// <summary>The id of <paramref name="word"/> (normalized first: <see cref="Lowercase"/>, <see cref="ZeroDigits"/>), <see cref="UnknownId"/> if absent.</summary>
     public int Id(string word) => _ids.TryGetValue(Normalize(word), out int id) ? id : UnknownId;
 
+    /// <summary>True when the normalized word is in the vocabulary (the special words included), so <see cref="Id"/> does not fall back to <see cref="UnknownId"/>.</summary>
     public bool Contains(string word) => _ids.ContainsKey(Normalize(word));
 
+    /// <summary>The word of <paramref name="id"/> as stored (normalized); throws <see cref="ArgumentOutOfRangeException"/> outside [0, Count).</summary>
     public string Word(int id) => (uint)id < (uint)_words.Length ? _words[id]
         : throw new ArgumentOutOfRangeException(nameof(id), $"id {id} is outside the vocabulary of {Count}");
 

@@ -19,6 +19,11 @@ public static class AtomicFile
     /// </summary>
     internal static readonly AsyncLocal<Action<string>?> FaultInjection = new();
 
+    /// <summary>
+    /// Writes <paramref name="path"/> atomically: <paramref name="write"/> fills a hidden temporary file in the same
+    /// directory, which is flushed to disk and then renamed over the target. Whatever write throws is rethrown after the
+    /// temporary file is deleted; the old file is then unchanged.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

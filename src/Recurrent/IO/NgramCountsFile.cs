@@ -64,6 +64,11 @@ public static class NgramCountsFile
         return Decode(File.ReadAllBytes(path), order, vocabSize, where);
     }
 
+    /// <summary>
+    /// Checks and decodes the bytes of a counts file, as <see cref="Read"/> does for a file on disk: [N] dictionaries, order
+    /// k's key → count. Throws <see cref="InvalidDataException"/> (naming <paramref name="where"/> and the byte offset) for a
+    /// bad signature or checksum, another order or vocabulary size, or a malformed entry.
+    /// </summary>
     public static Dictionary<ulong, int>[] Decode(byte[] bytes, int order, int vocabSize, string where)
     {
         InvalidDataException Bad(long offset, string what) => new($"{where}: {what} at byte {offset}");

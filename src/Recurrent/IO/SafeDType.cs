@@ -1,7 +1,15 @@
 namespace Recurrent.IO;
 
 /// <summary>The safetensors element types Recurrent reads and writes (all little-endian in the file).</summary>
-public enum SafeDType { F32, I32, I64 }
+public enum SafeDType
+{
+    /// <summary>"F32": IEEE float32, 4 bytes (weights, activations).</summary>
+    F32,
+    /// <summary>"I32": signed 32-bit integer, 4 bytes.</summary>
+    I32,
+    /// <summary>"I64": signed 64-bit integer, 8 bytes (PyTorch's int64 tensors, such as token ids).</summary>
+    I64,
+}
 
 internal static class SafeDTypes
 {

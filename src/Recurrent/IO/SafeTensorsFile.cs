@@ -22,7 +22,9 @@ public sealed class SafeTensorsFile
     private readonly Dictionary<string, Entry> _entries;
     private readonly List<string> _names;
 
+    /// <summary>The path the file was read from (or the name given to <see cref="Parse"/>); error messages start with it.</summary>
     public string Path { get; }
+    /// <summary>The header's "__metadata__" string map (empty when the file has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
     /// <summary>Tensor names in header order.</summary>
     public IReadOnlyList<string> Names => _names;
@@ -36,6 +38,7 @@ public sealed class SafeTensorsFile
         Metadata = metadata;
     }
 
+    /// <summary>Reads and validates a whole safetensors file; throws <see cref="InvalidDataException"/> naming the file and the problem.</summary>
     public static SafeTensorsFile Read(string path) => Parse(path, File.ReadAllBytes(path));
 
     /// <summary>Validates <paramref name="bytes"/> as a safetensors file; <paramref name="path"/> only names it in errors.</summary>
@@ -143,8 +146,11 @@ public sealed class SafeTensorsFile
             throw bad($"{dataLength - position} bytes after the last tensor belong to no tensor; safetensors data must be contiguous");
     }
 
+    /// <summary>True when the file holds a tensor of this name.</summary>
     public bool Contains(string name) => _entries.ContainsKey(name);
+    /// <summary>The stored element type of the tensor; throws <see cref="InvalidDataException"/> (listing the names it has) when there is none.</summary>
     public SafeDType DType(string name) => Get(name).DType;
+    /// <summary>A copy of the tensor's stored shape; throws <see cref="InvalidDataException"/> when there is no such tensor.</summary>
     public int[] Shape(string name) => (int[])Get(name).Shape.Clone();
 
     /// <summary>A new float32 tensor of the stored shape.</summary>
@@ -167,6 +173,7 @@ public sealed class SafeTensorsFile
         CopyFloats(e, destination.Data);
     }
 
+    /// <summary>The values of an I64 tensor, flattened; throws <see cref="InvalidDataException"/> when it is missing or of another type.</summary>
     public long[] Int64(string name)
     {
         Entry e = Require(name, SafeDType.I64);

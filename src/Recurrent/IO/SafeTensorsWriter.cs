@@ -52,11 +52,17 @@ public sealed class SafeTensorsWriter
     /// <summary>Written as "__metadata__": string keys and values, e.g. a model's configuration.</summary>
     public Dictionary<string, string> Metadata { get; } = new();
 
+    /// <summary>
+    /// Adds a float32 tensor under <paramref name="name"/> (the exact tensor's array is written at save time, not copied now).
+    /// Throws <see cref="ArgumentException"/> for an empty, reserved ("__metadata__") or repeated name.
+    /// </summary>
     public void Add(string name, Tensor t) => AddItem(new FloatItem(name, t.Shape.ToArray(), t.Data));
 
+    /// <summary>Adds an I64 tensor of this shape; the values must fill it exactly, else <see cref="ArgumentException"/>.</summary>
     public void AddInt64(string name, long[] values, int[] shape) =>
         AddItem(new Int64Item(name, CheckShape(name, values.Length, shape), values));
 
+    /// <summary>Adds an I32 tensor of this shape; the values must fill it exactly, else <see cref="ArgumentException"/>.</summary>
     public void AddInt32(string name, int[] values, int[] shape) =>
         AddItem(new Int32Item(name, CheckShape(name, values.Length, shape), values));
 
@@ -84,6 +90,7 @@ public sealed class SafeTensorsWriter
     /// <summary>Writes the file atomically (temp file, then rename).</summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);
 
+    /// <summary>Writes the safetensors bytes (8-byte header length, JSON header, then the tensors' data in the order added) to <paramref name="stream"/>.</summary>
     public void WriteTo(Stream stream)
     {
         byte[] header = Header();

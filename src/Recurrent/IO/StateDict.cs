@@ -8,6 +8,10 @@ namespace Recurrent.IO;
 /// </summary>
 public static class StateDict
 {
+    /// <summary>
+    /// Writes every parameter of <paramref name="module"/> under its PyTorch name (as torch's state_dict()), with
+    /// <paramref name="metadata"/> as the file's "__metadata__", atomically to <paramref name="path"/>.
+    /// </summary>
     public static void Save(string path, IModule module, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var writer = new SafeTensorsWriter();

@@ -3,7 +3,17 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>The score functions of <see cref="Attention"/> (names: "bahdanau", "luong-dot", "luong-general", "luong-concat").</summary>
-public enum AttentionKind { Bahdanau, LuongDot, LuongGeneral, LuongConcat }
+public enum AttentionKind
+{
+    /// <summary>Additive, Bahdanau et al. 2015: e_s = vᵀ tanh(W_q q + W_k k_s + b_k) (<see cref="BahdanauAttention"/>).</summary>
+    Bahdanau,
+    /// <summary>Luong's dot: e_s = qᵀ k_s; no parameters, needs Q = K (<see cref="LuongAttention"/>).</summary>
+    LuongDot,
+    /// <summary>Luong's general: e_s = qᵀ W k_s, W [Q, K] (<see cref="LuongAttention"/>).</summary>
+    LuongGeneral,
+    /// <summary>Luong's concat: e_s = vᵀ tanh(W [q; k_s]), Bahdanau's score without b_k (<see cref="BahdanauAttention"/>).</summary>
+    LuongConcat,
+}
 
 /// <summary>
 /// Attention of an encoder–decoder over the encoder outputs (Bahdanau et al. 2015; Luong et al. 2015).
@@ -31,8 +41,11 @@ public abstract class Attention : IModule
 {
     private static readonly string[] KindNames = ["bahdanau", "luong-dot", "luong-general", "luong-concat"];
 
+    /// <summary>The score function: Bahdanau's additive MLP or one of Luong's dot, general or concat.</summary>
     public AttentionKind Kind { get; }
+    /// <summary>Q: the width of a query (the decoder state).</summary>
     public int QuerySize { get; }
+    /// <summary>K: the width of a key (an encoder output: both directions' states together for a bidirectional encoder).</summary>
     public int KeySize { get; }
 
     private enum Phase { NoKeys, Forward, Backward, Finished }
@@ -80,6 +93,7 @@ public abstract class Attention : IModule
     public static string Name(AttentionKind kind) =>
         (uint)kind < (uint)KindNames.Length ? KindNames[(int)kind] : throw new ArgumentException($"unknown attention kind {(int)kind}");
 
+    /// <inheritdoc/>
     public abstract IEnumerable<Parameter> Parameters();
 
     private protected string Label => $"Attention({Name(Kind)})";

@@ -21,6 +21,7 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class BahdanauAttention : Attention
 {
+    /// <summary>A: the width of the hidden layer of the score MLP, the rows of W_q and W_k.</summary>
     public int AttentionSize { get; }
 
     private readonly Parameter _queryWeight, _keyWeight, _v; // _queryWeight == _keyWeight for concat

@@ -14,7 +14,7 @@ namespace Recurrent.Layers;
 /// The words are padded with id 0 to L characters, time-major [L, N], and run as one batch with lengths n_w, so padding
 /// never reaches a word's states (PyTorch's pack_padded_sequence). y is the LSTM's h_n [2, N, H_c] laid out per word.
 /// The LSTM reads the embedding through
-/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor?, Tensor?, int[]?)"/>, which also hands
+/// <see cref="RecurrentLayer.Forward(Embedding, ReadOnlySpan{int}, int[], Tensor, Tensor, int[])"/>, which also hands
 /// the embedding its gradient in Backward.
 /// Parameters are PyTorch's names for an nn.Embedding + nn.LSTM(bidirectional=True) pair of submodules named
 /// char_embedding and char_lstm. Owns y and its buffers, resized in place to each call's N and L (the tokens' array grows
@@ -22,9 +22,13 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class CharWordEncoder : IModule
 {
+    /// <summary>The character vocabulary size: rows of the character embedding.</summary>
     public int NumChars { get; }
+    /// <summary>The width of a character embedding: the LSTM's input size.</summary>
     public int CharEmbedding { get; }
+    /// <summary>H_c: the hidden size of each direction of the character LSTM.</summary>
     public int CharHidden { get; }
+    /// <summary>The width of a word's features: 2·H_c (forward direction's final state, then the reverse's).</summary>
     public int OutputSize => 2 * CharHidden;
 
     private readonly Embedding _embedding;
@@ -50,8 +54,10 @@ public sealed class CharWordEncoder : IModule
         _lstm = new RecurrentLayer(CellKind.Lstm, charEmbedding, charHidden, bidirectional: true, rng: rng);
     }
 
+    /// <summary>"CharWordEncoder(num_chars, char_embedding, char_hidden)".</summary>
     public override string ToString() => $"CharWordEncoder({NumChars}, {CharEmbedding}, {CharHidden})";
 
+    /// <summary>"char_embedding.weight", then the character LSTM's as "char_lstm.weight_ih_l0", … (both directions).</summary>
     public IEnumerable<Parameter> Parameters() =>
         _embedding.Prefixed("char_embedding.").Concat(_lstm.Prefixed("char_lstm."));
 

@@ -11,6 +11,7 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class Dropout
 {
+    /// <summary>The probability of zeroing an element, in [0, 1).</summary>
     public float P { get; }
     /// <summary>Dropout applies only while training; otherwise Forward returns x itself.</summary>
     public bool Training { get; set; } = true;
@@ -20,6 +21,7 @@ public sealed class Dropout
     private bool _identity;
     private readonly BackwardGuard _guard = new();
 
+    /// <summary>Draws the masks from <paramref name="rng"/>; throws <see cref="ArgumentException"/> when p is not in [0, 1).</summary>
     public Dropout(float p, Rng rng)
     {
         if (!(p >= 0 && p < 1)) throw new ArgumentException($"Dropout: p must be in [0, 1), got {p}");

@@ -10,8 +10,11 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class Embedding : IModule
 {
+    /// <summary>The vocabulary size: rows of the weight (torch's num_embeddings).</summary>
     public int NumEmbeddings { get; }
+    /// <summary>The width of a vector (torch's embedding_dim).</summary>
     public int EmbeddingDim { get; }
+    /// <summary>"weight" [num_embeddings, embedding_dim]: row i is token i's vector.</summary>
     public Parameter Weight { get; }
 
     private int[] _tokens = [];
@@ -30,6 +33,7 @@ public sealed class Embedding : IModule
         Init.Normal(Weight.Value, 1f, rng ?? Rng.FromGlobal());
     }
 
+    /// <inheritdoc/>
     public IEnumerable<Parameter> Parameters()
     {
         yield return Weight;

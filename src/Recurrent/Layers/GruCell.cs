@@ -21,6 +21,7 @@ public sealed class GruCell : RecurrentCell
     private GemmPackedB? _hiddenBackwardN;           // W_hn [H, H], packed for the backward steps
     private readonly float[] _biasGradN;
 
+    /// <summary>torch.nn.GRUCell(input_size, hidden_size): weights ~ U(±1/√H) from rng (null: an Rng from Rng.FromGlobal()); throws <see cref="ArgumentException"/> for a size ≤ 0.</summary>
     public GruCell(int inputSize, int hiddenSize, Rng? rng = null) : base(CellKind.Gru, inputSize, hiddenSize, rng) =>
         _biasGradN = new float[hiddenSize];
 

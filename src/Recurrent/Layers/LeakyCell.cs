@@ -23,6 +23,11 @@ public sealed class LeakyCell : RecurrentCell
     private readonly float[] _alpha;      // [H] α as of the last forward step
     private readonly float[] _alphaGrad;  // [H] dα summed over the sequence's backward steps (learned α only)
 
+    /// <summary>
+    /// A leaky tanh cell with weights ~ U(±1/√H) from rng (null: an Rng from Rng.FromGlobal()) and the leak given (<see cref="Leak.Default"/>
+    /// if null); a learned leak starts every unit's u at logit(α). Throws <see cref="ArgumentException"/> for a size ≤ 0
+    /// or an α the leak does not allow ((0, 1] fixed, (0, 1) learned).
+    /// </summary>
     public LeakyCell(int inputSize, int hiddenSize, Rng? rng = null, Leak? leak = null)
         : base(CellKind.Leaky, inputSize, hiddenSize, rng)
     {
@@ -37,6 +42,7 @@ public sealed class LeakyCell : RecurrentCell
         }
     }
 
+    /// <summary>The four weights, then "leak" when the leak is learned.</summary>
     public override IEnumerable<Parameter> Parameters() =>
         LeakParameter == null ? base.Parameters() : [.. base.Parameters(), LeakParameter];
 

@@ -10,9 +10,13 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class Linear : IModule
 {
+    /// <summary>Columns of the weight: the width of an input row (torch's in_features).</summary>
     public int InFeatures { get; }
+    /// <summary>Rows of the weight: the width of an output row (torch's out_features).</summary>
     public int OutFeatures { get; }
+    /// <summary>"weight" [out, in].</summary>
     public Parameter Weight { get; }
+    /// <summary>"bias" [out]; null when built with bias: false.</summary>
     public Parameter? Bias { get; }
 
     private Tensor? _x;
@@ -34,6 +38,7 @@ public sealed class Linear : IModule
         if (Bias is not null) Init.Uniform(Bias.Value, bound, rng);
     }
 
+    /// <summary>Weight, then Bias if there is one.</summary>
     public IEnumerable<Parameter> Parameters()
     {
         yield return Weight;

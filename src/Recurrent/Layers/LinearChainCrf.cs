@@ -47,6 +47,7 @@ public sealed class LinearChainCrf : IModule
     /// <summary>ln 1e250: the largest log of the pair-marginal scale c for which a backward step is factored.</summary>
     private const double LargestLogPairScale = 575;
 
+    /// <summary>K: the number of tags (the width of the emission scores).</summary>
     public int NumTags { get; }
     /// <summary>"transitions" [K, K]: score of moving from tag i (row) to tag j (column).</summary>
     public Parameter Transitions { get; }

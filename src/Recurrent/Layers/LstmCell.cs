@@ -12,6 +12,7 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class LstmCell : RecurrentCell
 {
+    /// <summary>torch.nn.LSTMCell(input_size, hidden_size): weights ~ U(±1/√H) from rng (null: an Rng from Rng.FromGlobal()); throws <see cref="ArgumentException"/> for a size ≤ 0.</summary>
     public LstmCell(int inputSize, int hiddenSize, Rng? rng = null) : base(CellKind.Lstm, inputSize, hiddenSize, rng) { }
 
     /// <summary>"LSTMCell(7, 11)", as PyTorch prints the module.</summary>

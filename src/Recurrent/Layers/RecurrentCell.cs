@@ -23,14 +23,21 @@ namespace Recurrent.Layers;
 /// </summary>
 public abstract class RecurrentCell : IModule
 {
+    /// <summary>Which cell this is (RNN tanh or ReLU, LSTM, GRU or leaky).</summary>
     public CellKind Kind { get; }
+    /// <summary>I: the width of x_t.</summary>
     public int InputSize { get; }
+    /// <summary>H: the width of h_t (and c_t).</summary>
     public int HiddenSize { get; }
     /// <summary>The LSTM carries a cell state c beside h.</summary>
     public bool HasCellState => Kind == CellKind.Lstm;
+    /// <summary>"weight_ih" [G·H, I], the gates' input weights stacked in PyTorch's gate order (G = 1 RNN, 4 LSTM, 3 GRU): torch's weight_ih.</summary>
     public Parameter WeightIh { get; }
+    /// <summary>"weight_hh" [G·H, H], the gates' recurrent weights: torch's weight_hh.</summary>
     public Parameter WeightHh { get; }
+    /// <summary>"bias_ih" [G·H]: torch's bias_ih.</summary>
     public Parameter BiasIh { get; }
+    /// <summary>"bias_hh" [G·H]: torch's bias_hh.</summary>
     public Parameter BiasHh { get; }
 
     /// <summary>G·H: the width of A and of every gate arena row.</summary>
@@ -104,6 +111,8 @@ public abstract class RecurrentCell : IModule
     /// </summary>
     /// <param name="h0">[B, H] initial hidden state, or empty for zeros.</param>
     /// <param name="c0">[B, H] initial cell state (LSTM only), or empty for zeros.</param>
+    /// <param name="maxSteps">T: the most steps the sequence will take (&gt; 0).</param>
+    /// <param name="batch">B: rows per step.</param>
     public void Begin(int maxSteps, int batch, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default)
     {
         if (maxSteps <= 0) throw new ArgumentException($"{this}.Begin: maxSteps must be positive (got {maxSteps})");
@@ -326,6 +335,7 @@ public abstract class RecurrentCell : IModule
 
     /// <summary>Adds the gradients of the rows of W_hh and b_hh past the shared ones (EndBackward).</summary>
     /// <param name="hPrev">[T·B, H]: h_{t−1} of every step's rows.</param>
+    /// <param name="rows">T·B: the rows of hPrev (and of the gate gradients).</param>
     private protected virtual void AccumulateOwnGradients(ReadOnlySpan<float> hPrev, int rows) { }
 
     // ------------------------------------------------------------------ helpers for the cells

@@ -90,6 +90,10 @@ internal sealed class RecurrentDirection : IParallelWork
     public int StateGradientProbeOffset { get; set; }
 
     /// <param name="leak">the leaky cell's α (ignored by the other cells).</param>
+    /// <param name="cell">the cell of this direction.</param>
+    /// <param name="inputSize">the width of x_t (I for layer 0, D·H above).</param>
+    /// <param name="hidden">H.</param>
+    /// <param name="suffix">the parameter names' suffix, "l{k}" or "l{k}_reverse"; "_reverse" makes the direction run backwards in time.</param>
     /// <param name="bias">false: no b_ih, b_hh (PyTorch's bias=False); the pre-activations get no bias term.</param>
     public RecurrentDirection(CellKind cell, int inputSize, int hidden, string suffix, Leak? leak = null, bool bias = true)
     {
@@ -143,6 +147,11 @@ internal sealed class RecurrentDirection : IParallelWork
     /// <param name="h0">[B, H]; c0 likewise (LSTM only, else empty).</param>
     /// <param name="output">where this direction's h_t go (columns [Offset, Offset + H) of each row).</param>
     /// <param name="hN">[B, H] final state out; cN likewise (LSTM).</param>
+    /// <param name="steps">T.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="c0">[B, H] initial cell state (LSTM), else empty.</param>
+    /// <param name="lengths">[B] real lengths, or null when all are T.</param>
+    /// <param name="cN">[B, H] final cell state out (LSTM).</param>
     public void Forward(float[] x, EmbeddingLookup? lookup, int steps, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, int[]? lengths,
         OutputSlot output, Span<float> hN, Span<float> cN)
     {
@@ -190,6 +199,11 @@ internal sealed class RecurrentDirection : IParallelWork
     /// <param name="dhN">[B, H] gradient of the final state (empty for none); dcN likewise.</param>
     /// <param name="dx">[T, B, I] out.</param>
     /// <param name="dh0">[B, H] out; dc0 likewise (LSTM).</param>
+    /// <param name="lookup">the first layer's embedding and tokens, as Forward got them, or null.</param>
+    /// <param name="lengths">[B] real lengths, as Forward got them, or null.</param>
+    /// <param name="dcN">[B, H] gradient of the final cell state (LSTM), or empty.</param>
+    /// <param name="accumulateDx">add to dx instead of overwriting it (the second direction of a layer).</param>
+    /// <param name="dc0">[B, H] out: gradient of c0 (LSTM).</param>
     public void Backward(float[] x, EmbeddingLookup? lookup, int[]? lengths, OutputSlot? dOutput,
         ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, float[] dx, bool accumulateDx, Span<float> dh0, Span<float> dc0)
     {

@@ -4,7 +4,19 @@ using Recurrent.Tensors;
 namespace Recurrent.Layers;
 
 /// <summary>The recurrent cells; Leaky is the leaky-integrator tanh RNN (see <see cref="Leak"/>), the others PyTorch's.</summary>
-public enum CellKind { RnnTanh, RnnRelu, Lstm, Gru, Leaky }
+public enum CellKind
+{
+    /// <summary>Elman RNN with tanh: torch.nn.RNN(nonlinearity="tanh"), one gate block.</summary>
+    RnnTanh,
+    /// <summary>Elman RNN with ReLU: torch.nn.RNN(nonlinearity="relu").</summary>
+    RnnRelu,
+    /// <summary>torch.nn.LSTM: gates i, f, g, o (four blocks) and a cell state c.</summary>
+    Lstm,
+    /// <summary>torch.nn.GRU: gates r, z, n (three blocks).</summary>
+    Gru,
+    /// <summary>Leaky-integrator tanh RNN, h_t = (1 − α) h_{t−1} + α tanh(…), α per unit (<see cref="Layers.Leak"/>); not in PyTorch.</summary>
+    Leaky,
+}
 
 /// <summary>What a recurrent layer's Forward returns; the tensors belong to the layer and change at its next call.</summary>
 /// <param name="Output">[T, B, D·H], or [B, T, D·H] when batch_first; zero past each sequence's length.</param>
@@ -50,13 +62,21 @@ public readonly record struct RecurrentGradients(Tensor DInput, Tensor DH0, Tens
 /// </summary>
 public sealed class RecurrentLayer : IModule
 {
+    /// <summary>The cell of every layer and direction.</summary>
     public CellKind Cell { get; }
+    /// <summary>I: the width of an input step (torch's input_size).</summary>
     public int InputSize { get; }
+    /// <summary>H: the hidden size of each direction of each layer (torch's hidden_size).</summary>
     public int HiddenSize { get; }
+    /// <summary>L: stacked layers (torch's num_layers).</summary>
     public int NumLayers { get; }
+    /// <summary>Each layer also runs a reverse direction, and its output is [forward, reverse] (torch's bidirectional).</summary>
     public bool Bidirectional { get; }
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
     public int NumDirections => Bidirectional ? 2 : 1;
+    /// <summary>The dropout probability on the input of layers k ≥ 1 while training (torch's dropout).</summary>
     public float Dropout { get; }
+    /// <summary>Input and output are [B, T, ·] instead of [T, B, ·] (torch's batch_first); states are [L·D, B, H] either way.</summary>
     public bool BatchFirst { get; }
     /// <summary>The leaky cell's α (fixed or learned); <see cref="Leak.Default"/> for the other cells, which ignore it.</summary>
     public Leak Leak { get; }
@@ -118,6 +138,12 @@ public sealed class RecurrentLayer : IModule
     private readonly BackwardGuard _guard = new();
     private static readonly Tensor Empty = new(0);
 
+    /// <summary>
+    /// torch.nn.RNN / LSTM / GRU(input_size, hidden_size, num_layers, batch_first=, dropout=, bidirectional=), with
+    /// every weight ~ U(±1/√H) drawn from rng (null: an Rng from Rng.FromGlobal()) and the dropout masks drawn from it later; the leaky cell takes
+    /// <paramref name="leak"/>, and <paramref name="residual"/> adds the skip connections of layers k ≥ 1. Throws
+    /// <see cref="ArgumentException"/> for a size ≤ 0, dropout outside [0, 1), or a leak given for another cell.
+    /// </summary>
     public RecurrentLayer(CellKind cell, int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         float dropout = 0f, bool batchFirst = false, Rng? rng = null, Leak? leak = null, bool residual = false, bool bias = true)
     {
@@ -174,6 +200,7 @@ public sealed class RecurrentLayer : IModule
         return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
+    /// <summary>Per layer k and direction, PyTorch's weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (the biases only with bias: true; then "_reverse" ones; leak_l{k} for a learned leak).</summary>
     public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
 
     /// <param name="input">[T, B, I], or [B, T, I] when batch_first.</param>
@@ -200,6 +227,11 @@ public sealed class RecurrentLayer : IModule
     /// embedding's gradient to embedding.Weight.Grad itself and returns an empty DInput.
     /// </summary>
     /// <param name="tokens">[T, B], or [B, T] when batch_first, flat; shape says which sizes.</param>
+    /// <param name="embedding">the embedding the tokens are looked up in; its weight's gradient is accumulated by Backward.</param>
+    /// <param name="shape">[T, B], or [B, T] when batch_first.</param>
+    /// <param name="h0">[L·D, B, H] initial hidden state, zero when null.</param>
+    /// <param name="c0">[L·D, B, H] initial cell state (LSTM only), zero when null.</param>
+    /// <param name="lengths">[B] real length of each sequence (1 ≤ length ≤ T), or null when all are T.</param>
     public RecurrentOutput Forward(Embedding embedding, ReadOnlySpan<int> tokens, int[] shape, Tensor? h0 = null,
         Tensor? c0 = null, int[]? lengths = null)
     {
@@ -286,6 +318,7 @@ public sealed class RecurrentLayer : IModule
     /// </summary>
     /// <param name="dOutput">shaped like Forward's output, or null for none.</param>
     /// <param name="dhN">[L·D, B, H] gradient of the final hidden state, or null; dcN likewise (LSTM).</param>
+    /// <param name="dcN">[L·D, B, H] gradient of the final cell state (LSTM), or null.</param>
     public RecurrentGradients Backward(Tensor? dOutput, Tensor? dhN = null, Tensor? dcN = null)
     {
         _guard.Backward(this);

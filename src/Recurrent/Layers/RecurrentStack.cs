@@ -23,11 +23,20 @@ public sealed class RecurrentStack : IModule
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _sums, _sumGrads;   // [L] with residual (index k ≥ 1 used): hᵏ and ∂hᵏ⁻¹, [T, B, D·H]
 
+    /// <summary>The width of the top layer's output: D·H.</summary>
     public int OutputSize { get; }
     /// <summary>Layers k ≥ 1 add the layer below's output (before dropout) to their own.</summary>
     public bool Residual { get; }
 
     /// <param name="rng">initializes the weights (layer by layer, PyTorch's U(±1/√H)) and is kept to draw the masks.</param>
+    /// <param name="cell">the cell of every layer.</param>
+    /// <param name="inputSize">I: the first layer's input width.</param>
+    /// <param name="hiddenSize">H per direction.</param>
+    /// <param name="numLayers">L.</param>
+    /// <param name="bidirectional">each layer also runs backwards in time (output width 2H).</param>
+    /// <param name="dropout">dropout on the input of layers k ≥ 1 while training.</param>
+    /// <param name="prefix">the parameter names' prefix, e.g. "lstm.".</param>
+    /// <param name="residual">layers k ≥ 1 add the layer below's output to their own.</param>
     public RecurrentStack(CellKind cell, int inputSize, int hiddenSize, int numLayers, bool bidirectional, float dropout,
         string prefix, Rng rng, bool residual = false)
     {
@@ -45,8 +54,10 @@ public sealed class RecurrentStack : IModule
             new Parameter(prefix + p.Name.Replace("_l0", $"_l{k}"), p.Value, p.Grad))).ToArray();
     }
 
+    /// <summary>Every layer's parameters, renamed to their place in the stack: the prefix, then "weight_ih_l{k}" and so on.</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
+    /// <summary>Turns the dropout between layers on (training) or off (evaluation).</summary>
     public bool Training
     {
         set { foreach (var d in _dropouts) d.Training = value; }

@@ -14,6 +14,10 @@ public sealed class RnnCell : RecurrentCell
     /// <summary>"tanh" or "relu", as PyTorch names it.</summary>
     public string Nonlinearity => Kind == CellKind.RnnRelu ? "relu" : "tanh";
 
+    /// <summary>
+    /// torch.nn.RNNCell(input_size, hidden_size, nonlinearity): weights ~ U(±1/√H) from rng (null: an Rng from Rng.FromGlobal()). Throws
+    /// <see cref="ArgumentException"/> for a size ≤ 0 or a nonlinearity other than "tanh" or "relu".
+    /// </summary>
     public RnnCell(int inputSize, int hiddenSize, Rng? rng = null, string nonlinearity = "tanh")
         : base(KindOf(nonlinearity), inputSize, hiddenSize, rng) { }
 

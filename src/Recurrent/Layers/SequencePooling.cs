@@ -2,7 +2,18 @@ using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
 
-public enum PoolingKind { Last, Mean, Max, Attention }
+/// <summary>How <see cref="SequencePooling"/> reduces a sequence to one vector (names: "last", "mean", "max", "attention").</summary>
+public enum PoolingKind
+{
+    /// <summary>The state at each sequence's last real step (each direction's own last step when D = 2).</summary>
+    Last,
+    /// <summary>The mean over the real steps.</summary>
+    Mean,
+    /// <summary>The maximum of each feature over the real steps.</summary>
+    Max,
+    /// <summary>The α-weighted sum of the steps, α = softmax of a learned query's scores (Yang et al. 2016).</summary>
+    Attention,
+}
 
 /// <summary>
 /// Pools a time-major sequence of feature vectors into one vector per sequence, over each sequence's valid steps
@@ -29,12 +40,17 @@ public sealed class SequencePooling : IModule
 {
     private static readonly string[] KindNames = ["last", "mean", "max", "attention"];
 
+    /// <summary>How the steps are reduced.</summary>
     public PoolingKind Kind { get; }
+    /// <summary>F: the width of a step's features (and of the output).</summary>
     public int Features { get; }
+    /// <summary>D: 1, or 2 when the features are [forward, reverse] halves of a bidirectional layer (Last then takes each half's own last step).</summary>
     public int Directions { get; }
     /// <summary>Attention only: W [F, F], b [F], q [F]; null for the other kinds.</summary>
     public Parameter? AttentionWeight { get; }
+    /// <summary>Attention only: "attention.bias" b [F]; null for the other kinds.</summary>
     public Parameter? AttentionBias { get; }
+    /// <summary>Attention only: "attention.query" q [F], scored against tanh(W x_t + b); null for the other kinds.</summary>
     public Parameter? AttentionQuery { get; }
 
     /// <summary>Attention only: [B, T] the softmax weights of the last Forward, 0 past each length (the layer's buffer);
@@ -81,11 +97,14 @@ public sealed class SequencePooling : IModule
         _ => throw new ArgumentException($"unknown pooling '{name}' (poolings: {string.Join(", ", KindNames)})"),
     };
 
+    /// <summary>The name <see cref="Parse"/> reads; throws <see cref="ArgumentOutOfRangeException"/> for an undefined kind.</summary>
     public static string Name(PoolingKind kind) =>
         Enum.IsDefined(kind) ? KindNames[(int)kind] : throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown pooling kind");
 
+    /// <summary>"SequencePooling(kind, F)", with ", directions=2" for two directions.</summary>
     public override string ToString() => $"SequencePooling({Name(Kind)}, {Features}{(Directions == 2 ? ", directions=2" : "")})";
 
+    /// <summary>Attention's weight, bias and query; none for the other kinds.</summary>
     public IEnumerable<Parameter> Parameters()
     {
         if (Kind != PoolingKind.Attention) yield break;

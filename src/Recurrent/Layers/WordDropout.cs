@@ -11,6 +11,7 @@ namespace Recurrent.Layers;
 /// </summary>
 public sealed class WordDropout(float p, Rng rng)
 {
+    /// <summary>Words are dropped only while training; otherwise the tokens pass through unchanged.</summary>
     public bool Training { get; set; } = true;
     private int[] _dropped = []; // grows to the most tokens seen
 

@@ -13,8 +13,10 @@ public sealed class MeanSquaredError
     private readonly Tensor _grad = Tensor.Growable(0); // p − t after Forward, dp after Backward
     private readonly BackwardGuard _guard = new();
 
+    /// <summary>The name error messages give this loss.</summary>
     public override string ToString() => "MeanSquaredError";
 
+    /// <summary>The mean of (p − t)² over all elements (0 for empty tensors). Throws <see cref="ShapeException"/> when target's shape differs from prediction's.</summary>
     public float Forward(Tensor prediction, Tensor target)
     {
         Tensor.RequireShape(target, prediction.Shape, "MeanSquaredError.Forward (target vs prediction)");

@@ -13,6 +13,7 @@ namespace Recurrent.Losses;
 /// </summary>
 public sealed class SoftmaxCrossEntropy
 {
+    /// <summary>The target class that is not counted (torch's ignore_index, default −100): padding positions.</summary>
     public int IgnoreIndex { get; }
     /// <summary>Rows counted by the last Forward (targets ≠ ignoreIndex).</summary>
     public int Count { get; private set; }
@@ -25,8 +26,10 @@ public sealed class SoftmaxCrossEntropy
     private int _rows = -1;           // rows of the last Forward; −1 before the first
     private readonly BackwardGuard _guard = new();
 
+    /// <summary>A loss that skips the rows whose target is <paramref name="ignoreIndex"/>.</summary>
     public SoftmaxCrossEntropy(int ignoreIndex = -100) => IgnoreIndex = ignoreIndex;
 
+    /// <summary>The name error messages give this loss.</summary>
     public override string ToString() => "SoftmaxCrossEntropy";
 
     /// <summary>The mean loss over counted rows. logits: [..., C]; targets: one class per row.</summary>

@@ -25,6 +25,7 @@ public sealed record BleuScore(double Bleu, double BrevityPenalty, double[] Prec
 /// </summary>
 public static class Bleu
 {
+    /// <summary>The highest n-gram order counted: BLEU-4, p_1 … p_4 with equal weights.</summary>
     public const int MaxOrder = 4;
 
     /// <summary>The BLEU of <paramref name="hypotheses"/>, hypothesis i scored against all of <paramref name="references"/>[i].</summary>
@@ -48,6 +49,7 @@ public sealed class BleuStatistics
     // Reused by every Add: n-gram counts of the hypothesis and of one reference, and the clip per hypothesis n-gram.
     private readonly Dictionary<NGram, int> _hypothesisCounts = [], _referenceCounts = [], _clip = [];
 
+    /// <summary>Hypothesis–references pairs added.</summary>
     public int Sentences { get; private set; }
 
     /// <summary>c: the summed hypothesis lengths.</summary>

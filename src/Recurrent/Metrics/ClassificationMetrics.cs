@@ -18,6 +18,7 @@ public sealed class ClassificationMetrics
 {
     private readonly long[,] _n;
 
+    /// <summary>An empty confusion matrix over classes 0 … classes − 1; throws <see cref="ArgumentOutOfRangeException"/> when classes &lt; 1.</summary>
     public ClassificationMetrics(int classes)
     {
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), $"need at least one class (got {classes})");
@@ -25,11 +26,13 @@ public sealed class ClassificationMetrics
         _n = new long[classes, classes];
     }
 
+    /// <summary>Number of classes: the confusion matrix is [Classes, Classes].</summary>
     public int Classes { get; }
 
     /// <summary>Number of (gold, predicted) pairs added.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Counts one example; throws <see cref="ArgumentOutOfRangeException"/> when either class is outside [0, Classes).</summary>
     public void Add(int gold, int predicted)
     {
         if ((uint)gold >= (uint)Classes)
@@ -40,6 +43,7 @@ public sealed class ClassificationMetrics
         Count++;
     }
 
+    /// <summary>Fraction of examples whose predicted class is the gold one; NaN before any is added.</summary>
     public double Accuracy
     {
         get
@@ -71,6 +75,10 @@ public sealed class ClassificationMetrics
     /// <summary>A copy of the confusion matrix, indexed [gold, predicted].</summary>
     public long[,] Confusion => (long[,])_n.Clone();
 
+    /// <summary>
+    /// Precision, recall and F1 of class <paramref name="c"/> (0 where undefined, as scikit-learn's zero_division), and its
+    /// support: the gold examples of that class. Throws <see cref="ArgumentOutOfRangeException"/> for a class outside [0, Classes).
+    /// </summary>
     public (double Precision, double Recall, double F1, long Support) PerClass(int c)
     {
         if ((uint)c >= (uint)Classes) throw new ArgumentOutOfRangeException(nameof(c), $"class {c} is outside [0, {Classes})");

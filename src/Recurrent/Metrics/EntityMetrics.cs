@@ -33,7 +33,9 @@ public sealed class EntityMetrics
     private readonly Dictionary<string, TypeCounts> _types = new(StringComparer.Ordinal);
     private long _gold, _predicted, _correct, _correctTags;
 
+    /// <summary>Sentences added.</summary>
     public int Sentences { get; private set; }
+    /// <summary>Tokens (tags) added over all sentences.</summary>
     public long Tokens { get; private set; }
 
     /// <summary>Adds one sentence: its gold and predicted tags, one per token.</summary>
@@ -59,15 +61,21 @@ public sealed class EntityMetrics
         }
     }
 
+    /// <summary>Fraction of tokens whose predicted tag equals the gold tag; NaN before any is added.</summary>
     public double TokenAccuracy => Tokens == 0 ? double.NaN : (double)_correctTags / Tokens;
 
+    /// <summary>Micro-averaged entity precision: correct / predicted entities, over all types (0 when none predicted).</summary>
     public double Precision => Ratio(_correct, _predicted);
+    /// <summary>Micro-averaged entity recall: correct / gold entities, over all types (0 when there are no gold entities).</summary>
     public double Recall => Ratio(_correct, _gold);
+    /// <summary>Harmonic mean of <see cref="Precision"/> and <see cref="Recall"/> (0 when both are 0): conlleval's FB1.</summary>
     public double F1 => ClassificationMetrics.F1(Precision, Recall);
 
     /// <summary>Gold entities seen so far (conlleval's "phrases"), predicted entities ("found") and correct ones.</summary>
     public long GoldEntities => _gold;
+    /// <summary>Entities in the predictions (conlleval's "found").</summary>
     public long PredictedEntities => _predicted;
+    /// <summary>Predicted entities whose type and span exactly match a gold entity (conlleval's "correct").</summary>
     public long CorrectEntities => _correct;
 
     /// <summary>

@@ -30,6 +30,7 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class CharLanguageModel : ITaskModel
 {
+    /// <summary>The model's shape and vocabulary, as config.json stores them.</summary>
     public CharLanguageModelConfig Config { get; }
 
     private readonly Embedding? _embedding;
@@ -48,6 +49,7 @@ public sealed class CharLanguageModel : ITaskModel
 
     /// <param name="rng">initializes the parameters (embedding ~ N(0,1), recurrent U(±1/√H), head U(±1/√H)) and,
     /// afterwards, draws the dropout masks.</param>
+    /// <param name="config">the model's shape and vocabulary; throws <see cref="ArgumentException"/> when it is not valid.</param>
     public CharLanguageModel(CharLanguageModelConfig config, Rng rng)
     {
         config.Validate();
@@ -77,9 +79,12 @@ public sealed class CharLanguageModel : ITaskModel
     private Dropout[] MakeDropouts() =>
         Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
 
+    /// <summary>In state-dict order: "embedding.weight" (unless one-hot), the recurrent layers' (e.g. "lstm.weight_ih_l0", …), then "head.weight", "head.bias".</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
 
+    /// <inheritdoc/>
     public string Task => CharLanguageModelConfig.Task;
+    /// <inheritdoc/>
     public void WriteConfig(System.Text.Json.Utf8JsonWriter writer) => Config.WriteJson(writer);
 
     /// <summary>Dropout applies only while training.</summary>
@@ -107,6 +112,7 @@ public sealed class CharLanguageModel : ITaskModel
 
     /// <summary>The loss of the last <see cref="Loss"/>: positions counted and their un-averaged sum (nats).</summary>
     public int LossCount => _loss.Count;
+    /// <summary>The un-averaged cross-entropy (nats) of the last <see cref="Loss"/>, summed in double over <see cref="LossCount"/> positions.</summary>
     public double LossSum => _loss.LastLossSum;
 
     /// <summary>A zero (h, c) for a batch of <paramref name="batch"/> sequences.</summary>
@@ -196,10 +202,14 @@ public sealed class CharLanguageModel : ITaskModel
 /// </summary>
 public sealed class RecurrentState
 {
+    /// <summary>B: the sequences the state is for.</summary>
     public int Batch { get; }
+    /// <summary>Per layer, h [1, B, H].</summary>
     public Tensor[] H { get; }
+    /// <summary>Per layer, c [1, B, H] for the LSTM; null for the other cells.</summary>
     public Tensor[]? C { get; }
 
+    /// <summary>A zero state: <paramref name="layers"/> tensors h [1, batch, hidden], and as many c when <paramref name="hasCell"/>.</summary>
     public RecurrentState(int layers, int batch, int hidden, bool hasCell)
     {
         Batch = batch;

@@ -15,8 +15,10 @@ namespace Recurrent.Models;
 public sealed record CharLanguageModelConfig(
     CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout, bool Residual = false)
 {
+    /// <summary>config.json's "task" for a character language model.</summary>
     public const string Task = "char-lm";
 
+    /// <summary>V: the characters the model reads and predicts.</summary>
     public int VocabSize => Vocabulary.Count;
     /// <summary>Width of the recurrent layer's input: E, or V for one-hot.</summary>
     public int InputSize => EmbeddingSize == 0 ? VocabSize : EmbeddingSize;
@@ -46,14 +48,17 @@ public sealed record CharLanguageModelConfig(
         Leak.Validate("leak");
     }
 
+    /// <summary>The command line's and config.json's cell names, as <see cref="ParseCell"/> reads them.</summary>
     public static readonly string[] CellNames = ["lstm", "gru", "rnn", "rnn-relu", "leaky"];
 
+    /// <summary>The name of a cell in <see cref="CellNames"/>; throws <see cref="ArgumentOutOfRangeException"/> for an undefined kind.</summary>
     public static string CellName(CellKind cell) => cell switch
     {
         CellKind.Lstm => "lstm", CellKind.Gru => "gru", CellKind.RnnTanh => "rnn", CellKind.RnnRelu => "rnn-relu", CellKind.Leaky => "leaky",
         _ => throw new ArgumentOutOfRangeException(nameof(cell)),
     };
 
+    /// <summary>The cell named "lstm", "gru", "rnn" (or "rnn-tanh"), "rnn-relu" or "leaky"; throws <see cref="ArgumentException"/> for another name.</summary>
     public static CellKind ParseCell(string name) => name switch
     {
         "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "rnn" or "rnn-tanh" => CellKind.RnnTanh, "rnn-relu" => CellKind.RnnRelu, "leaky" => CellKind.Leaky,

@@ -12,9 +12,15 @@ public sealed class TokenSampler
     private readonly double[] _weights;
     private readonly float[] _sorted;
 
+    /// <summary>Divides the logits before the softmax: below 1 sharper, above 1 flatter; 0 always takes the most likely token.</summary>
     public float Temperature { get; }
+    /// <summary>Draw only among the k largest logits (ties with the k-th kept); 0 for all.</summary>
     public int TopK { get; }
 
+    /// <summary>
+    /// A sampler over <paramref name="vocabSize"/> tokens. Throws <see cref="ArgumentOutOfRangeException"/> for a negative or
+    /// non-finite temperature or a negative topK.
+    /// </summary>
     public TokenSampler(int vocabSize, float temperature, int topK)
     {
         if (!(temperature >= 0) || float.IsInfinity(temperature))
@@ -26,6 +32,10 @@ public sealed class TokenSampler
         _sorted = new float[vocabSize];
     }
 
+    /// <summary>
+    /// A token drawn from softmax(logits / Temperature) over the top k, using one <see cref="Rng.NextDouble"/> (the argmax,
+    /// drawing nothing, at temperature 0). Throws <see cref="ArgumentException"/> when logits is not vocabSize long.
+    /// </summary>
     public int Next(ReadOnlySpan<float> logits, Rng rng)
     {
         if (logits.Length != _weights.Length)
@@ -98,6 +108,7 @@ public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampl
         finally { model.Training = wasTraining; }
     }
 
+    /// <summary>The <paramref name="length"/> characters drawn after <paramref name="prime"/>, as one string.</summary>
     public string Generate(string prime, int length)
     {
         var sb = new System.Text.StringBuilder();

@@ -27,6 +27,7 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class ConditionedGenerator : ITaskModel
 {
+    /// <summary>The model's shape, vocabulary and condition kind, as config.json stores them.</summary>
     public GeneratorConfig Config { get; }
     private readonly Embedding? _condition;
     private readonly Linear _bridge, _output;
@@ -44,6 +45,10 @@ public sealed class ConditionedGenerator : ITaskModel
     /// <summary>The state blocks the bridge produces: h0 of each layer, and c0 of each layer for the LSTM.</summary>
     private int StateBlocks => Config.NumLayers * (Lstm ? 2 : 1);
 
+    /// <summary>
+    /// Builds the model, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws the
+    /// dropout masks. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is not valid.
+    /// </summary>
     public ConditionedGenerator(GeneratorConfig config, Rng rng)
     {
         config.Validate();
@@ -64,10 +69,15 @@ public sealed class ConditionedGenerator : ITaskModel
         ];
     }
 
+    /// <inheritdoc/>
     public string Task => GeneratorConfig.GenerateTask;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> Parameters() => _parameters;
+    /// <inheritdoc/>
     public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
+    /// <inheritdoc/>
     public uint[] DropoutRngState { get => _rng.State; set => _rng.State = value; }
+    /// <inheritdoc/>
     public bool Training
     {
         get => _training;
@@ -76,6 +86,7 @@ public sealed class ConditionedGenerator : ITaskModel
 
     /// <summary>The last Forward's un-averaged loss and its token count.</summary>
     public double LossSum => _loss.LastLossSum;
+    /// <summary>Target tokens (not padding) the last Forward's loss counted.</summary>
     public int LossTokens => _loss.Count;
 
     /// <summary>h0 (and c0) [L, B, H] = tanh(W_b u + b_b) for labels [B] (ids) or vectors [B·Dv].</summary>
@@ -111,6 +122,7 @@ public sealed class ConditionedGenerator : ITaskModel
     /// <param name="inputs">[T, B] &lt;s&gt; y_0 … y_{n−1}, &lt;pad&gt; after.</param>
     /// <param name="targets">[T, B] y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; (ignored) after.</param>
     /// <param name="lengths">[B] n + 1.</param>
+    /// <param name="steps">T: time steps of inputs and targets.</param>
     public float Forward(int[]? labels, float[]? vectors, int[] inputs, int[] targets, int[] lengths, int steps)
     {
         int B = lengths.Length;

@@ -12,8 +12,10 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed record GeneratorConfig
 {
+    /// <summary>config.json's "task" for a conditioned generator.</summary>
     public const string GenerateTask = "generate";
 
+    /// <summary>The decoder's recurrent cell.</summary>
     public required CellKind Cell { get; init; }
     /// <summary>Words; ids 0–3 are &lt;pad&gt;, &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;.</summary>
     public required WordVocabulary Vocabulary { get; init; }
@@ -21,8 +23,11 @@ public sealed record GeneratorConfig
     public LabelSet? Labels { get; init; }
     /// <summary>The size of a vector condition (0 when conditions are labels).</summary>
     public int VectorSize { get; init; }
+    /// <summary>E: the width of a word embedding (and of a label's embedding).</summary>
     public int EmbeddingSize { get; init; } = 128;
+    /// <summary>H: the decoder's hidden size.</summary>
     public int HiddenSize { get; init; } = 256;
+    /// <summary>L: the decoder's recurrent layers.</summary>
     public int NumLayers { get; init; } = 1;
     /// <summary>Dropout on the word embeddings, between layers and before the output layer.</summary>
     public float Dropout { get; init; } = 0.2f;

@@ -26,12 +26,16 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class NgramLanguageModel
 {
+    /// <summary>config.json's "task" for an n-gram model.</summary>
     public const string Task = "ngram";
     /// <summary>The highest order accepted (keys must also fit 64 bits: V^N ≤ 2^63).</summary>
     public const int MaxOrder = 32;
 
+    /// <summary>N: the longest n-gram counted (the model conditions on the N − 1 previous characters).</summary>
     public int Order { get; }
+    /// <summary>The characters of the training text, one id each.</summary>
     public Vocabulary Vocabulary { get; }
+    /// <summary>V: the number of characters.</summary>
     public int VocabSize => Vocabulary.Count;
     /// <summary>[N]: the discounts of order k at index k − 1.</summary>
     public IReadOnlyList<KneserNeyDiscounts> Discounts => _discounts;

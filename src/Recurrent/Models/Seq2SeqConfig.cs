@@ -14,15 +14,22 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed record Seq2SeqConfig
 {
+    /// <summary>config.json's "task" for a translation model.</summary>
     public const string TranslateTask = "translate";
+    /// <summary>The attention name that means none (<see cref="Attention"/> null).</summary>
     public const string NoAttention = "none";
 
+    /// <summary>The cell of the encoder and the decoder.</summary>
     public required CellKind Cell { get; init; }
+    /// <summary>Source words (ids 0 and 1 are &lt;pad&gt; and &lt;unk&gt;).</summary>
     public required WordVocabulary SourceVocabulary { get; init; }
     /// <summary>Target words; ids 0–3 are &lt;pad&gt;, &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;.</summary>
     public required WordVocabulary TargetVocabulary { get; init; }
+    /// <summary>E: the width of both embeddings.</summary>
     public int EmbeddingSize { get; init; } = 256;
+    /// <summary>H: the decoder's state and the encoder's output width; even, since each encoder direction has H/2.</summary>
     public int HiddenSize { get; init; } = 256;
+    /// <summary>The encoder's stacked bidirectional layers (the decoder is one cell).</summary>
     public int NumLayers { get; init; } = 1;
     /// <summary>The score function, or null for no attention (the context is then always zero).</summary>
     public AttentionKind? Attention { get; init; } = AttentionKind.Bahdanau;
@@ -33,10 +40,14 @@ public sealed record Seq2SeqConfig
     /// <summary>Beam width for eval and predict unless --beam says otherwise (1 = greedy).</summary>
     public int Beam { get; init; } = 5;
 
+    /// <summary>H/2: the hidden size of each encoder direction.</summary>
     public int EncoderHidden => HiddenSize / 2;
 
+    /// <summary>The name of an attention kind, or <see cref="NoAttention"/> for null.</summary>
     public static string AttentionName(AttentionKind? kind) => kind is { } k ? Layers.Attention.Name(k) : NoAttention;
+    /// <summary>The attention kind named, or null for <see cref="NoAttention"/>; throws <see cref="ArgumentException"/> for an unknown name.</summary>
     public static AttentionKind? ParseAttention(string name) => name == NoAttention ? null : Layers.Attention.ParseKind(name);
+    /// <summary>Every name <see cref="ParseAttention"/> accepts: the attention kinds', then "none".</summary>
     public static readonly string[] AttentionNames = [.. Enum.GetValues<AttentionKind>().Select(Layers.Attention.Name), NoAttention];
 
     /// <summary>Throws a one-line ArgumentException for settings that cannot make a model.</summary>

@@ -22,6 +22,7 @@ public sealed record Translation(int[] Words, float[]? Attention, double Score, 
 /// </summary>
 public sealed class Seq2SeqDecoder(Seq2SeqModel model)
 {
+    /// <summary>The constant term of the output length limit 2n + 10 (see <see cref="MaxLength"/>).</summary>
     public const int LengthSlack = 10;
 
     /// <summary>The longest output for a source of n words: 2n + 10 tokens.</summary>

@@ -30,6 +30,7 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed class Seq2SeqModel : ITaskModel
 {
+    /// <summary>The model's shape, vocabularies and attention, as config.json stores them.</summary>
     public Seq2SeqConfig Config { get; }
     internal Embedding SourceEmbedding { get; }
     internal RecurrentStack Encoder { get; }
@@ -64,6 +65,10 @@ public sealed class Seq2SeqModel : ITaskModel
     private float[] _dContext = [], _dHidden = [], _dQuery = []; // [B, H] each
     private readonly Tensor _dEncoderOutput = Tensor.Growable(0), _dFinalHidden = Tensor.Growable(0), _dBridge = Tensor.Growable(0);
 
+    /// <summary>
+    /// Builds the model, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws the
+    /// dropout masks and teacher forcing's choices. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is not valid.
+    /// </summary>
     public Seq2SeqModel(Seq2SeqConfig config, Rng rng)
     {
         config.Validate();
@@ -89,10 +94,15 @@ public sealed class Seq2SeqModel : ITaskModel
         ];
     }
 
+    /// <inheritdoc/>
     public string Task => Seq2SeqConfig.TranslateTask;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> Parameters() => _parameters;
+    /// <inheritdoc/>
     public void WriteConfig(Utf8JsonWriter writer) => Config.WriteJson(writer);
+    /// <inheritdoc/>
     public uint[] DropoutRngState { get => _rng.State; set => _rng.State = value; }
+    /// <inheritdoc/>
     public bool Training
     {
         get => _training;
@@ -105,6 +115,7 @@ public sealed class Seq2SeqModel : ITaskModel
 
     /// <summary>The last Forward's un-averaged loss and its token count (for a mean over many batches).</summary>
     public double LossSum => _loss.LastLossSum;
+    /// <summary>Target tokens (not padding) the last Forward's loss counted.</summary>
     public int LossTokens => _loss.Count;
 
     /// <summary>
@@ -112,6 +123,8 @@ public sealed class Seq2SeqModel : ITaskModel
     /// </summary>
     /// <param name="source">[S, B] time-major source ids, &lt;pad&gt; past each length.</param>
     /// <param name="lengths">[B] source lengths, 1..S.</param>
+    /// <param name="steps">S: source time steps.</param>
+    /// <param name="batch">B.</param>
     internal void Encode(int[] source, int[] lengths, int steps, int batch)
     {
         int H = Config.HiddenSize, half = Config.EncoderHidden;
@@ -146,6 +159,8 @@ public sealed class Seq2SeqModel : ITaskModel
     /// <param name="sourceLengths">[B].</param>
     /// <param name="targetIn">[T, B] the decoder's gold inputs: &lt;s&gt; y_0 … y_{n−1}, &lt;pad&gt; after.</param>
     /// <param name="targetOut">[T, B] what it must predict: y_0 … y_{n−1} &lt;/s&gt;, &lt;pad&gt; (ignored) after.</param>
+    /// <param name="sourceSteps">S.</param>
+    /// <param name="targetSteps">T.</param>
     public float Forward(int[] source, int[] sourceLengths, int sourceSteps, int[] targetIn, int[] targetOut, int targetSteps)
     {
         int B = sourceLengths.Length, H = Config.HiddenSize, E = Config.EmbeddingSize;

@@ -34,6 +34,10 @@ public sealed class SequenceClassifier : WordModel
     private bool _training = true;
     private Tensor? _logits;
 
+    /// <summary>
+    /// Builds the classifier, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws
+    /// the dropout masks. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is invalid or not a classify config.
+    /// </summary>
     public SequenceClassifier(WordModelConfig config, Rng rng) : base(config, WordModelConfig.ClassifyTask, rng)
     {
         _rnn = new RecurrentStack(config.Cell, config.EmbeddingSize, config.HiddenSize, config.NumLayers, config.Bidirectional,
@@ -47,6 +51,7 @@ public sealed class SequenceClassifier : WordModel
         SetParameters([.. Embedding.Prefixed("embedding."), .. _rnn.Parameters(), .. _pool.Prefixed("pool."), .. _head.Prefixed("head.")]);
     }
 
+    /// <inheritdoc/>
     public override bool Training
     {
         get => _training;
@@ -60,6 +65,8 @@ public sealed class SequenceClassifier : WordModel
     /// <param name="tokens">[T, B] time-major word ids, padded with &lt;pad&gt; (exactly T·B of them).</param>
     /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
     /// <returns>logits [B, C] (the model's buffer).</returns>
+    /// <param name="steps">T.</param>
+    /// <param name="batch">B.</param>
     public Tensor Forward(int[] tokens, int[] lengths, int steps, int batch)
     {
         if (tokens.Length != steps * batch)

@@ -38,6 +38,10 @@ public sealed class SequenceTagger : WordModel
     private Tensor? _emissions;
     private float _lossScale;
 
+    /// <summary>
+    /// Builds the tagger, its parameters drawn from <paramref name="rng"/> in state-dict order; the same Rng then draws the
+    /// dropout masks. Throws <see cref="ArgumentException"/> when <paramref name="config"/> is invalid or not a tag config.
+    /// </summary>
     public SequenceTagger(WordModelConfig config, Rng rng) : base(config, WordModelConfig.TagTask, rng)
     {
         if (config.HasCharFeatures) _chars = new CharWordEncoder(config.Characters!.Count, config.CharEmbedding, config.CharHidden, rng);
@@ -56,6 +60,7 @@ public sealed class SequenceTagger : WordModel
         ]);
     }
 
+    /// <inheritdoc/>
     public override bool Training
     {
         get => _training;
@@ -71,6 +76,8 @@ public sealed class SequenceTagger : WordModel
     /// (time-major; padding positions hold any one-character word); else null.</param>
     /// <param name="lengths">[B] the sentences' lengths, 1..T.</param>
     /// <returns>emissions [T, B, K] (the model's buffer).</returns>
+    /// <param name="steps">T.</param>
+    /// <param name="batch">B.</param>
     public Tensor Forward(int[] tokens, IReadOnlyList<int[]>? characters, int[] lengths, int steps, int batch)
     {
         if (tokens.Length != steps * batch)

@@ -13,17 +13,24 @@ namespace Recurrent.Models;
 /// </summary>
 public sealed record WordModelConfig
 {
+    /// <summary>The two values of <see cref="Task"/>: a sentence classifier or a sequence tagger.</summary>
     public const string ClassifyTask = "classify", TagTask = "tag";
 
+    /// <summary>config.json's "task": <see cref="ClassifyTask"/> or <see cref="TagTask"/>.</summary>
     public required string Task { get; init; }
+    /// <summary>The cell of every recurrent layer.</summary>
     public required CellKind Cell { get; init; }
     /// <summary>Words (ids 0 and 1 are &lt;pad&gt; and &lt;unk&gt;).</summary>
     public required WordVocabulary Vocabulary { get; init; }
     /// <summary>Classes (classify) or tags (tag).</summary>
     public required LabelSet Labels { get; init; }
+    /// <summary>E: the width of a word embedding.</summary>
     public int EmbeddingSize { get; init; } = 128;
+    /// <summary>H: the hidden size of each direction.</summary>
     public int HiddenSize { get; init; } = 128;
+    /// <summary>L: stacked recurrent layers.</summary>
     public int NumLayers { get; init; } = 1;
+    /// <summary>Each layer also reads the sentence backwards (its output is then 2H wide).</summary>
     public bool Bidirectional { get; init; } = true;
     /// <summary>Dropout before the output layer and between recurrent layers.</summary>
     public float Dropout { get; init; } = 0.5f;
@@ -41,10 +48,14 @@ public sealed record WordModelConfig
     public bool Crf { get; init; }
     /// <summary>tag: the characters of the character-BiLSTM word features, or null when they are off.</summary>
     public WordVocabulary? Characters { get; init; }
+    /// <summary>tag: the width of a character embedding (0: no character features).</summary>
     public int CharEmbedding { get; init; }
+    /// <summary>tag: the hidden size of each direction of the character BiLSTM (0: no character features).</summary>
     public int CharHidden { get; init; }
 
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
     public int Directions => Bidirectional ? 2 : 1;
+    /// <summary>tag: the words also get character-BiLSTM features (a character set and both sizes above 0).</summary>
     public bool HasCharFeatures => Characters != null && CharEmbedding > 0 && CharHidden > 0;
 
     /// <summary>The PyTorch submodule name of the recurrent stack, as the char-lm names it.</summary>

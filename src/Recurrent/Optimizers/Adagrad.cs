@@ -11,14 +11,22 @@ namespace Recurrent.Optimizers;
 /// </summary>
 public sealed class Adagrad : Optimizer
 {
+    /// <summary>ε added to √s in the denominator (torch's eps).</summary>
     public float Epsilon { get; }
+    /// <summary>λ: L2 penalty added to the gradient as λ·p (torch's weight_decay).</summary>
     public float WeightDecay { get; }
+    /// <summary>The value every "sum" state starts at (torch's initial_accumulator_value).</summary>
     public float InitialAccumulatorValue { get; }
+    /// <summary>Decay of the learning rate per step: clr = lr / (1 + (step − 1)·lr_decay) (torch's lr_decay).</summary>
     public float LearningRateDecay { get; }
 
     private readonly Tensors.Tensor[] _sums;
     private readonly double _lrDecay;
 
+    /// <summary>
+    /// torch.optim.Adagrad(params, lr, lr_decay, weight_decay, initial_accumulator_value, eps). Throws
+    /// <see cref="ArgumentException"/> for an empty parameter list, repeated parameter names, or a negative hyperparameter.
+    /// </summary>
     public Adagrad(IEnumerable<Parameter> parameters, float lr = 0.01f, float eps = 1e-10f, float weightDecay = 0,
         float initialAccumulatorValue = 0, float lrDecay = 0) : base(parameters, lr)
     {
@@ -34,6 +42,7 @@ public sealed class Adagrad : Optimizer
         _sums = AddState("sum", initialAccumulatorValue);
     }
 
+    /// <inheritdoc/>
     public override void Step()
     {
         StepCount++;

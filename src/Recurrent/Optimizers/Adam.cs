@@ -12,19 +12,33 @@ namespace Recurrent.Optimizers;
 /// </summary>
 public class Adam : Optimizer
 {
+    /// <summary>β₁: decay of the first-moment average "exp_avg" (torch's betas[0]).</summary>
     public float Beta1 { get; }
+    /// <summary>β₂: decay of the second-moment average "exp_avg_sq" (torch's betas[1]).</summary>
     public float Beta2 { get; }
+    /// <summary>ε added to the bias-corrected √v in the denominator (torch's eps).</summary>
     public float Epsilon { get; }
+    /// <summary>λ: the L2 term λ·p added to the gradient (Adam), or the decoupled decay p·(1 − lr·λ) (<see cref="AdamW"/>).</summary>
     public float WeightDecay { get; }
 
     private readonly Tensor[] _expAvg, _expAvgSq;
     private readonly double _beta1, _beta2, _weightDecay; // as written (Optimizer.AsWritten)
     private readonly bool _decoupled;
 
+    /// <summary>
+    /// torch.optim.Adam(params, lr, betas=(beta1, beta2), eps, weight_decay). Throws <see cref="ArgumentException"/> for an
+    /// empty parameter list, repeated parameter names, β outside [0, 1), or a negative lr, eps or weight decay.
+    /// </summary>
     public Adam(IEnumerable<Parameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
         float weightDecay = 0) : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false) { }
 
     /// <param name="decoupled">AdamW's decay p·(1 − lr·λ) instead of Adam's L2 term in the gradient.</param>
+    /// <param name="parameters">the parameters updated.</param>
+    /// <param name="lr">the learning rate.</param>
+    /// <param name="beta1">β₁, in [0, 1).</param>
+    /// <param name="beta2">β₂, in [0, 1).</param>
+    /// <param name="eps">ε ≥ 0.</param>
+    /// <param name="weightDecay">λ ≥ 0.</param>
     private protected Adam(IEnumerable<Parameter> parameters, float lr, float beta1, float beta2, float eps, float weightDecay,
         bool decoupled) : base(parameters, lr)
     {
@@ -34,6 +48,7 @@ public class Adam : Optimizer
         (_expAvg, _expAvgSq) = (AddState("exp_avg"), AddState("exp_avg_sq"));
     }
 
+    /// <inheritdoc/>
     public override void Step()
     {
         StepCount++;

@@ -12,6 +12,7 @@ namespace Recurrent.Optimizers;
 /// </summary>
 public abstract class Optimizer
 {
+    /// <summary>The parameters updated, in the order given; their names must be unique (they key the saved state).</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>Read at every Step, so a schedule may change it between steps.</summary>
@@ -35,6 +36,7 @@ public abstract class Optimizer
     private float _learningRate;
     private readonly List<(string Kind, Tensor[] Slots)> _state = [];
 
+    /// <summary>Throws <see cref="ArgumentException"/> for an empty list, two parameters of the same name, or a negative learning rate.</summary>
     protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
     {
         Parameters = parameters.ToArray();
@@ -49,6 +51,7 @@ public abstract class Optimizer
     /// <summary>Updates every parameter from its gradient and increments StepCount.</summary>
     public abstract void Step();
 
+    /// <summary>Sets every parameter's gradient to 0 (torch's zero_grad(set_to_none=False)).</summary>
     public void ZeroGrad()
     {
         foreach (var p in Parameters) p.Grad.Zero();
@@ -101,6 +104,7 @@ public abstract class Optimizer
         StepCount = stepCount;
     }
 
+    /// <summary>The optimizer's type name ("Adam"), with which its error messages start.</summary>
     protected string Who => GetType().Name;
 
     /// <summary>

@@ -12,16 +12,25 @@ namespace Recurrent.Optimizers;
 /// </summary>
 public sealed class RmsProp : Optimizer
 {
+    /// <summary>α: decay of the squared-gradient average "square_avg" (torch's alpha).</summary>
     public float Alpha { get; }
+    /// <summary>ε added to the root in the denominator (torch's eps).</summary>
     public float Epsilon { get; }
+    /// <summary>μ: momentum of the "momentum_buffer" (0: none).</summary>
     public float Momentum { get; }
+    /// <summary>Normalize by the variance estimate v − ḡ², keeping the gradient average "grad_avg" (torch's centered).</summary>
     public bool Centered { get; }
+    /// <summary>λ: L2 penalty added to the gradient as λ·p (torch's weight_decay).</summary>
     public float WeightDecay { get; }
 
     private readonly Tensors.Tensor[] _squareAvg;
     private readonly Tensors.Tensor[]? _gradAvg, _buffers;
     private readonly float _oneMinusAlpha; // 1 − α rounded from double, as PyTorch
 
+    /// <summary>
+    /// torch.optim.RMSprop(params, lr, alpha, eps, weight_decay, momentum, centered). Throws <see cref="ArgumentException"/>
+    /// for an empty parameter list, repeated parameter names, or a negative hyperparameter.
+    /// </summary>
     public RmsProp(IEnumerable<Parameter> parameters, float lr = 0.01f, float alpha = 0.99f, float eps = 1e-8f,
         float momentum = 0, bool centered = false, float weightDecay = 0) : base(parameters, lr)
     {
@@ -40,6 +49,7 @@ public sealed class RmsProp : Optimizer
         if (centered) _gradAvg = AddState("grad_avg");
     }
 
+    /// <inheritdoc/>
     public override void Step()
     {
         var update = new Update(WeightDecay, Alpha, _oneMinusAlpha, Epsilon, Momentum, Centered, -LearningRate);

@@ -13,14 +13,23 @@ namespace Recurrent.Optimizers;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
+    /// <summary>μ: momentum of the "momentum_buffer" (0: plain SGD, no state).</summary>
     public float Momentum { get; }
+    /// <summary>τ: dampening of the momentum, b = μ·b + (1 − τ)·d.</summary>
     public float Dampening { get; }
+    /// <summary>Nesterov momentum: step along d + μ·b instead of b.</summary>
     public bool Nesterov { get; }
+    /// <summary>λ: L2 penalty added to the gradient as λ·p (torch's weight_decay).</summary>
     public float WeightDecay { get; }
 
     private readonly Tensors.Tensor[]? _buffers;
     private readonly float _oneMinusDampening; // 1 − τ rounded from double, as PyTorch
 
+    /// <summary>
+    /// torch.optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov). Throws <see cref="ArgumentException"/> for
+    /// an empty parameter list, repeated parameter names, a negative hyperparameter, or nesterov without momentum &gt; 0 and
+    /// dampening = 0.
+    /// </summary>
     public Sgd(IEnumerable<Parameter> parameters, float lr, float momentum = 0, float dampening = 0, bool nesterov = false,
         float weightDecay = 0) : base(parameters, lr)
     {
@@ -37,6 +46,7 @@ public sealed class Sgd : Optimizer
         if (momentum != 0) _buffers = AddState("momentum_buffer");
     }
 
+    /// <inheritdoc/>
     public override void Step()
     {
         var update = new Update(WeightDecay, Momentum, _oneMinusDampening, Nesterov, first: StepCount == 0, -LearningRate);

@@ -6,8 +6,28 @@ namespace Recurrent.Profiling;
 /// <summary>The phases a training step's time is attributed to (see <see cref="StepProfiler"/>).</summary>
 public enum StepPhase
 {
-    InputGemm, RecurrentGemmForward, CellsForward, RecurrentGemmBackward, CellsBackward, WaitForOtherParts,
-    WeightGradientGemms, InputGradientGemm, EmbeddingHeadLoss, Layout, Optimizer,
+    /// <summary>The input projection X·W_ihᵀ + bias of every step at once.</summary>
+    InputGemm,
+    /// <summary>The forward recurrent products h_{t−1}·W_hhᵀ (and packing W_hh).</summary>
+    RecurrentGemmForward,
+    /// <summary>The forward cells: gate activations and the new states.</summary>
+    CellsForward,
+    /// <summary>The backward recurrent products dG·W_hh (and packing).</summary>
+    RecurrentGemmBackward,
+    /// <summary>The backward cells (and the bias gradients).</summary>
+    CellsBackward,
+    /// <summary>This thread waiting for the other threads' parts of a parallel time step.</summary>
+    WaitForOtherParts,
+    /// <summary>The weight-gradient products dGᵀX and dGᵀH.</summary>
+    WeightGradientGemms,
+    /// <summary>The input-gradient product dG·W_ih.</summary>
+    InputGradientGemm,
+    /// <summary>The embedding, the output layer and the loss.</summary>
+    EmbeddingHeadLoss,
+    /// <summary>Copies between batch-first and time-major layouts, and dropout.</summary>
+    Layout,
+    /// <summary>Zeroing the gradients, clipping and the optimizer step.</summary>
+    Optimizer,
 }
 
 /// <summary>
@@ -19,6 +39,7 @@ public enum StepPhase
 /// </summary>
 public static class StepProfiler
 {
+    /// <summary>A readable name of each <see cref="StepPhase"/>, indexed by the phase's value: what the report prints.</summary>
     public static readonly string[] PhaseNames =
     [
         "input GEMM X·W_ihᵀ + bias", "recurrent GEMMs fwd h·W_hhᵀ (+pack)", "cells fwd (gates, state)",

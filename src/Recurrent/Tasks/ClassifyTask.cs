@@ -13,13 +13,19 @@ public sealed record ClassificationReport(double Loss, ClassificationMetrics Met
 /// <summary>The classify task: a <see cref="SequenceClassifier"/> trained on labelled sentences, scored by accuracy.</summary>
 public sealed class ClassifyTask(SequenceClassifier model, ClassificationData train, ClassificationData? dev, int batch) : IWordTask
 {
+    /// <summary>The selection metric's name in log.jsonl and --json: dev accuracy.</summary>
     public const string Metric = "dev_accuracy";
 
+    /// <inheritdoc/>
     public ITaskModel Model => model;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
+    /// <inheritdoc/>
     public int[] TrainLengths => train.Lengths;
+    /// <inheritdoc/>
     public bool HasDev => dev != null;
 
+    /// <inheritdoc/>
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
         var (tokens, lengths, steps) = PaddedBatch.Pad(train.Tokens, examples);
@@ -29,6 +35,7 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         return (loss, lengths.Sum());
     }
 
+    /// <inheritdoc/>
     public ValidationResult Evaluate()
     {
         var report = Evaluate(model, dev!, batch);

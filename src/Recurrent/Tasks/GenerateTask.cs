@@ -5,15 +5,17 @@ using Recurrent.Training;
 
 namespace Recurrent.Tasks;
 
-/// <summary>A `condition<TAB>text` file encoded for a generator: each text's word ids and its condition (a label id
+/// <summary>A `condition&lt;TAB&gt;text` file encoded for a generator: each text's word ids and its condition (a label id
 /// or a vector). A label the model does not know, or a vector of another size, is an error naming the file and line.</summary>
 public sealed class GenerationData
 {
+    /// <summary>Each text's word ids (unknown words as &lt;unk&gt;), without &lt;s&gt; and &lt;/s&gt;.</summary>
     public int[][] Texts { get; }
     /// <summary>Label ids (label conditions), else null.</summary>
     public int[]? Labels { get; }
     /// <summary>Vectors (vector conditions), else null.</summary>
     public float[][]? Vectors { get; }
+    /// <summary>Each text's length in words (for bucketing).</summary>
     public int[] Lengths { get; }
 
     private GenerationData(string path, ConditionedCorpus corpus, GeneratorConfig config)
@@ -36,7 +38,9 @@ public sealed class GenerationData
         Lengths = Texts.Select(t => t.Length).ToArray();
     }
 
+    /// <summary>Reads and encodes <paramref name="path"/>; throws <see cref="InvalidDataException"/> "FILE:LINE: …" for a malformed line, an unknown label or a vector of another size.</summary>
     public static GenerationData Load(string path, GeneratorConfig config) => new(path, ConditionedText.Read(path), config);
+    /// <summary>A corpus already read (the training file, read once to build the vocabulary); <paramref name="path"/> names it in errors.</summary>
     public static GenerationData FromCorpus(string path, ConditionedCorpus corpus, GeneratorConfig config) => new(path, corpus, config);
 }
 
@@ -44,11 +48,16 @@ public sealed class GenerationData
 /// one with the lowest dev loss (nats per word, &lt;/s&gt; included).</summary>
 public sealed class GenerateTask(ConditionedGenerator model, GenerationData train, GenerationData? dev, int batch) : IWordTask
 {
+    /// <inheritdoc/>
     public ITaskModel Model => model;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => model.Parameters();
+    /// <inheritdoc/>
     public int[] TrainLengths => train.Lengths;
+    /// <inheritdoc/>
     public bool HasDev => dev != null;
 
+    /// <inheritdoc/>
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
         float loss = Forward(model, train, examples);
@@ -56,6 +65,7 @@ public sealed class GenerateTask(ConditionedGenerator model, GenerationData trai
         return (loss, model.LossTokens);
     }
 
+    /// <inheritdoc/>
     public ValidationResult Evaluate() => new(Evaluate(model, dev!, batch));
 
     /// <summary>The mean loss per token of the model (evaluation mode) over every text of <paramref name="data"/>.</summary>

@@ -8,6 +8,8 @@ namespace Recurrent.Tasks;
 
 /// <summary>What a tagger's evaluation reports: mean loss (nats per token), token accuracy and (BIO tags) entity scores.</summary>
 /// <param name="Bio">whether the tags are BIO, so the entity scores mean something.</param>
+/// <param name="Loss">the summed loss over all sentences divided by their tokens (nats per token).</param>
+/// <param name="Metrics">token accuracy and entity precision, recall and F1.</param>
 public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio);
 
 /// <summary>
@@ -16,12 +18,18 @@ public sealed record TaggingReport(double Loss, EntityMetrics Metrics, bool Bio)
 /// </summary>
 public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData? dev, int batch) : IWordTask
 {
+    /// <inheritdoc/>
     public ITaskModel Model => model;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => model.TrainableParameters();
+    /// <inheritdoc/>
     public int[] TrainLengths => train.Lengths;
+    /// <inheritdoc/>
     public bool HasDev => dev != null;
+    /// <summary>The selection metric's name: "dev_f1" (entity F1) for BIO tags, else "dev_token_accuracy".</summary>
     public static string MetricName(bool bio) => bio ? "dev_f1" : "dev_token_accuracy";
 
+    /// <inheritdoc/>
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
         var (tokens, lengths, steps) = PaddedBatch.Pad(train.Tokens, examples);
@@ -31,6 +39,7 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
         return (loss, lengths.Sum());
     }
 
+    /// <inheritdoc/>
     public ValidationResult Evaluate()
     {
         var report = Evaluate(model, dev!, batch);

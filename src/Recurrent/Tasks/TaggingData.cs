@@ -10,11 +10,15 @@ namespace Recurrent.Tasks;
 /// </summary>
 public sealed class TaggingData
 {
+    /// <summary>The sentences as read (words and tags), in file order.</summary>
     public IReadOnlyList<TaggedSentence> Sentences { get; }
+    /// <summary>Each sentence's word ids (unknown words as &lt;unk&gt;).</summary>
     public int[][] Tokens { get; }
+    /// <summary>Each sentence's tag ids, one per word.</summary>
     public int[][] Tags { get; }
     /// <summary>[sentence][word] character ids, or null without character features.</summary>
     public int[][][]? Characters { get; }
+    /// <summary>Each sentence's length in words (for bucketing).</summary>
     public int[] Lengths { get; }
 
     private TaggingData(string source, List<TaggedSentence> sentences, WordModelConfig config)
@@ -39,8 +43,10 @@ public sealed class TaggingData
         Lengths = Tokens.Select(t => t.Length).ToArray();
     }
 
+    /// <summary>Reads and encodes the CoNLL file <paramref name="path"/>; throws <see cref="InvalidDataException"/> "FILE:LINE: …" for a malformed line or a tag the model does not know.</summary>
     public static TaggingData Load(string path, WordModelConfig config) => new(path, ConllReader.Read(path), config);
 
+    /// <summary>Sentences already read (the training file, read once to build the vocabularies); <paramref name="path"/> names it in errors.</summary>
     public static TaggingData FromSentences(string path, List<TaggedSentence> sentences, WordModelConfig config) =>
         new(path, sentences, config);
 

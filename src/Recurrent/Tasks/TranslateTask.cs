@@ -17,17 +17,23 @@ public sealed record TranslationReport(double Loss, BleuScore Bleu, IReadOnlyLis
 /// <summary>The translate task: a <see cref="Seq2SeqModel"/> trained on sentence pairs, scored by dev BLEU.</summary>
 public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, TranslationData? dev, int batch) : IWordTask
 {
+    /// <summary>The selection metric's name in log.jsonl and --json: dev BLEU.</summary>
     public const string Metric = "dev_bleu";
 
     /// <summary>The source length buckets BLEU is broken down by (the lecture's point: without attention, long
     /// sentences suffer). A source's length is its words: tokens with a letter or a digit, punctuation left out.</summary>
     public static readonly (string Name, int Min, int Max)[] Buckets = [("1-3", 1, 3), ("4-6", 4, 6), ("7+", 7, int.MaxValue)];
 
+    /// <inheritdoc/>
     public ITaskModel Model => model;
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => model.Parameters();
+    /// <inheritdoc/>
     public int[] TrainLengths => train.SourceLengths;
+    /// <inheritdoc/>
     public bool HasDev => dev != null;
 
+    /// <inheritdoc/>
     public (float Loss, long Tokens) TrainOn(int[] examples)
     {
         var b = Pairs(train, examples);
@@ -36,6 +42,7 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
         return (loss, model.LossTokens);
     }
 
+    /// <inheritdoc/>
     public ValidationResult Evaluate()
     {
         var report = Evaluate(model, dev!, model.Config.Beam, batch);

@@ -34,6 +34,12 @@ public static class Gemm
     /// <summary>The AVX-512 kernel where the hardware has it, else the Vector256 one.</summary>
     internal static bool Vector512Default => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
+    /// <summary>
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n], or C += that when <paramref name="accumulate"/>, on <see cref="Threads"/> threads.
+    /// op(A) = Aᵀ when <paramref name="transA"/> (A stored [k, lda]), else A (stored [m, lda]); likewise B, stored [k, ldb]
+    /// or [n, ldb] when transposed. Throws <see cref="ArgumentException"/> for a negative size, a leading dimension smaller
+    /// than the row width, or a span too short for its matrix.
+    /// </summary>
     public static void Multiply(
         ReadOnlySpan<float> a, int lda, bool transA,
         ReadOnlySpan<float> b, int ldb, bool transB,

@@ -23,6 +23,7 @@ public sealed unsafe class GemmPackedB
 
     /// <summary>Rows of op(B) (the GEMM's k) and its columns (the GEMM's n).</summary>
     public int K { get; }
+    /// <summary>Columns of op(B): the GEMM's n.</summary>
     public int N { get; }
 
     /// <summary>Space for an op(B) of [k, n] whose columns form <paramref name="segments"/> equal segments, packed for the kernel this machine runs.</summary>

@@ -6,6 +6,7 @@ namespace Recurrent.Tensors;
 /// </summary>
 public static class GemmReference
 {
+    /// <summary>C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C when accumulate) by three nested loops in double; no size checks.</summary>
     public static void Multiply(
         ReadOnlySpan<float> a, int lda, bool transA,
         ReadOnlySpan<float> b, int ldb, bool transB,

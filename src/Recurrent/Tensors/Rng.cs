@@ -11,6 +11,7 @@ public sealed class Rng
 {
     private uint _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose state is splitmix64 of <paramref name="seed"/>: the same seed draws the same numbers on every machine.</summary>
     public Rng(ulong seed)
     {
         ulong x = seed;
@@ -32,6 +33,7 @@ public sealed class Rng
         }
     }
 
+    /// <summary>A generator that draws next what the one whose <see cref="State"/> was saved would have drawn.</summary>
     public static Rng FromState(uint[] state) => new(0) { State = state };
 
     // The process-wide generator, torch's default generator: layers built without an Rng take theirs from it, so two
@@ -60,6 +62,7 @@ public sealed class Rng
         lock (GlobalLock) return new Rng(((ulong)_global.NextUInt() << 32) | _global.NextUInt());
     }
 
+    /// <summary>The next 32 random bits (one xoshiro128** step).</summary>
     public uint NextUInt()
     {
         uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
@@ -76,6 +79,7 @@ public sealed class Rng
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (((ulong)NextUInt() << 21) ^ (NextUInt() >> 11)) * (1.0 / (1UL << 53));
 
+    /// <summary>Uniform in [low, high), from one <see cref="NextFloat"/>.</summary>
     public float Uniform(float low, float high) => low + (high - low) * NextFloat();
 
     /// <summary>Uniform integer in [0, n).</summary>

@@ -17,6 +17,7 @@ public sealed class Tensor
     private int _length;
     private readonly bool _growable;
 
+    /// <summary>A zero-filled exact tensor of this shape. Throws <see cref="ArgumentException"/> for a negative dimension or more than Array.MaxLength elements.</summary>
     public Tensor(params ReadOnlySpan<int> shape)
     {
         _shape = shape.ToArray();
@@ -24,6 +25,7 @@ public sealed class Tensor
         _data = new float[_length];
     }
 
+    /// <summary>A tensor over <paramref name="data"/> (not copied): the array must hold exactly Π shape floats, else <see cref="ArgumentException"/>.</summary>
     public Tensor(float[] data, params ReadOnlySpan<int> shape)
     {
         _shape = shape.ToArray();
@@ -61,13 +63,20 @@ public sealed class Tensor
     /// buffer's Resize may change what it shows, so keep a shape past that with ToArray().
     /// </summary>
     public ReadOnlySpan<int> Shape => _shape;
+    /// <summary>Number of dimensions (0 for a scalar of shape []).</summary>
     public int Rank => _shape.Length;
+    /// <summary>Number of elements, Π Shape.</summary>
     public int Length => _length;
+    /// <summary>The tensor's Length floats, row-major.</summary>
     public Span<float> Span => new(_data, 0, _length);
+    /// <summary>The size of dimension <paramref name="axis"/>, Shape[axis].</summary>
     public int Dim(int axis) => _shape[axis];
 
+    /// <summary>Element i of the flat, row-major storage (any rank).</summary>
     public float this[int i] { get => Span[i]; set => Span[i] = value; }
+    /// <summary>Element [i, j] of a rank-2 tensor, at flat index i·Shape[1] + j (only that index is bounds-checked).</summary>
     public float this[int i, int j] { get => Span[i * _shape[1] + j]; set => Span[i * _shape[1] + j] = value; }
+    /// <summary>Element [i, j, k] of a rank-3 tensor, at flat index (i·Shape[1] + j)·Shape[2] + k (only that index is bounds-checked).</summary>
     public float this[int i, int j, int k]
     {
         get => Span[(i * _shape[1] + j) * _shape[2] + k];
@@ -93,19 +102,23 @@ public sealed class Tensor
         _length = length;
     }
 
+    /// <summary>Sets every element to 0.</summary>
     public void Zero() => Span.Clear();
     /// <summary>An exact copy: Length floats in a new array.</summary>
     public Tensor Clone() => new(Span.ToArray(), _shape);
+    /// <summary>Copies the elements of a tensor of the same shape in; throws <see cref="ShapeException"/> for another shape.</summary>
     public void CopyFrom(Tensor source)
     {
         RequireShape(source, _shape, "Tensor.CopyFrom");
         source.Span.CopyTo(Span);
     }
 
+    /// <summary>True when Shape equals <paramref name="shape"/> dimension by dimension.</summary>
     public bool HasShape(params ReadOnlySpan<int> shape) => _shape.AsSpan().SequenceEqual(shape);
 
     /// <summary>"[2, 3, 4]": the form every shape error message uses.</summary>
     public static string Describe(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+    /// <summary>"Tensor[2, 3, 4]": the type and shape, as error messages name it.</summary>
     public override string ToString() => $"Tensor{Describe(_shape)}";
 
     /// <summary>Throws an error naming the layer, the expected and the actual shape.</summary>

@@ -73,6 +73,7 @@ public static class VectorMath
         return x >= 0 ? r : e * r;
     }
 
+    /// <summary>Scalar twin of the vector tanh: the series below |x| = 1/4, (1 − e)/(1 + e) with e = e^{−2|x|} above.</summary>
     public static float Tanh(float x)
     {
         float ax = MathF.Abs(x);

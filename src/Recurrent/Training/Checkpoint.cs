@@ -11,14 +11,19 @@ namespace Recurrent.Training;
 /// <summary>Where training stands: enough, with the weights and optimizer state, to continue exactly.</summary>
 public sealed class TrainingProgress
 {
+    /// <summary>Optimizer steps taken over all runs: the next step's index.</summary>
     public long Step { get; set; }
     /// <summary>Wall-clock seconds of training over all runs (what --time limits).</summary>
     public double Seconds { get; set; }
+    /// <summary>Input tokens (characters or words) trained on over all runs.</summary>
     public long Tokens { get; set; }
+    /// <summary>The lowest validation loss so far (what best/ holds for tasks selected by loss); null before any validation.</summary>
     public double? BestValLoss { get; set; }
     /// <summary>The best value of the task's selection metric (dev accuracy, dev F1), for tasks that select by one.</summary>
     public double? BestMetric { get; set; }
+    /// <summary>The step at which best/ was saved.</summary>
     public long BestStep { get; set; }
+    /// <summary>The state of the Rng that draws training samples (char-lm), so a resumed run samples the same text.</summary>
     public uint[] SampleRngState { get; set; } = [];
 }
 
@@ -41,11 +46,15 @@ public sealed class TrainingProgress
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>The file and directory names of a model directory (see the class comment).</summary>
     public const string ConfigFile = "config.json", WeightsFile = "weights.safetensors",
         StateFile = "optimizer.safetensors", LogFile = "log.jsonl", BestDir = "best";
+    /// <summary>config.json's "format" (and weights.safetensors' metadata "format"): marks a Recurrent model directory.</summary>
     public const string Format = "recurrent-model";
+    /// <summary>config.json's "format_version": the layout this code reads and writes.</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>Writes config.json in <paramref name="dir"/> atomically: format, version, task, the model's fields and the "training" settings.</summary>
     public static void SaveConfig(string dir, ITaskModel model, TrainingSettings training)
     {
         using var buffer = new MemoryStream();
@@ -168,6 +177,9 @@ public static class Checkpoint
         LoadWeights(dir, new ConditionedGenerator(LoadGeneratorConfig(dir).Model, new Rng(0)));
 
     /// <param name="parameters">a lower bound of the parameters of the model the config describes (tensors it certainly has).</param>
+    /// <param name="dir">the model directory.</param>
+    /// <param name="expected">the task config.json must hold.</param>
+    /// <param name="read">reads the model's fields.</param>
     private static (T Model, TrainingSettings? Training) LoadTaskConfig<T>(string dir, string expected, Func<JsonFields, T> read,
         Func<T, double> parameters)
     {
@@ -178,6 +190,7 @@ public static class Checkpoint
         return (model, ReadTraining(f, task));
     }
 
+    /// <summary>Writes weights.safetensors atomically: the model's parameters under their PyTorch names, with format, task and step in its metadata.</summary>
     public static void SaveWeights(string dir, ITaskModel model, long step) =>
         StateDict.Save(Path.Combine(dir, WeightsFile), model, new Dictionary<string, string>
         {

@@ -29,15 +29,25 @@ public sealed record ValidationResult(double Loss, string? MetricName = null, do
 /// </summary>
 public interface ITaskTrainer
 {
+    /// <summary>The model being trained.</summary>
     ITaskModel Model { get; }
+    /// <summary>The optimizer over the model's trainable parameters.</summary>
     Optimizer Optimizer { get; }
+    /// <summary>The run's settings (limits, intervals, batch, learning rate), as config.json's "training" stores them.</summary>
     TrainingSettings Settings { get; }
+    /// <summary>Where training stands; <see cref="Step"/> advances it and checkpoints save it.</summary>
     TrainingProgress Progress { get; }
     /// <summary>Optimizer steps in one pass over the training data.</summary>
     long StepsPerEpoch { get; }
+    /// <summary>Epochs done, fractional: Progress.Step / StepsPerEpoch.</summary>
     double Epoch => (double)Progress.Step / StepsPerEpoch;
+    /// <summary>There is held-out data to <see cref="Validate"/> on.</summary>
     bool HasValidation { get; }
 
+    /// <summary>
+    /// One optimizer step on the next batch (a function of Progress.Step), which it increments; a step whose loss or gradient
+    /// norm is not finite leaves the weights unchanged.
+    /// </summary>
     StepResult Step();
     /// <summary>The model on the held-out data (only when <see cref="HasValidation"/>).</summary>
     ValidationResult Validate();

@@ -18,8 +18,10 @@ namespace Recurrent.Training;
 public sealed record LearningRateSchedule(string Kind = "constant", double Decay = 0.97, double DecayAfter = 10,
     long Warmup = 0, double MinFactor = 0)
 {
+    /// <summary>The schedule kinds <see cref="Kind"/> may name.</summary>
     public static readonly string[] Kinds = ["constant", "step", "cosine"];
 
+    /// <summary>True when <see cref="Factor"/> is always 1: constant, without warm-up.</summary>
     public bool IsConstant => Kind == "constant" && Warmup == 0;
 
     /// <param name="step">optimizer steps taken before this one.</param>
@@ -46,6 +48,7 @@ public sealed record LearningRateSchedule(string Kind = "constant", double Decay
         if (!(MinFactor >= 0 && MinFactor <= 1)) throw new ArgumentException($"min_lr_factor must be in [0, 1], got {MinFactor}");
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> when the schedule is cosine and the settings give no step, epoch or time limit to anneal towards.</summary>
     public void RequireLimit(TrainingSettings settings)
     {
         if (Kind == "cosine" && settings.MaxSteps == null && settings.MaxEpochs == null && settings.MaxSeconds == null)

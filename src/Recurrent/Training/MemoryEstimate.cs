@@ -39,5 +39,6 @@ public static class MemoryEstimate
     /// <summary>The memory this process may use: the machine's, or the container's limit (cgroups), as the GC sees it.</summary>
     public static long AvailableBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>A byte count in GiB with one decimal, e.g. "1.5 GiB".</summary>
     public static string GiB(double bytes) => $"{bytes / (1L << 30):0.0} GiB";
 }

@@ -19,8 +19,11 @@ namespace Recurrent.Training;
 /// </summary>
 public static class MinCharRnn
 {
+    /// <summary>The --preset name.</summary>
     public const string Preset = "min-char-rnn";
+    /// <summary>The gist's hidden size, window T, batch B and the characters of the text it reads.</summary>
     public const int Hidden = 100, SeqLen = 25, Batch = 1, Characters = 100_000;
+    /// <summary>The gist's Adagrad learning rate, weight standard deviation, and element-wise clip of the summed loss's gradient.</summary>
     public const double LearningRate = 0.1, InitStd = 0.01, SummedLossClip = 5;
     /// <summary>The smoothed loss's weights on its past and on the new loss (smooth = 0.999·smooth + 0.001·loss).</summary>
     public const double SmoothPast = 0.999, SmoothNew = 0.001;
@@ -64,13 +67,20 @@ public sealed class SmoothedLossTrainer(Trainer inner) : ITaskTrainer
     /// <summary>The smoothed loss after the steps of this run.</summary>
     public double SmoothLoss { get; private set; } = MinCharRnn.InitialSmoothLoss(inner.Model.Config.VocabSize, inner.SeqLen);
 
+    /// <inheritdoc/>
     public ITaskModel Model => inner.Model;
+    /// <inheritdoc/>
     public Optimizer Optimizer => inner.Optimizer;
+    /// <inheritdoc/>
     public TrainingSettings Settings => inner.Settings;
+    /// <inheritdoc/>
     public TrainingProgress Progress => inner.Progress;
+    /// <inheritdoc/>
     public long StepsPerEpoch => inner.StepsPerEpoch;
+    /// <inheritdoc/>
     public bool HasValidation => inner.HasValidation;
 
+    /// <summary>The wrapped trainer's step, then SmoothLoss updated with its loss summed over T (the mean × T).</summary>
     public StepResult Step()
     {
         var result = inner.Step();
@@ -78,7 +88,10 @@ public sealed class SmoothedLossTrainer(Trainer inner) : ITaskTrainer
         return result;
     }
 
+    /// <inheritdoc/>
     public ValidationResult Validate() => inner.Validate();
+    /// <inheritdoc/>
     public string? Sample(int length) => inner.Sample(length);
+    /// <inheritdoc/>
     public IEnumerable<(string Name, Tensor Value)> ExtraState() => inner.ExtraState();
 }

@@ -22,9 +22,12 @@ public sealed record NgramTrainingData(string Data, string DataSha256, double Va
 /// </summary>
 public static class NgramCheckpoint
 {
+    /// <summary>The counts file of an n-gram model directory.</summary>
     public const string CountsFile = "counts.bin";
+    /// <summary>config.json's "smoothing": the only one there is.</summary>
     public const string Smoothing = "interpolated modified Kneser-Ney";
 
+    /// <summary>Writes counts.bin, then config.json (with <paramref name="data"/>: what the counts came from), into <paramref name="dir"/>, each atomically.</summary>
     public static void Save(string dir, NgramLanguageModel model, NgramTrainingData data)
     {
         Directory.CreateDirectory(dir);

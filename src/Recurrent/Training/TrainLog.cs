@@ -11,6 +11,11 @@ namespace Recurrent.Training;
 /// <param name="Seconds">wall-clock training time of the model so far, over all runs.</param>
 /// <param name="MetricName">the task's dev metric evaluated at this step ("dev_accuracy", "dev_f1", "dev_bleu"), else null.</param>
 /// <param name="PerCharacter">the losses are per character (char-lm): the log adds bits per character.</param>
+/// <param name="Step">optimizer steps taken.</param>
+/// <param name="Epoch">epochs done, fractional.</param>
+/// <param name="LearningRate">the learning rate of the last step (after the schedule).</param>
+/// <param name="GradNorm">the last step's gradient norm before clipping.</param>
+/// <param name="Metric">its value, higher is better, or null.</param>
 public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, double? ValLoss, double TokensPerSecond,
     double Seconds, float LearningRate, float GradNorm, string? MetricName = null, double? Metric = null, bool PerCharacter = true)
 {
@@ -25,6 +30,7 @@ public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, do
 /// </summary>
 public static class TrainLog
 {
+    /// <summary>The entry as one line of JSON (no newline); NaN and infinities are written as null.</summary>
     public static string Format(TrainLogEntry e)
     {
         using var buffer = new MemoryStream();
@@ -57,6 +63,7 @@ public static class TrainLog
         else w.WriteNull(name);
     }
 
+    /// <summary>Appends the entry's line to log.jsonl; an I/O failure is an <see cref="IOException"/> naming the step and the file.</summary>
     public static void Append(string path, TrainLogEntry entry)
     {
         try

@@ -17,10 +17,14 @@ namespace Recurrent.Training;
 /// </summary>
 public sealed class Trainer : ITaskTrainer
 {
+    /// <summary>The character language model being trained.</summary>
     public CharLanguageModel Model { get; }
     ITaskModel ITaskTrainer.Model => Model;
+    /// <inheritdoc/>
     public Optimizer Optimizer { get; }
+    /// <inheritdoc/>
     public TrainingSettings Settings { get; }
+    /// <inheritdoc/>
     public TrainingProgress Progress { get; }
     /// <summary>The state carried from the last chunk to the next: per layer [1, B, H].</summary>
     public RecurrentState Carried { get; }
@@ -31,6 +35,11 @@ public sealed class Trainer : ITaskTrainer
     private readonly Rng _sampleRng;
     private readonly TokenSampler _sampler;
 
+    /// <summary>
+    /// A trainer over <paramref name="corpus"/>'s training part in <see cref="BatchStreams"/> of the settings' batch and
+    /// seq_len, continuing from <paramref name="progress"/> with <paramref name="carried"/> as the state between chunks.
+    /// Throws <see cref="ArgumentException"/> when carried is not for that batch.
+    /// </summary>
     public Trainer(CharLanguageModel model, Optimizer optimizer, TrainingSettings settings, CharCorpus corpus,
         TrainingProgress progress, RecurrentState carried)
     {
@@ -61,12 +70,17 @@ public sealed class Trainer : ITaskTrainer
         _ => throw new ArgumentException($"unknown optimizer '{kind}' (optimizers: {string.Join(", ", TrainingSettings.Optimizers)})"),
     };
 
+    /// <summary>Chunks of T steps in one pass over the training streams.</summary>
     public int ChunksPerEpoch => _train.ChunksPerEpoch;
+    /// <summary>One step per chunk: <see cref="ChunksPerEpoch"/>.</summary>
     public long StepsPerEpoch => ChunksPerEpoch;
     /// <summary>The effective T: seq_len, or the stream length when that is shorter (full BPTT).</summary>
     public int SeqLen => _train.SeqLen;
+    /// <summary>Characters read per step: T·B.</summary>
     public int TokensPerStep => _train.SeqLen * _train.Batch;
+    /// <summary>Epochs done, fractional: Progress.Step / ChunksPerEpoch.</summary>
     public double Epoch => (double)Progress.Step / ChunksPerEpoch;
+    /// <summary>The corpus has a validation part (at least 2 characters).</summary>
     public bool HasValidation => _validation.Length >= 2;
 
     /// <summary>Trains on the next chunk; returns its loss (nats/char) and the gradient norm before clipping.</summary>
@@ -100,5 +114,6 @@ public sealed class Trainer : ITaskTrainer
         return text;
     }
 
+    /// <summary>The carried state as "carry.*" tensors, so a resumed run starts its next chunk from it.</summary>
     public IEnumerable<(string Name, Tensor Value)> ExtraState() => Carried.Named();
 }

@@ -6,14 +6,22 @@ namespace Recurrent.Training;
 /// <summary>What a run reports as it goes; the CLI turns it into a progress line and samples, the tests ignore it.</summary>
 public interface ITrainingObserver
 {
-    /// <summary>After every step; <paramref name="etaSeconds"/> is null when no limit bounds the run.</summary>
+    /// <summary>After every step; <see cref="TrainingStatus.EtaSeconds"/> is null when no limit bounds the run.</summary>
     void OnStep(TrainingStatus status) { }
+    /// <summary>After every logged step, with the line written to log.jsonl.</summary>
     void OnLog(TrainLogEntry entry) { }
+    /// <summary>When the run samples (tasks that generate): the step and the text.</summary>
     void OnSample(long step, string text) { }
 }
 
+/// <summary>Where a run stands after a step, for a progress line.</summary>
 /// <param name="Loss">this step's training loss.</param>
 /// <param name="Validation">the latest validation (loss and the task's metric), if any.</param>
+/// <param name="Step">optimizer steps taken over all runs.</param>
+/// <param name="Epoch">epochs done, fractional.</param>
+/// <param name="TokensPerSecond">training throughput of this run so far.</param>
+/// <param name="Seconds">wall-clock training time of the model, over all runs.</param>
+/// <param name="EtaSeconds">estimated seconds to the nearest limit, or null when no limit bounds the run.</param>
 public readonly record struct TrainingStatus(long Step, double Epoch, float Loss, double TokensPerSecond,
     double Seconds, double? EtaSeconds, ValidationResult? Validation);
 
@@ -22,9 +30,14 @@ public readonly record struct TrainingStatus(long Step, double Epoch, float Loss
 /// <param name="TokensPerSecond">training throughput of this run (optimizer steps only, not evaluation).</param>
 /// <param name="Seconds">wall-clock training time of the model over all runs.</param>
 /// <param name="Validation">the last validation (loss and the task's metric), if any.</param>
+/// <param name="Steps">optimizer steps taken over all runs.</param>
+/// <param name="Epochs">epochs done, fractional.</param>
+/// <param name="Parameters">the model's parameter count, in floats.</param>
+/// <param name="StepsThisRun">steps this run took.</param>
 public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss, double TokensPerSecond,
     double Seconds, long Parameters, long StepsThisRun, ValidationResult? Validation)
 {
+    /// <summary>The last validation's loss, or null when there was none.</summary>
     public double? ValLoss => Validation?.Loss;
     /// <summary>Steps of this run whose loss or gradient norm was NaN or infinite and that changed nothing
     /// (<see cref="TrainingRun.SkipNonFinite"/>).</summary>
@@ -49,6 +62,11 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
     /// <summary>Skip non-finite steps and go on (--skip-nonfinite) instead of stopping at the first.</summary>
     public bool SkipNonFinite { get; init; }
 
+    /// <summary>
+    /// Trains until a limit or <paramref name="cancel"/>, reporting to <paramref name="observer"/>, and checkpoints at the end.
+    /// Throws <see cref="NonFiniteLossException"/> at the first non-finite step unless <see cref="SkipNonFinite"/>, and
+    /// <see cref="ArgumentException"/> for a cosine schedule without a limit.
+    /// </summary>
     public TrainingResult Run(ITrainingObserver observer, CancellationToken cancel = default)
     {
         var s = trainer.Settings;

@@ -12,9 +12,11 @@ public sealed record TrainingSettings
 {
     /// <summary>The training data (absolute path) and the SHA-256 of its bytes, so a resume can check it is the same.</summary>
     public required string Data { get; init; }
+    /// <summary>The SHA-256 of the training data's bytes, checked when a run resumes.</summary>
     public required string DataSha256 { get; init; }
     /// <summary>Word tasks: the held-out (dev) file and its SHA-256, or null for none.</summary>
     public string? Dev { get; init; }
+    /// <summary>The SHA-256 of the dev file's bytes, or null without one.</summary>
     public string? DevSha256 { get; init; }
     /// <summary>Word tasks: the pretrained word vectors the embedding started from, or null.</summary>
     public string? Embeddings { get; init; }
@@ -24,29 +26,44 @@ public sealed record TrainingSettings
     /// <summary>char-lm: T, characters per chunk (truncated BPTT length). B: contiguous streams trained in parallel
     /// (char-lm) or sentences per batch (word tasks).</summary>
     public int SeqLen { get; init; }
+    /// <summary>B (see <see cref="SeqLen"/>).</summary>
     public int Batch { get; init; }
 
+    /// <summary>The optimizer's name, one of <see cref="Optimizers"/>.</summary>
     public required string Optimizer { get; init; }
+    /// <summary>The base learning rate, before the schedule's factor.</summary>
     public double LearningRate { get; init; }
     /// <summary>Global gradient norm clip (0 = off) and element-wise clip (0 = off).</summary>
     public double Clip { get; init; }
+    /// <summary>Element-wise gradient clip to ±ClipValue, applied before the norm clip (0 = off).</summary>
     public double ClipValue { get; init; }
     /// <summary>How the learning rate moves during training (constant by default).</summary>
     public LearningRateSchedule Schedule { get; init; } = new();
     /// <summary>The optimizer's weight decay: L2 added to the gradient (AdamW: decoupled), 0 = off.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>The run's seed: the weights' initialization, dropout masks and (word tasks) the batch order.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>Stop once the model has taken this many steps in total; null = no limit.</summary>
     public long? MaxSteps { get; init; }
+    /// <summary>Stop once the model has trained this many epochs in total; null = no limit.</summary>
     public double? MaxEpochs { get; init; }
+    /// <summary>Stop once the model has trained this many seconds in total; null = no limit.</summary>
     public double? MaxSeconds { get; init; }
 
+    /// <summary>Validate every this many steps (and at the end); 0 = only at the end.</summary>
     public int EvalEvery { get; init; }
+    /// <summary>char-lm: print a sample every this many steps (0 = off).</summary>
     public int SampleEvery { get; init; }
+    /// <summary>char-lm: characters per sample.</summary>
     public int SampleLength { get; init; } = 200;
+    /// <summary>char-lm: the sampling temperature (see <see cref="Models.TokenSampler.Temperature"/>).</summary>
     public double SampleTemperature { get; init; } = 0.8;
+    /// <summary>Save the model directory every this many steps (and at the end); 0 = only at the end.</summary>
     public int CheckpointEvery { get; init; }
+    /// <summary>Write a line to log.jsonl every this many steps (≥ 1), and at validations and the end.</summary>
     public int LogEvery { get; init; } = 10;
+    /// <summary>char-lm: the --preset the run was started with (e.g. "min-char-rnn"), or null.</summary>
     public string? Preset { get; init; }
     /// <summary>char-lm: only the first this many characters of the text are read (min-char-rnn's 100,000); null = all.</summary>
     public int? MaxChars { get; init; }
@@ -54,6 +71,7 @@ public sealed record TrainingSettings
     /// layers' own initialization.</summary>
     public double? InitStd { get; init; }
 
+    /// <summary>The optimizer names <see cref="Optimizer"/> may hold.</summary>
     public static readonly string[] Optimizers = ["adam", "adamw", "rmsprop", "adagrad", "sgd"];
 
     /// <summary>A learning rate that works for each optimizer on char-level LMs (char-rnn's 2e-3; min-char-rnn's 0.1).</summary>
@@ -64,6 +82,7 @@ public sealed record TrainingSettings
         _ => 2e-3,
     };
 
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> for settings that cannot train (<paramref name="task"/> decides which fields apply).</summary>
     public void Validate(string task = Models.CharLanguageModelConfig.Task)
     {
         if (task == Models.CharLanguageModelConfig.Task && SeqLen < 1) throw new ArgumentException($"seq_len must be ≥ 1, got {SeqLen}");

@@ -7,11 +7,13 @@ namespace Recurrent.Training;
 /// <summary>A word-level task (classify, tag) as its trainer sees it: a model, its training examples and its dev score.</summary>
 public interface IWordTask
 {
+    /// <summary>The model being trained.</summary>
     ITaskModel Model { get; }
     /// <summary>The parameters the optimizer updates (a frozen embedding left out).</summary>
     IEnumerable<Parameter> TrainableParameters();
     /// <summary>The length in words of each training example (for bucketing).</summary>
     int[] TrainLengths { get; }
+    /// <summary>There is dev data to evaluate on.</summary>
     bool HasDev { get; }
     /// <summary>Forward, loss and backward on these training examples; gradients accumulate. Returns the mean loss
     /// and the words read.</summary>
@@ -31,22 +33,31 @@ public interface IWordTask
 /// </summary>
 public sealed class WordTaskTrainer : ITaskTrainer
 {
+    /// <summary>The task: model, training examples and dev evaluation.</summary>
     public IWordTask Task { get; }
+    /// <inheritdoc/>
     public ITaskModel Model => Task.Model;
+    /// <inheritdoc/>
     public Optimizer Optimizer { get; }
+    /// <inheritdoc/>
     public TrainingSettings Settings { get; }
+    /// <inheritdoc/>
     public TrainingProgress Progress { get; }
+    /// <summary>Batches in one pass over the training examples.</summary>
     public long StepsPerEpoch => _batches.BatchesPerEpoch;
+    /// <inheritdoc/>
     public bool HasValidation => Task.HasDev;
 
     private readonly BucketedBatches _batches;
 
+    /// <summary>A trainer over <paramref name="task"/>'s examples in length-bucketed batches of the settings' batch, shuffled from its seed, continuing from <paramref name="progress"/>.</summary>
     public WordTaskTrainer(IWordTask task, Optimizer optimizer, TrainingSettings settings, TrainingProgress progress)
     {
         Task = task; Optimizer = optimizer; Settings = settings; Progress = progress;
         _batches = new BucketedBatches(task.TrainLengths, settings.Batch, settings.Seed);
     }
 
+    /// <inheritdoc/>
     public StepResult Step()
     {
         long epoch = Progress.Step / StepsPerEpoch;
@@ -62,6 +73,7 @@ public sealed class WordTaskTrainer : ITaskTrainer
         return new StepResult(loss, norm, tokens);
     }
 
+    /// <summary>The task's dev evaluation, with the model in evaluation mode for it.</summary>
     public ValidationResult Validate()
     {
         bool wasTraining = Model.Training;

@@ -7,6 +7,7 @@ namespace Recurrent.Verification;
 /// <summary>The outcome of one reference file: every expected.* and grad.* tensor compared, in file order.</summary>
 public sealed record ReferenceResult(string Path, string Name, string Mode, IReadOnlyList<TensorComparison> Tensors)
 {
+    /// <summary>True when there was something to compare and every tensor is within tolerance.</summary>
     public bool Passed => Tensors.Count > 0 && Tensors.All(t => t.Passed);
     /// <summary>The comparison that used the largest share of its tolerance (a failing one if any fails).</summary>
     public TensorComparison Worst => Tensors.MaxBy(t => t.WorstRatio)!;
@@ -21,14 +22,18 @@ public sealed record ReferenceResult(string Path, string Name, string Mode, IRea
 /// </summary>
 public sealed class ReferenceCase
 {
+    /// <summary>The mode of the character language model case: Embedding → 2-layer LSTM → Linear → mean cross-entropy.</summary>
     public const string CharLmMode = "charlm_lstm";
     private static readonly string[] Modes = ["rnn_tanh", "rnn_relu", "lstm", "gru", CharLmMode];
 
+    /// <summary>The reference file: inputs, weights, expected outputs and gradients, and the metadata describing the model.</summary>
     public SafeTensorsFile File { get; }
     /// <summary>The file name without ".safetensors", e.g. "lstm_l2_bi".</summary>
     public string Name { get; }
+    /// <summary>The metadata's "mode": rnn_tanh, rnn_relu, lstm, gru or <see cref="CharLmMode"/>.</summary>
     public string Mode { get; }
 
+    /// <summary>A case over an opened file; throws <see cref="InvalidDataException"/> when its metadata has no known mode.</summary>
     public ReferenceCase(SafeTensorsFile file)
     {
         File = file;
@@ -38,6 +43,7 @@ public sealed class ReferenceCase
             throw Bad($"metadata 'mode' is '{Mode}', expected one of {string.Join(", ", Modes)}");
     }
 
+    /// <summary>Reads the file at <paramref name="path"/> and opens it as a case (see the constructor for what it throws).</summary>
     public static ReferenceCase Read(string path) => new(SafeTensorsFile.Read(path));
 
     /// <summary>Runs the case and compares. Errors in the file (missing tensors, bad metadata) throw InvalidDataException.</summary>

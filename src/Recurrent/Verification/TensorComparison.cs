@@ -20,10 +20,14 @@ public sealed record TensorComparison(
     int Failures,
     string? Problem)
 {
+    /// <summary>The absolute term of the tolerance: |actual − expected| ≤ Absolute + Relative·|expected|.</summary>
     public const double Absolute = 1e-5;
+    /// <summary>The relative term of the tolerance, times |expected|.</summary>
     public const double Relative = 1e-4;
 
+    /// <summary>True when both sides were there with the same shape and every element is within tolerance.</summary>
     public bool Passed => Problem == null && Failures == 0;
+    /// <summary>Elements compared: the product of <see cref="TensorComparison.Shape"/>.</summary>
     public int Count => Shape.Aggregate(1, (n, d) => n * d);
 
     /// <summary>Compares elementwise; NaN or infinity where the reference is finite counts as a failure.</summary>

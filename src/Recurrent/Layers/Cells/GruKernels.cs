@@ -17,6 +17,12 @@ internal static class GruKernels
     /// <param name="hiddenProjection">[3H] W_hh h_{t−1} (no bias); only its n block is read here.</param>
     /// <param name="hn">[H] out: W_hn h_{t−1} + b_hn, kept for backward.</param>
     /// <param name="h">[H] h_t out; output: h_t again, the layer's output row.</param>
+    /// <param name="biasHn">[H] b_hn.</param>
+    /// <param name="hPrev">[H] h_{t−1}.</param>
+    /// <param name="output">[H] out: h_t again, the layer's output row.</param>
+    /// <param name="hidden">H: the width of one gate block.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
         ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
@@ -47,6 +53,12 @@ internal static class GruKernels
     /// <param name="gates">[3H]: (r, z, n) in, input-side gradients out (in place).</param>
     /// <param name="hiddenGradN">[H] out: the hidden side's n block, da_n ⊙ r.</param>
     /// <param name="dhPrev">[H] out: dh ⊙ z.</param>
+    /// <param name="hn">[H] W_hn h_{t−1} + b_hn, kept by Forward.</param>
+    /// <param name="hPrev">[H] h_{t−1}.</param>
+    /// <param name="dh">[H] dL/dh_t in full.</param>
+    /// <param name="hidden">H: the width of one gate block.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)

@@ -17,6 +17,10 @@ internal static class LeakyKernels
     /// <param name="gates">[H]: a in, n = tanh(a) out (kept for backward).</param>
     /// <param name="alpha">[H] each unit's α.</param>
     /// <param name="h">[H] h_t out; may be hPrev itself (each unit is read before it is written). output: h_t again.</param>
+    /// <param name="hPrev">[H] h_{t−1}.</param>
+    /// <param name="output">[H] out: h_t again, the layer's output row.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
         int from, int to)
@@ -37,6 +41,10 @@ internal static class LeakyKernels
     /// <param name="dh">[H] dL/dh_t in full.</param>
     /// <param name="dhPrev">[H] out: dh ⊙ (1 − α), the part of dL/dh_{t−1} that bypasses W_hh.</param>
     /// <param name="dAlpha">[H] += dh ⊙ (n − h_{t−1}); empty when α is fixed (nothing to learn).</param>
+    /// <param name="hPrev">[H] h_{t−1}.</param>
+    /// <param name="alpha">[H] each unit's α.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, ReadOnlySpan<float> dh,
         Span<float> dhPrev, Span<float> dAlpha, int from, int to)

@@ -16,6 +16,9 @@ internal static class LstmKernels
     /// <param name="gates">[4H]: pre-activations in, activations (i, f, g, o) out — kept for backward.</param>
     /// <param name="cPrev">[H] c_{t−1}.</param> <param name="c">[H] c_t out.</param> <param name="h">[H] h_t out.</param>
     /// <param name="output">[H] h_t out again: the layer's output row.</param>
+    /// <param name="hidden">H: the width of one gate block.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> output,
         int hidden, int from, int to)
@@ -45,6 +48,12 @@ internal static class LstmKernels
     /// </summary>
     /// <param name="gates">[4H]: activations in, gate pre-activation gradients da out (in place).</param>
     /// <param name="dc">[H]: dc_t in, dc_{t−1} out (in place).</param>
+    /// <param name="cPrev">[H] c_{t−1}.</param>
+    /// <param name="c">[H] c_t.</param>
+    /// <param name="dh">[H] dL/dh_t in full.</param>
+    /// <param name="hidden">H: the width of one gate block.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c,
         ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)

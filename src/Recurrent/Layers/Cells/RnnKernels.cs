@@ -14,6 +14,10 @@ internal static class RnnKernels
 {
     /// <param name="preactivation">[H]: a in, h_t out (in place; it is the only thing backward needs).</param>
     /// <param name="h">[H] h_t out again (the state), and output: the layer's output row.</param>
+    /// <param name="output">[H] out: h_t again, the layer's output row.</param>
+    /// <param name="relu">ReLU (the IRNN) instead of tanh.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
     {
@@ -29,6 +33,10 @@ internal static class RnnKernels
     }
 
     /// <param name="h">[H]: h_t in, da out (in place).</param>
+    /// <param name="dh">[H] dL/dh_t in full.</param>
+    /// <param name="relu">ReLU (the IRNN) instead of tanh.</param>
+    /// <param name="from">the first hidden unit of this call's share.</param>
+    /// <param name="to">one past its last.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> h, ReadOnlySpan<float> dh, bool relu, int from, int to)
     {
