@@ -93,6 +93,7 @@ async function generate(event) {
         const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1]);
         if (type === "chunk") {
           generated.textContent += data.text;
+          generated.dataset.chunks = Number(generated.dataset.chunks || 0) + 1;
           received += [...data.text].length;
           $("status").textContent = `Generating… ${received} so far`;
         } else if (type === "done") done = data;
