@@ -104,6 +104,21 @@ public class ServePageTests(ServeFixture f)
             await browser.WaitFor("document.getElementById('status').className === 'error'", "the error message");
             Assert.Contains("\"length\" must be between 1 and 5000",
                 (await browser.Evaluate("document.getElementById('status').textContent")).GetString());
+
+            // A conditioned generator's page asks for one of its labels instead of a prime.
+            await browser.Navigate(server.Url + "generate?model=reviews");
+            await browser.WaitFor("!document.getElementById('form').hidden", "the generator's form");
+            Assert.Equal(["neg", "pos"], (await browser.Evaluate("[...document.getElementById('condition-label').options].map(o => o.value)"))
+                .EnumerateArray().Select(v => v.GetString()));
+            await browser.Evaluate("document.getElementById('condition-label').value = 'pos'");
+            await browser.Type("#seed", "4");
+            await browser.Type("#temperature", "0.5");
+            await browser.Type("#length", "12");
+            await browser.Click("#generate");
+            await browser.WaitFor("document.getElementById('status').dataset.done === 'true'", "the generated words");
+            string words = Ok("sample", "--model", Path.Combine(models, "reviews"), "--last", "--condition", "pos", "--length", "12", "--seed", "4",
+                "--temperature", "0.5").TrimEnd('\n');
+            Assert.Equal(words, (await browser.Evaluate("document.getElementById('generated').textContent")).GetString());
         }
         finally { Directory.Delete(root, true); }
     }
