@@ -21,6 +21,7 @@ public sealed class ServeFixture : IDisposable
     public string Models { get; }
     public string Lm => Path.Combine(Models, "lm");
     public long LmParameters { get; }
+    public WordTaskFixture Words => _words;
 
     public ServeFixture()
     {
@@ -127,7 +128,8 @@ public class ServeApiTests(ServeFixture f)
 
         Assert.Equal("classify", models["cls"].GetProperty("task").GetString());
         Assert.Equal("dev_accuracy", models["cls"].GetProperty("validation").GetProperty("name").GetString());
-        Assert.Empty(models["cls"].GetProperty("pages").EnumerateArray());
+        Assert.Equal(["classify"], models["cls"].GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(["neg", "pos"], models["cls"].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
         Assert.Equal(["neg", "pos"], models["gen"].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
 
         // One model by name, and a model written after the server started appears without a restart.
@@ -247,6 +249,8 @@ public class ServeApiTests(ServeFixture f)
                      ("nope/generate", "no model 'nope'"), ("lm/nope/generate", "no model 'lm/nope'"),
                      ("cls/generate", "'cls' is a classify model"), ("lm/classify", "'lm' is a char-lm model: it does not classify"),
                      ("lm/fly", "no such endpoint"), ("lm", "no such endpoint"),
+                     ("gen/classify", "'gen' is a generate model: it does not classify (classify takes classify models)"),
+                     ("cls/tag", "'cls' is a classify model: it does not tag"),
                  })
         {
             using var response = await Http.PostAsync($"{server.Url}api/models/{path}", new StringContent("{}"));
@@ -299,6 +303,50 @@ public class ServeApiTests(ServeFixture f)
         }
     }
 
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> Classify(ServeHost server, string model, string json)
+    {
+        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/classify", new StringContent(json, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task Serve_ClassifyGivesPredictsLabel_AndEveryLabelsProbability()
+    {
+        await using var server = await Start();
+        string[] texts = ["the film was good and very good", "a bad plot but quite bad", "it was good bad and zebra"];
+        string input = Path.Combine(f.Models, "..", "classify-input.txt");
+        File.WriteAllText(input, string.Join('\n', texts) + "\n");
+        var predicted = Ok("predict", "--model", Path.Combine(f.Models, "cls"), "--last", "--input", input).TrimEnd('\n').Split('\n');
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var (status, json) = await Classify(server, "cls", JsonSerializer.Serialize(new { text = texts[i] }));
+            Assert.Equal(HttpStatusCode.OK, status);
+            string[] expected = predicted[i].Split('\t');
+            Assert.Equal(expected[0], json.GetProperty("label").GetString());
+            Assert.Equal(expected[1], json.GetProperty("probability").GetDouble().ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+            var probabilities = json.GetProperty("probabilities").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            Assert.Equal(["neg", "pos"], probabilities.Keys.Order());
+            Assert.Equal(1.0, probabilities.Values.Sum(), 5);
+            Assert.Equal(json.GetProperty("probability").GetDouble(), probabilities[expected[0]]);
+            Assert.Equal(texts[i].Split(' '), json.GetProperty("words").EnumerateArray().Select(w => w.GetString()));
+            Assert.Equal(i == 2 ? 1 : 0, json.GetProperty("unknown_words").GetInt32()); // "zebra"
+        }
+
+        foreach (var (body, field, message) in new[]
+                 {
+                     ("{}", "text", "\"text\" is required"), ("""{"text": "   "}""", "text", "\"text\" has no words"),
+                     ("""{"text": 5}""", "text", "must be a string"), ("""{"txt": "good"}""", "txt", "unknown field \"txt\""),
+                     (JsonSerializer.Serialize(new { text = string.Join(' ', Enumerable.Repeat("good", 401)) }), "text", "401 words; at most 400"),
+                 })
+        {
+            var (status, json) = await Classify(server, "cls/best", body);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal(field, json.GetProperty("field").GetString());
+            Assert.Contains(message, json.GetProperty("error").GetString());
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, (await Classify(server, "cls", "[")).Status);
+    }
+
     [Fact]
     public async Task Serve_ThePagesAndTheirFilesComeFromTheServer()
     {
@@ -308,6 +356,7 @@ public class ServeApiTests(ServeFixture f)
                      ("", "text/html", "/static/index.js"), ("generate?model=lm", "text/html", "/static/generate.js"),
                      ("static/app.css", "text/css", "pre#output"), ("static/index.js", "text/javascript", "/api/models"),
                      ("static/generate.js", "text/javascript", "text/event-stream"),
+                     ("classify?model=cls", "text/html", "/static/classify.js"), ("static/classify.js", "text/javascript", "/classify"),
                  })
         {
             using var response = await Http.GetAsync(server.Url + path);

@@ -39,8 +39,8 @@ public class ServePageTests(ServeFixture f)
         string root = Directory.CreateTempSubdirectory("servepages").FullName;
         try
         {
-            // A small LSTM on the first 40,000 characters of tiny-shakespeare, a few seconds of training, beside the
-            // fixture's classifier and generator.
+            // A small LSTM on the first 40,000 characters of tiny-shakespeare, a few seconds of training, beside a
+            // classifier of the tests' made-up sentiment data and the fixture's generator.
             string models = Path.Combine(root, "runs");
             string data = Path.Combine(root, "shakespeare.txt");
             string? source = Shakespeare();
@@ -49,7 +49,8 @@ public class ServePageTests(ServeFixture f)
             string lm = Path.Combine(models, "shakespeare");
             Ok("train", "--data", data, "--out", lm, "--json", "--steps", "150", "--eval-every", "50", "--hidden", "96", "--layers", "1",
                 "--embedding", "16", "--seq-len", "50", "--batch", "16", "--lr", "0.01", "--dropout", "0", "--seed", "1", "--threads", "1");
-            CopyDirectory(Path.Combine(f.Models, "cls"), Path.Combine(models, "sentiment"));
+            Ok(["train", "--task", "classify", "--train", f.Words.ClassifyTrain, "--dev", f.Words.ClassifyDev, "--out", Path.Combine(models, "sentiment"),
+                "--json", "--epochs", "40", .. WordTaskFixture.TinyClassify]);
             CopyDirectory(Path.Combine(f.Models, "gen"), Path.Combine(models, "reviews"));
 
             await using var server = await ServeHost.StartAsync(new ServeOptions(models, "127.0.0.1", 0, 2, 8));
@@ -66,7 +67,7 @@ public class ServePageTests(ServeFixture f)
             Assert.Equal(("char-lm", "generate"), byName["shakespeare"]);
             Assert.Equal(("char-lm", "generate"), byName["shakespeare/best"]);
             Assert.Equal(("generate", "generate"), byName["reviews"]);
-            Assert.Equal(("classify", "not served yet"), byName["sentiment"]);
+            Assert.Equal(("classify", "classify"), byName["sentiment"]);
             Assert.Contains("6 models", (await browser.Evaluate("document.getElementById('status').textContent")).GetString());
             if (shots != null) await File.WriteAllBytesAsync(Path.Combine(shots, "serve-index.png"), await browser.Screenshot());
 
@@ -119,6 +120,33 @@ public class ServePageTests(ServeFixture f)
             string words = Ok("sample", "--model", Path.Combine(models, "reviews"), "--last", "--condition", "pos", "--length", "12", "--seed", "4",
                 "--temperature", "0.5").TrimEnd('\n');
             Assert.Equal(words, (await browser.Evaluate("document.getElementById('generated').textContent")).GetString());
+
+            // The classifier's page, from its link on the index: the label, and a bar per label as wide as its probability.
+            await browser.Navigate(server.Url);
+            await browser.WaitFor("document.querySelectorAll('#models tbody tr').length === 6", "the index again");
+            await browser.Click("tr[data-model='sentiment'] a");
+            await browser.WaitFor("location.pathname === '/classify' && document.readyState === 'complete' && !document.getElementById('form').hidden",
+                "the classify page's form");
+            const string sentence = "the film was good and very good";
+            await browser.Type("#text", sentence);
+            await browser.Click("#classify");
+            await browser.WaitFor("document.getElementById('status').dataset.done === 'true'", "the classification");
+            var bars = await browser.Evaluate("""
+                [document.getElementById('label').textContent,
+                 [...document.querySelectorAll('#bars tr')].map(r => [r.dataset.label, Number(r.dataset.probability),
+                   (t => r.querySelector('.bar').getBoundingClientRect().width
+                         / (t.clientWidth - parseFloat(getComputedStyle(t).paddingLeft) - parseFloat(getComputedStyle(t).paddingRight)))(r.querySelector('.track'))])]
+                """);
+            string input = Path.Combine(root, "sentence.txt");
+            File.WriteAllText(input, sentence + "\n");
+            string[] predicted = Ok("predict", "--model", Path.Combine(models, "sentiment"), "--last", "--input", input).Split('\t');
+            Assert.Equal(predicted[0], bars[0].GetString());
+            var shown = bars[1].EnumerateArray().Select(b => (Label: b[0].GetString()!, P: b[1].GetDouble(), Width: b[2].GetDouble())).ToList();
+            Assert.Equal(["neg", "pos"], shown.Select(b => b.Label).Order());
+            Assert.Equal(predicted[0], shown[0].Label); // likeliest first
+            Assert.Equal(predicted[1], shown[0].P.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+            Assert.All(shown, b => Assert.InRange(b.Width, b.P - 0.01, b.P + 0.01)); // the bar's share of its track's width
+            if (shots != null) await File.WriteAllBytesAsync(Path.Combine(shots, "serve-classify.png"), await browser.Screenshot());
         }
         finally { Directory.Delete(root, true); }
     }

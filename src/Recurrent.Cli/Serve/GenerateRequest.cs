@@ -78,3 +78,28 @@ internal sealed record GenerateRequest(string? Prime, JsonElement? Condition, in
         return d;
     }
 }
+
+/// <summary>The body of POST /api/models/{name}/classify: {"text": "one sentence"}.</summary>
+internal static class ClassifyRequest
+{
+    /// <summary>Words of one text at most: the limit of the classify training data.</summary>
+    public const int MaxWords = 400;
+
+    public static string Parse(ReadOnlySpan<byte> body)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body.ToArray()); }
+        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new RequestException("the body must be a JSON object");
+            foreach (var p in root.EnumerateObject())
+                if (p.Name != "text") throw new RequestException($"unknown field \"{p.Name}\" (fields: text)", p.Name);
+            if (!root.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
+                throw new RequestException("\"text\" is required: the sentence to classify", "text");
+            if (text.ValueKind != JsonValueKind.String) throw new RequestException("\"text\" must be a string", "text");
+            return text.GetString()!;
+        }
+    }
+}

@@ -106,6 +106,7 @@ internal sealed class ServeHost : IAsyncDisposable
     {
         _app.MapGet("/", context => Page(context, "index.html"));
         _app.MapGet("/generate", context => Page(context, "generate.html"));
+        _app.MapGet("/classify", context => Page(context, "classify.html"));
         _app.MapGet("/static/{file}", context => Page(context, (string)context.Request.RouteValues["file"]!));
         _app.MapGet("/api/models", ListModels);
         _app.MapGet("/api/models/{**name}", ShowModel);
@@ -170,7 +171,7 @@ internal sealed class ServeHost : IAsyncDisposable
         }
         else w.WriteNull("validation");
         w.WriteStartArray("pages");
-        if (m.Generates) w.WriteStringValue("generate");
+        foreach (string page in m.Pages) w.WriteStringValue(page);
         w.WriteEndArray();
         if (m.Labels != null)
         {
@@ -192,12 +193,22 @@ internal sealed class ServeHost : IAsyncDisposable
         try
         {
             if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate"))
-                throw new RequestException($"no such endpoint: POST /api/models/{{name}}/ACTION takes generate (classify, tag and translate are not served yet)", status: 404);
+                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate or classify (tag and translate are not served yet)", status: 404);
             if (Catalog.Find(name) is not { } info) throw new RequestException($"no model '{name}' under the models directory", status: 404);
-            if (action != "generate" || !info.Generates)
-                throw new RequestException($"model '{name}' is a {info.Task} model: it does not {action}" +
-                                           (action == "generate" ? " (generate takes char-lm and generate models)" : " (this server only generates, so far)"), status: 404);
+            if (!info.Pages.Contains(action))
+                throw new RequestException($"model '{name}' is a {info.Task} model: it does not {action}" + action switch
+                {
+                    "generate" => " (generate takes char-lm and generate models)",
+                    "classify" => " (classify takes classify models)",
+                    _ => $" (the server does not {action} yet)",
+                }, status: 404);
             byte[] body = await ReadBody(context);
+            if (action == "classify")
+            {
+                string text = ClassifyRequest.Parse(body);
+                await Classify(context, Catalog.Load(info), text);
+                return;
+            }
             var request = GenerateRequest.Parse(body, conditioned: info.Task == GeneratorConfig.GenerateTask);
             var served = Catalog.Load(info);
             await Generate(context, served, request);
@@ -275,6 +286,47 @@ internal sealed class ServeHost : IAsyncDisposable
         }
         if (chunk.Length > 0) await Event(response, "chunk", w => Object(w, "text", chunk.ToString()), context.RequestAborted);
         await Event(response, "done", w => WriteResult(w, served, request, prime, all.ToString(), count, clock.Elapsed.TotalSeconds), context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The label of one text and every label's probability (softmax of the logits), as `recurrent predict` computes
+    /// them: the text split on whitespace, words the vocabulary lacks read as &lt;unk&gt;.
+    /// </summary>
+    private async Task Classify(HttpContext context, ServedModel served, string text)
+    {
+        var model = (SequenceClassifier)served.Model;
+        var config = model.Config;
+        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) throw new RequestException("\"text\" has no words", "text");
+        if (words.Length > ClassifyRequest.MaxWords)
+            throw new RequestException($"\"text\" has {words.Length} words; at most {ClassifyRequest.MaxWords}", "text");
+        int[] ids = config.Vocabulary.Encode(words);
+        int C = config.Labels.Count;
+        var probabilities = new float[C];
+        using (var slot = await Gate.EnterAsync(context.RequestAborted)
+                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        {
+            var (tokens, lengths, steps) = Data.PaddedBatch.Pad([ids], [0]);
+            var logits = new float[C];
+            lock (served.Gate) model.Forward(tokens, lengths, steps, 1).Span[..C].CopyTo(logits);
+            Kernels.SoftmaxRow(logits, probabilities);
+        }
+        int best = Kernels.ArgMax(probabilities);
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", served.Info.Name);
+            w.WriteString("label", config.Labels.Name(best));
+            w.WriteNumber("probability", probabilities[best]);
+            w.WriteStartObject("probabilities");
+            for (int c = 0; c < C; c++) w.WriteNumber(config.Labels.Name(c), probabilities[c]);
+            w.WriteEndObject();
+            w.WriteStartArray("words");
+            foreach (string word in words) w.WriteStringValue(word);
+            w.WriteEndArray();
+            w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteEndObject();
+        });
     }
 
     private static void WriteResult(Utf8JsonWriter w, ServedModel served, GenerateRequest request, string? prime, string text, int count, double seconds)
