@@ -190,6 +190,20 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(alone, together);
     }
 
+    [Fact]
+    public async Task Serve_FiftyConcurrentGenerationsOfTwoHundredCharactersAreAllAnswered()
+    {
+        // The server's defaults (inferences at once = the cores, 64 waiting): the load check of bench/serve-load.sh.
+        await using var server = await ServeHost.StartAsync(new ServeOptions(f.Models, "127.0.0.1", 0));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
+            i % 2 == 0
+                ? (await Post(server, "lm", $$"""{"length": 200, "seed": {{i}}}""")).Body
+                : (await Events(server, "lm", $$"""{"length": 200, "seed": {{i}}}"""))[^1].Data)));
+        Assert.All(answers, a => Assert.Equal(200, a.GetProperty("characters").GetInt32()));
+        Assert.Equal(50, answers.Select(a => a.GetProperty("seed").GetInt64()).Distinct().Count());
+        Assert.Equal(0, server.Gate.Inside);
+    }
+
     public static TheoryData<string, string, string> BadBodies() => new()
     {
         { """{"length": 0}""", "length", "between 1 and 5000" },
