@@ -140,7 +140,17 @@ public class ServeApiTests(ServeFixture f)
         try
         {
             foreach (string file in new[] { "config.json", "weights.safetensors" }) File.Copy(Path.Combine(f.Lm, file), Path.Combine(copy, file));
-            Assert.Contains("\"later/run\"", await Http.GetStringAsync(server.Url + "api/models"));
+            File.WriteAllText(Path.Combine(copy, "log.jsonl"), "{torn\n{\"step\": 1}\n"); // a log it cannot read: no figure, still served
+            var later = JsonDocument.Parse(await Http.GetStringAsync(server.Url + "api/models")).RootElement.EnumerateArray()
+                .Single(m => m.GetProperty("name").GetString() == "later/run");
+            Assert.Equal(JsonValueKind.Null, later.GetProperty("validation").ValueKind);
+            // Not a model: a config.json of something else, or one without weights.
+            Directory.CreateDirectory(Path.Combine(f.Models, "later", "foreign"));
+            File.WriteAllText(Path.Combine(f.Models, "later", "foreign", "config.json"), "{\"model_type\": \"bert\"}");
+            File.Copy(Path.Combine(f.Lm, "weights.safetensors"), Path.Combine(f.Models, "later", "foreign", "weights.safetensors"));
+            Directory.CreateDirectory(Path.Combine(f.Models, "later", "empty"));
+            File.Copy(Path.Combine(f.Lm, "config.json"), Path.Combine(f.Models, "later", "empty", "config.json"));
+            Assert.Equal(7, JsonDocument.Parse(await Http.GetStringAsync(server.Url + "api/models")).RootElement.GetArrayLength());
         }
         finally { Directory.Delete(Path.Combine(f.Models, "later"), true); }
     }

@@ -170,7 +170,10 @@ internal sealed class ModelCatalog(string root)
         if (!File.Exists(log) && Path.GetFileName(dir) == Checkpoint.BestDir)
             log = Path.Combine(Path.GetDirectoryName(dir)!, Checkpoint.LogFile);
         if (!File.Exists(log)) return null;
-        var entry = TrainLog.Read(log).LastOrDefault(e => (step == null || e.Step <= step) && (e.Metric != null || e.ValLoss != null));
+        List<TrainLogEntry> entries;
+        try { entries = TrainLog.Read(log); }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; } // the model is still served
+        var entry = entries.LastOrDefault(e => (step == null || e.Step <= step) && (e.Metric != null || e.ValLoss != null));
         if (entry == null) return null;
         return entry.MetricName != null && entry.Metric is { } metric
             ? new ValidationFigure(entry.MetricName, metric, entry.Step)
