@@ -19,6 +19,7 @@ public static class Cli
         ["verify"] = (Commands.VerifyCommand.Summary, Commands.VerifyCommand.Run),
         ["bench"] = (Commands.BenchCommand.Summary, Commands.BenchCommand.Run),
         ["analyze"] = (Commands.AnalyzeCommand.Summary, Commands.AnalyzeCommand.Run),
+        ["serve"] = (Commands.ServeCommand.Summary, Commands.ServeCommand.Run),
     };
 
     /// <summary>The verbs, in the order the usage lists them.</summary>

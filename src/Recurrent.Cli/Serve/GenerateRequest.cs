@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Recurrent.Cli.Serve;
+
+/// <summary>A request the server refuses with 400 (or 413): the message names the field at fault, when one is.</summary>
+internal sealed class RequestException(string message, string? field = null, int status = 400) : Exception(message)
+{
+    public string? Field { get; } = field;
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// The body of POST /api/models/{name}/generate, checked field by field: an unknown field, a value of the wrong type
+/// or out of its range is a <see cref="RequestException"/> naming it.
+/// char-lm: {"prime", "length", "temperature", "top_k", "seed"}; generate: {"condition", ...the same but prime}.
+/// </summary>
+internal sealed record GenerateRequest(string? Prime, JsonElement? Condition, int Length, double Temperature, int TopK, long Seed)
+{
+    public const int MaxLength = 5000, DefaultLength = 200, DefaultWordLength = 50;
+    public const double DefaultTemperature = 0.8, MaxTemperature = 100;
+
+    public static GenerateRequest Parse(ReadOnlySpan<byte> body, bool conditioned)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body.ToArray()); }
+        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new RequestException("the body must be a JSON object");
+            string[] fields = conditioned ? ["condition", "length", "temperature", "top_k", "seed"] : ["prime", "length", "temperature", "top_k", "seed"];
+            foreach (var p in root.EnumerateObject())
+                if (!fields.Contains(p.Name))
+                    throw new RequestException($"unknown field \"{p.Name}\" (fields: {string.Join(", ", fields)})", p.Name);
+
+            string? prime = null;
+            if (root.TryGetProperty("prime", out var pr) && pr.ValueKind != JsonValueKind.Null)
+            {
+                if (pr.ValueKind != JsonValueKind.String) throw new RequestException("\"prime\" must be a string", "prime");
+                prime = pr.GetString()!;
+                if (prime.Length == 0) throw new RequestException("\"prime\" must not be empty (leave it out for the default, a newline)", "prime");
+            }
+            JsonElement? condition = null;
+            if (conditioned)
+            {
+                if (!root.TryGetProperty("condition", out var c) || c.ValueKind == JsonValueKind.Null)
+                    throw new RequestException("\"condition\" is required: a label of the model, or a vector of numbers", "condition");
+                condition = c.Clone();
+            }
+            int length = (int)Whole(root, "length", conditioned ? DefaultWordLength : DefaultLength, 1, MaxLength);
+            double temperature = Number(root, "temperature", DefaultTemperature, 0, MaxTemperature);
+            int topK = (int)Whole(root, "top_k", 0, 0, 1_000_000);
+            long seed = root.TryGetProperty("seed", out var s) && s.ValueKind != JsonValueKind.Null
+                ? Whole(root, "seed", 0, 0, (1L << 53) - 1)
+                : Random.Shared.NextInt64(0, 1L << 31);
+            return new GenerateRequest(prime, condition, length, temperature, topK, seed);
+        }
+    }
+
+    private static long Whole(JsonElement root, string name, long fallback, long min, long max)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || d != Math.Floor(d))
+            throw new RequestException($"\"{name}\" must be a whole number {range} (got {v.GetRawText()})", name);
+        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
+        return (long)d;
+    }
+
+    private static double Number(JsonElement root, string name, double fallback, double min, double max)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
+            throw new RequestException($"\"{name}\" must be a number {range} (got {v.GetRawText()})", name);
+        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
+        return d;
+    }
+}
+
+/// <summary>The body of POST /api/models/{name}/classify: {"text": "one sentence"}.</summary>
+internal static class ClassifyRequest
+{
+    /// <summary>Words of one text at most: the limit of the classify training data.</summary>
+    public const int MaxWords = 400;
+
+    public static string Parse(ReadOnlySpan<byte> body)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body.ToArray()); }
+        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new RequestException("the body must be a JSON object");
+            foreach (var p in root.EnumerateObject())
+                if (p.Name != "text") throw new RequestException($"unknown field \"{p.Name}\" (fields: text)", p.Name);
+            if (!root.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
+                throw new RequestException("\"text\" is required: the sentence to classify", "text");
+            if (text.ValueKind != JsonValueKind.String) throw new RequestException("\"text\" must be a string", "text");
+            return text.GetString()!;
+        }
+    }
+}
