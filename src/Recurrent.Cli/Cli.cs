@@ -57,10 +57,11 @@ public static class Cli
             stderr.WriteLine($"recurrent: unknown command '{args[0]}' (commands: {string.Join(", ", Verbs.Keys)}; 'recurrent --help' lists them)");
             return 2;
         }
-        var cliArgs = new CliArgs(args[0], args.AsSpan(1).ToArray(), stderr);
-        if (cliArgs.AsksForHelp) stdout = new HelpWriter(stdout);
         try
         {
+            // Inside the try: parsing the options can refuse them already (an option given twice).
+            var cliArgs = new CliArgs(args[0], args.AsSpan(1).ToArray(), stderr);
+            if (cliArgs.AsksForHelp) stdout = new HelpWriter(stdout);
             return verb.Run(cliArgs, stdout, stderr);
         }
         catch (CliException e)

@@ -16,6 +16,15 @@ public class TrainPapercutTests : IDisposable
     public void Dispose() => _f.Dispose();
 
     [Fact]
+    public void AnOptionGivenTwiceIsOneLine()
+    {
+        var (code, _, error) = CharLmFixture.Run("sample", "--model", _f.Path("a"), "--model", _f.Path("b"));
+        Assert.Equal(2, code);
+        Assert.Equal("recurrent sample: --model given twice", error.Trim().Split('\n')[0].Split(" (")[0].Trim());
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
     public void TheEstimateCountsEveryParameterFourTimesAndGrowsWithTheChunk()
     {
         var vocabulary = Vocabulary.FromText(CharLmFixture.Text);
