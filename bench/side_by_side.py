@@ -4,8 +4,8 @@
 For each thread count (1, then 2) and each row of `recurrent bench rnn`, it runs ours and the peer alternately (which of
 the two goes first alternates too), each measurement in its own process:
   ours:  recurrent bench rnn --only ROW --threads N --json --min-seconds S
-  peer:  torch_bench.py --child {train,infer,sample} ... under torch_bench's thread modes, with OPENBLAS_CORETYPE
-         removed from its environment (the environment's Haswell setting halves OpenBLAS on this CPU): t1 for 1 thread;
+  peer:  torch_bench.py --child {train,infer,sample} ... under torch_bench's thread modes, with OPENBLAS_CORETYPE set
+         to the kernels of the CPU's widest vectors (SkylakeX, Haswell; or Haswell with --isa avx2): t1 for 1 thread;
          for 2 threads both t2_passive and t1_blas2, the better counting (torch's own 2-thread mode spins against
          OpenBLAS's threads and loses to either).
 then the GEMM shapes of `recurrent bench gemm --size 2048` against bench/numpy_gemm.py (OpenBLAS, same thread count),
@@ -21,6 +21,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from torch_tasks import best_openblas_coretype  # noqa: E402  (standard library only at import)
 PY = "/usr/bin/python3"
 TORCH_BENCH = os.path.join(HERE, "torch_bench.py")
 NUMPY_GEMM = os.path.join(HERE, "numpy_gemm.py")
@@ -78,7 +80,9 @@ def run(cmd, env):
     return json.loads(p.stdout.strip().splitlines()[-1]), round(others, 2)
 
 
-# --isa avx2: the peer's OpenBLAS on its Haswell (AVX2) kernels and ours with AVX-512 off (set in main).
+# The peer's OpenBLAS kernels (set in main): with --isa avx2 Haswell (and ours with AVX-512 off); else those for this
+# CPU's widest vectors (torch_tasks.best_openblas_coretype: SkylakeX or Haswell), since OpenBLAS 0.3.21's own detection
+# runs CPUs newer than itself (this Emerald Rapids Xeon) on its SSE3 kernels, at a quarter of the speed.
 PEER_CORETYPE = None
 OURS_ENV = dict(os.environ)
 
@@ -97,11 +101,10 @@ def peer_env(mode):
 def measure_peer(row, mode, args):
     env, torch_threads = peer_env(mode)
     if row in TASK_ROWS:
-        # torch_tasks.py picks OpenBLAS's kernels from the CPU's flags (--coretype auto): 0.3.21 without
-        # OPENBLAS_CORETYPE runs some CPUs (e.g. this Xeon) on its slowest kernels.
+        # The environment already names OpenBLAS's kernels (peer_env): torch_tasks.py keeps them.
         script = TORCH_SEQ2SEQ if row == "train_translate" else TORCH_TASKS
         cmd = [PY, script, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
-               "--rounds", str(max(args.min_steps, 30)), "--json", "--coretype", "keep" if PEER_CORETYPE else "auto"]
+               "--rounds", str(max(args.min_steps, 30)), "--json", "--coretype", "keep"]
         r, others = run(cmd, env)
         return {"mode": mode, "per_second": r["tokens_per_second"], "peak_mib": r.get("maxrss_mib"), "others": others,
                 "median_s": r["ms_per_step"] / 1e3, "steps": r.get("steps"), "openblas": None}
@@ -174,8 +177,8 @@ def main():
     ap.add_argument("--command", default="", help="the command line to quote in the report")
     args = ap.parse_args()
     global PEER_CORETYPE
+    PEER_CORETYPE = "Haswell" if args.isa == "avx2" else best_openblas_coretype()
     if args.isa == "avx2":
-        PEER_CORETYPE = "Haswell"
         # .NET 10 reads DOTNET_EnableAVX512; DOTNET_EnableAVX512F (older runtimes) is ignored by it.
         OURS_ENV["DOTNET_EnableAVX512"] = OURS_ENV["DOTNET_EnableAVX512F"] = "0"
     threads_list = [int(t) for t in args.threads.split(",")]
@@ -234,7 +237,7 @@ def main():
     print(f"Run {started} on `{cpu_model()}`, {os.cpu_count()} cores; load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after. Peer: PyTorch {versions[0] if versions else '?'}, numpy {versions[1] if len(versions) > 1 else '?'}"
           f"{', ' + openblas['config'] if openblas else ''}, "
-          f"{'AVX2 paths: ours with DOTNET_EnableAVX512=0, the peer with OPENBLAS_CORETYPE=Haswell, the FMA peak of an AVX2 build. ' if PEER_CORETYPE else 'OPENBLAS_CORETYPE unset for the peer (torch_tasks.py rows: set from the CPU flags). '}"
+          f"{'AVX2 paths: ours with DOTNET_EnableAVX512=0, the peer with OPENBLAS_CORETYPE=Haswell, the FMA peak of an AVX2 build. ' if args.isa == 'avx2' else 'OPENBLAS_CORETYPE=' + str(PEER_CORETYPE) + ' for the peer (the kernels for the CPU flags). '}"
           f"Timing: median step after 3 warm-up steps, ≥ {args.min_seconds:g} s and ≥ {args.min_steps} timed steps, every "
           f"measurement in its own process, ours and the peer alternating"
           f"{f'; best of {args.rounds} rounds for each side' if args.rounds > 1 else ''}.")

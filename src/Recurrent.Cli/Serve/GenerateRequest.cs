@@ -10,6 +10,26 @@ internal sealed class RequestException(string message, string? field = null, int
     public int Status { get; } = status;
 }
 
+/// <summary>A request body: a JSON object whose fields are all known.</summary>
+internal static class RequestBody
+{
+    /// <summary>The body parsed (the caller disposes it); not JSON, not an object or a field not in fields is a <see cref="RequestException"/>.</summary>
+    public static JsonDocument Open(ReadOnlySpan<byte> body, string[] fields)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body.ToArray()); }
+        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
+        var root = doc.RootElement;
+        string? problem = root.ValueKind != JsonValueKind.Object ? "the body must be a JSON object" : null;
+        string? field = problem == null ? root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => !fields.Contains(n)) : null;
+        if (problem == null && field == null) return doc;
+        doc.Dispose();
+        throw field == null
+            ? new RequestException(problem!)
+            : new RequestException($"unknown field \"{field}\" (fields: {string.Join(", ", fields)})", field);
+    }
+}
+
 /// <summary>
 /// The body of POST /api/models/{name}/generate, checked field by field: an unknown field, a value of the wrong type
 /// or out of its range is a <see cref="RequestException"/> naming it.
@@ -22,17 +42,10 @@ internal sealed record GenerateRequest(string? Prime, JsonElement? Condition, in
 
     public static GenerateRequest Parse(ReadOnlySpan<byte> body, bool conditioned)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(body.ToArray()); }
-        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
-        using (doc)
+        string[] fields = conditioned ? ["condition", "length", "temperature", "top_k", "seed"] : ["prime", "length", "temperature", "top_k", "seed"];
+        using (var doc = RequestBody.Open(body, fields))
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new RequestException("the body must be a JSON object");
-            string[] fields = conditioned ? ["condition", "length", "temperature", "top_k", "seed"] : ["prime", "length", "temperature", "top_k", "seed"];
-            foreach (var p in root.EnumerateObject())
-                if (!fields.Contains(p.Name))
-                    throw new RequestException($"unknown field \"{p.Name}\" (fields: {string.Join(", ", fields)})", p.Name);
 
             string? prime = null;
             if (root.TryGetProperty("prime", out var pr) && pr.ValueKind != JsonValueKind.Null)
@@ -87,15 +100,9 @@ internal static class ClassifyRequest
 
     public static string Parse(ReadOnlySpan<byte> body)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(body.ToArray()); }
-        catch (JsonException e) { throw new RequestException($"the body is not valid JSON: {e.Message}"); }
-        using (doc)
+        using (var doc = RequestBody.Open(body, ["text"]))
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new RequestException("the body must be a JSON object");
-            foreach (var p in root.EnumerateObject())
-                if (p.Name != "text") throw new RequestException($"unknown field \"{p.Name}\" (fields: text)", p.Name);
             if (!root.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
                 throw new RequestException("\"text\" is required: the sentence to classify", "text");
             if (text.ValueKind != JsonValueKind.String) throw new RequestException("\"text\" must be a string", "text");
