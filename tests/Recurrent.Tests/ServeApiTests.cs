@@ -10,7 +10,8 @@ namespace Recurrent.Tests;
 
 /// <summary>
 /// A models directory for the server's tests, trained once: a char-lm with best/ ("lm", "lm/best"), a classifier
-/// ("cls", "cls/best", which the server lists but does not run yet) and a conditioned generator ("gen", "gen/best").
+/// ("cls", "cls/best"), a conditioned generator ("gen", "gen/best"), a BIO tagger ("tag", "tag/best") and a
+/// translator ("tr", "tr/best").
 /// </summary>
 public sealed class ServeFixture : IDisposable
 {
@@ -33,6 +34,10 @@ public sealed class ServeFixture : IDisposable
             "--json", "--epochs", "1", .. WordTaskFixture.TinyClassify]);
         Ok(["train", "--task", "generate", "--train", _gen.GenerateTrain, "--dev", _gen.GenerateDev, "--out", Path.Combine(Models, "gen"),
             "--json", "--epochs", "2", .. Seq2SeqTaskFixture.TinyGenerate]);
+        Ok(["train", "--task", "tag", "--train", _words.TagTrain, "--dev", _words.TagDev, "--out", Path.Combine(Models, "tag"),
+            "--json", "--epochs", "30", .. WordTaskFixture.TinyTag]);
+        Ok(["train", "--task", "translate", "--train", _gen.TranslateTrain, "--dev", _gen.TranslateDev, "--out", Path.Combine(Models, "tr"),
+            "--json", "--epochs", "25", .. Seq2SeqTaskFixture.TinyTranslate]);
     }
 
     public void Dispose()
@@ -106,7 +111,7 @@ public class ServeApiTests(ServeFixture f)
         Assert.DoesNotContain(":0/", server.Url);
         string json = await Http.GetStringAsync(server.Url + "api/models");
         var models = JsonDocument.Parse(json).RootElement.EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
-        Assert.Equal(["cls", "cls/best", "gen", "gen/best", "lm", "lm/best"], models.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["cls", "cls/best", "gen", "gen/best", "lm", "lm/best", "tag", "tag/best", "tr", "tr/best"], models.Keys.Order(StringComparer.Ordinal));
 
         var lm = models["lm"];
         Assert.Equal("char-lm", lm.GetProperty("task").GetString());
@@ -131,6 +136,9 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(["classify"], models["cls"].GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
         Assert.Equal(["neg", "pos"], models["cls"].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
         Assert.Equal(["neg", "pos"], models["gen"].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal(["tag"], models["tag"].GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
+        Assert.Contains("B-PER", models["tag"].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal(["translate"], models["tr/best"].GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
 
         // One model by name, and a model written after the server started appears without a restart.
         using var one = JsonDocument.Parse(await Http.GetStringAsync(server.Url + "api/models/lm/best"));
@@ -150,7 +158,7 @@ public class ServeApiTests(ServeFixture f)
             File.Copy(Path.Combine(f.Lm, "weights.safetensors"), Path.Combine(f.Models, "later", "foreign", "weights.safetensors"));
             Directory.CreateDirectory(Path.Combine(f.Models, "later", "empty"));
             File.Copy(Path.Combine(f.Lm, "config.json"), Path.Combine(f.Models, "later", "empty", "config.json"));
-            Assert.Equal(7, JsonDocument.Parse(await Http.GetStringAsync(server.Url + "api/models")).RootElement.GetArrayLength());
+            Assert.Equal(11, JsonDocument.Parse(await Http.GetStringAsync(server.Url + "api/models")).RootElement.GetArrayLength());
         }
         finally { Directory.Delete(Path.Combine(f.Models, "later"), true); }
     }
@@ -274,7 +282,12 @@ public class ServeApiTests(ServeFixture f)
                      ("cls/generate", "'cls' is a classify model"), ("lm/classify", "'lm' is a char-lm model: it does not classify"),
                      ("lm/fly", "no such endpoint"), ("lm", "no such endpoint"),
                      ("gen/classify", "'gen' is a generate model: it does not classify (classify takes classify models)"),
-                     ("cls/tag", "'cls' is a classify model: it does not tag"),
+                     ("cls/tag", "'cls' is a classify model: it does not tag (tag takes tag models)"),
+                     ("tag/classify", "'tag' is a tag model: it does not classify"),
+                     ("tr/tag", "'tr' is a translate model: it does not tag"),
+                     ("lm/translate", "'lm' is a char-lm model: it does not translate (translate takes translate models)"),
+                     ("tag/best/translate", "'tag/best' is a tag model: it does not translate"),
+                     ("nope/translate", "no model 'nope'"),
                  })
         {
             using var response = await Http.PostAsync($"{server.Url}api/models/{path}", new StringContent("{}"));
@@ -371,6 +384,111 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(HttpStatusCode.BadRequest, (await Classify(server, "cls", "[")).Status);
     }
 
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostTo(ServeHost server, string model, string action, string json)
+    {
+        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/{action}", new StringContent(json, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task Serve_TagGivesPredictsTags_AndTheEntitiesConllevalReadsInThem()
+    {
+        await using var server = await Start();
+        string[] texts = ["Anna and Bob saw City Bank", "the film was very good", "  Carla   went to City Bank with Zebra1999  ", "Eve"];
+        string input = Path.Combine(f.Models, "..", "tag-input.txt");
+        File.WriteAllText(input, string.Join('\n', texts) + "\n");
+        // predict's CoNLL lines: token<TAB>tag, a blank line after each sentence.
+        var sentences = Ok("predict", "--model", Path.Combine(f.Models, "tag"), "--last", "--input", input).TrimEnd('\n').Split("\n\n")
+            .Select(s => s.Split('\n').Select(l => l.Split('\t')).ToArray()).ToArray();
+        Assert.Equal(texts.Length, sentences.Length);
+        int entitiesSeen = 0;
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var (status, json) = await PostTo(server, "tag", "tag", JsonSerializer.Serialize(new { text = texts[i] }));
+            Assert.Equal(HttpStatusCode.OK, status);
+            string[] tokens = json.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+            string[] tags = json.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).ToArray();
+            Assert.Equal(texts[i].Split(' ', StringSplitOptions.RemoveEmptyEntries), tokens);
+            Assert.Equal(sentences[i].Select(l => l[0]), tokens);
+            Assert.Equal(sentences[i].Select(l => l[1]), tags);
+            var entities = json.GetProperty("entities").EnumerateArray()
+                .Select(e => (e.GetProperty("type").GetString()!, e.GetProperty("start").GetInt32(), e.GetProperty("end").GetInt32(), e.GetProperty("text").GetString()!))
+                .ToList();
+            Assert.Equal(Metrics.EntityMetrics.Entities(tags).Select(e => (e.Type, e.Start, e.End, string.Join(' ', tokens[e.Start..e.End]))), entities);
+            entitiesSeen += entities.Count;
+        }
+        Assert.True(entitiesSeen > 0, "the tagger found no entity at all");
+
+        // The rule of the data, learned: names are PER, "City Bank" is one ORG of two tokens (end exclusive).
+        var (_, anna) = await PostTo(server, "tag/best", "tag", """{"text": "Anna and Bob saw City Bank"}""");
+        Assert.Equal("B-PER", anna.GetProperty("tags")[0].GetString());
+        Assert.Equal(1, anna.GetProperty("unknown_words").GetInt32()); // "saw"
+
+        foreach (var (body, field, message) in new[]
+                 {
+                     ("{}", "text", "\"text\" is required: the sentence to tag"), ("""{"text": " \n "}""", "text", "\"text\" has no words"),
+                     ("""{"text": ["Anna"]}""", "text", "must be a string"), ("""{"text": "Anna", "beam": 2}""", "beam", "unknown field \"beam\""),
+                     (JsonSerializer.Serialize(new { text = string.Join(' ', Enumerable.Repeat("Anna", 401)) }), "text", "401 words; at most 400"),
+                 })
+        {
+            var (status, json) = await PostTo(server, "tag", "tag", body);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal(field, json.GetProperty("field").GetString());
+            Assert.Contains(message, json.GetProperty("error").GetString());
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostTo(server, "tag", "tag", "[1]")).Status);
+    }
+
+    [Fact]
+    public async Task Serve_TranslateGivesPredictsTranslation_WithAttentionPerTargetToken()
+    {
+        await using var server = await Start();
+        string[] texts = ["one two three .", "six five four four one ."];
+        string input = Path.Combine(f.Models, "..", "translate-input.txt");
+        File.WriteAllText(input, string.Join('\n', texts) + "\n");
+        string tr = Path.Combine(f.Models, "tr");
+        foreach (int beam in new[] { 1, 3, 5, 16 })
+        {
+            var predicted = Ok("predict", "--model", tr, "--last", "--beam", beam.ToString(), "--input", input).TrimEnd('\n').Split('\n');
+            for (int i = 0; i < texts.Length; i++)
+            {
+                var (status, json) = await PostTo(server, "tr", "translate", JsonSerializer.Serialize(new { text = texts[i], beam }));
+                Assert.Equal(HttpStatusCode.OK, status);
+                Assert.Equal(predicted[i], json.GetProperty("translation").GetString());
+                Assert.Equal(beam, json.GetProperty("beam").GetInt32());
+                string[] source = json.GetProperty("source_tokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+                string[] target = json.GetProperty("target_tokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+                Assert.Equal(Data.TranslationTokenizer.Tokenize(texts[i]), source);
+                Assert.Equal(predicted[i], Data.TranslationTokenizer.Detokenize(target.Where(t => t != "</s>").ToArray()));
+                var attention = json.GetProperty("attention").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+                Assert.Equal(target.Length, attention.Length);                          // a row per target token
+                Assert.All(attention, row => Assert.Equal(source.Length, row.Length));  // a column per source token
+                Assert.All(attention, row => Assert.Equal(1.0, row.Sum(), 4));          // each a softmax over the source
+            }
+        }
+        // The default beam is 5; the model learned the word-by-word rule.
+        var (_, greedy) = await PostTo(server, "tr/best", "translate", """{"text": "one two three ."}""");
+        Assert.Equal(5, greedy.GetProperty("beam").GetInt32());
+        Assert.Equal("un deux trois.", greedy.GetProperty("translation").GetString());
+        Assert.Equal("</s>", greedy.GetProperty("target_tokens").EnumerateArray().Last().GetString());
+
+        foreach (var (body, field, message) in new[]
+                 {
+                     ("""{"text": "one", "beam": 0}""", "beam", "\"beam\" must be between 1 and 16 (got 0)"),
+                     ("""{"text": "one", "beam": 17}""", "beam", "between 1 and 16 (got 17)"),
+                     ("""{"text": "one", "beam": 2.5}""", "beam", "whole number"), ("""{"text": "one", "beam": "5"}""", "beam", "whole number"),
+                     ("""{"beam": 5}""", "text", "\"text\" is required: the sentence to translate"), ("""{"text": "   "}""", "text", "has no words"),
+                     ("""{"text": 1}""", "text", "must be a string"), ("""{"text": "one", "bean": 5}""", "bean", "unknown field \"bean\""),
+                     (JsonSerializer.Serialize(new { text = string.Join(' ', Enumerable.Repeat("one", 101)) }), "text", "101 tokens; at most 100"),
+                 })
+        {
+            var (status, json) = await PostTo(server, "tr", "translate", body);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal(field, json.GetProperty("field").GetString());
+            Assert.Contains(message, json.GetProperty("error").GetString());
+        }
+    }
+
     [Fact]
     public async Task Serve_ThePagesAndTheirFilesComeFromTheServer()
     {
@@ -381,6 +499,8 @@ public class ServeApiTests(ServeFixture f)
                      ("static/app.css", "text/css", "pre#output"), ("static/index.js", "text/javascript", "/api/models"),
                      ("static/generate.js", "text/javascript", "text/event-stream"),
                      ("classify?model=cls", "text/html", "/static/classify.js"), ("static/classify.js", "text/javascript", "/classify"),
+                     ("tag?model=tag", "text/html", "/static/tag.js"), ("static/tag.js", "text/javascript", "/tag"),
+                     ("translate?model=tr", "text/html", "/static/translate.js"), ("static/translate.js", "text/javascript", "/translate"),
                  })
         {
             using var response = await Http.GetAsync(server.Url + path);

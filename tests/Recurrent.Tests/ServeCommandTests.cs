@@ -55,13 +55,13 @@ public class ServeCommandTests(ServeFixture f)
         string prefix = Path.Combine(f.Models, "..", $"serve-{signal}");
         using var child = new ChildCli(f.Models, prefix, "serve", "--models", ".", "--port", "0");
         Assert.True(child.WaitUntil(() => child.Stdout.Contains('\n'), TimeSpan.FromSeconds(60)), $"no address printed; stderr: {child.Stderr}");
-        var line = Regex.Match(child.Stdout, @"^serving 6 models from '\.' at (http://127\.0\.0\.1:(\d+)/)\n$");
+        var line = Regex.Match(child.Stdout, @"^serving 10 models from '\.' at (http://127\.0\.0\.1:(\d+)/)\n$");
         Assert.True(line.Success, child.Stdout);
         Assert.NotEqual("0", line.Groups[2].Value);
 
         using var http = new HttpClient();
         var models = JsonDocument.Parse(await http.GetStringAsync(line.Groups[1].Value + "api/models")).RootElement;
-        Assert.Equal(6, models.GetArrayLength());
+        Assert.Equal(10, models.GetArrayLength());
         var answer = await http.PostAsync(line.Groups[1].Value + "api/models/lm/generate", new StringContent("""{"length": 10, "seed": 1}"""));
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
 

@@ -150,4 +150,128 @@ public class ServePageTests(ServeFixture f)
         }
         finally { Directory.Delete(root, true); }
     }
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
+
+    private static async Task<JsonElement> Api(ServeHost server, string model, string action, object body)
+    {
+        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/{action}",
+            new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// The tag and translate pages, from their links on the index: the tagger's entities highlighted in the sentence
+    /// (a mark per entity, one colour per type, the legend's), and the translation with its attention heat map (a cell
+    /// per target × source token, titled "target ← source (weight)"). RECURRENT_SCREENSHOTS=DIR saves serve-tag.png and
+    /// serve-translate.png.
+    /// </summary>
+    [ChromiumFact]
+    public async Task Serve_InChromiumTheTagPageHighlightsEntities_AndTheTranslatePageDrawsAttention()
+    {
+        await using var server = await ServeHost.StartAsync(new ServeOptions(f.Models, "127.0.0.1", 0, 2, 8));
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        string? shots = Environment.GetEnvironmentVariable("RECURRENT_SCREENSHOTS");
+
+        await browser.Navigate(server.Url);
+        await browser.WaitFor("document.querySelectorAll('#models tbody tr').length === 10", "the index's ten rows");
+        var pages = await browser.Evaluate("""
+            Object.fromEntries([...document.querySelectorAll('#models tbody tr')].map(r => [r.dataset.model, r.cells[5].textContent]))
+            """);
+        Assert.Equal("tag", pages.GetProperty("tag").GetString());
+        Assert.Equal("tag", pages.GetProperty("tag/best").GetString());
+        Assert.Equal("translate", pages.GetProperty("tr").GetString());
+        Assert.Equal("translate", pages.GetProperty("tr/best").GetString());
+
+        // The tag page: type a sentence, click Tag, and every entity of the API's answer is a mark of its type's colour.
+        await browser.Click("tr[data-model='tag'] a");
+        await browser.WaitFor("location.pathname === '/tag' && document.readyState === 'complete' && !document.getElementById('form').hidden",
+            "the tag page's form");
+        Assert.Equal("Tag: tag", (await browser.Evaluate("document.getElementById('title').textContent")).GetString());
+        const string sentence = "Anna and Bob saw the City Bank and Eve";
+        await browser.Type("#text", sentence);
+        await browser.Click("#tag");
+        await browser.WaitFor("document.getElementById('status').dataset.done === 'true'", "the tags");
+        var api = await Api(server, "tag", "tag", new { text = sentence });
+        var expected = api.GetProperty("entities").EnumerateArray()
+            .Select(e => (Type: e.GetProperty("type").GetString()!, Start: e.GetProperty("start").GetInt32(), End: e.GetProperty("end").GetInt32(),
+                          Text: e.GetProperty("text").GetString()!)).ToList();
+        Assert.NotEmpty(expected);
+        var marks = (await browser.Evaluate("""
+            [...document.querySelectorAll('#sentence mark.entity')].map(m => [m.dataset.type, Number(m.dataset.start), Number(m.dataset.end),
+              m.firstChild.textContent, m.querySelector('.type').textContent, getComputedStyle(m).backgroundColor])
+            """)).EnumerateArray().Select(m => (Type: m[0].GetString()!, Start: m[1].GetInt32(), End: m[2].GetInt32(), Text: m[3].GetString()!,
+                                                Label: m[4].GetString()!, Colour: m[5].GetString()!)).ToList();
+        Assert.Equal(expected, marks.Select(m => (m.Type, m.Start, m.End, m.Text)));
+        Assert.All(marks, m => Assert.Equal(m.Type, m.Label));
+        // One colour per type: marks of a type share it, marks of two types differ, and the legend shows the same.
+        var colours = marks.GroupBy(m => m.Type).ToDictionary(g => g.Key, g => g.Select(m => m.Colour).Distinct().Single());
+        Assert.Equal(colours.Count, colours.Values.Distinct().Count());
+        Assert.DoesNotContain("rgba(0, 0, 0, 0)", colours.Values);
+        var legend = (await browser.Evaluate("""
+            Object.fromEntries([...document.querySelectorAll('#legend li')].map(l => [l.dataset.type, getComputedStyle(l.querySelector('.swatch')).backgroundColor]))
+            """)).EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        Assert.Contains("PER", legend.Keys);
+        Assert.Contains("ORG", legend.Keys);
+        Assert.All(colours, c => Assert.Equal(c.Value, legend[c.Key]));
+        // The sentence reads as typed, entities and all; the table gives every token's tag.
+        Assert.Equal(sentence, System.Text.RegularExpressions.Regex.Replace(
+            (await browser.Evaluate("[...document.getElementById('sentence').childNodes].map(n => n.nodeType === 3 ? n.textContent : n.firstChild.textContent + ' ').join('')")).GetString()!,
+            @"\s+", " ").Trim());
+        Assert.Equal(api.GetProperty("tags").EnumerateArray().Select(t => t.GetString()),
+            (await browser.Evaluate("[...document.querySelectorAll('#tags tbody tr')].map(r => r.cells[1].textContent)")).EnumerateArray().Select(t => t.GetString()));
+        if (shots != null) await File.WriteAllBytesAsync(Path.Combine(shots, "serve-tag.png"), await browser.Screenshot());
+
+        // The translate page: the translation predict gives with the same beam, and a heat map cell per target × source token.
+        await browser.Navigate(server.Url);
+        await browser.WaitFor("document.querySelectorAll('#models tbody tr').length === 10", "the index again");
+        await browser.Click("tr[data-model='tr'] a");
+        await browser.WaitFor("location.pathname === '/translate' && document.readyState === 'complete' && !document.getElementById('form').hidden",
+            "the translate page's form");
+        Assert.Equal("5", (await browser.Evaluate("document.getElementById('beam').value")).GetString());
+        const string source = "six five four two .";
+        await browser.Type("#text", source);
+        await browser.Type("#beam", "3");
+        await browser.Click("#translate");
+        await browser.WaitFor("document.getElementById('status').dataset.done === 'true'", "the translation");
+        string input = Path.Combine(f.Models, "..", "translate-page.txt");
+        File.WriteAllText(input, source + "\n");
+        string predicted = Ok("predict", "--model", Path.Combine(f.Models, "tr"), "--last", "--beam", "3", "--input", input).TrimEnd('\n');
+        Assert.Equal(predicted, (await browser.Evaluate("document.getElementById('translation').textContent")).GetString());
+        var answer = await Api(server, "tr", "translate", new { text = source, beam = 3 });
+        string[] sources = answer.GetProperty("source_tokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        string[] targets = answer.GetProperty("target_tokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var weights = answer.GetProperty("attention").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var map = await browser.Evaluate("""
+            [[...document.querySelectorAll('#attention thead th.source')].map(th => th.textContent),
+             [...document.querySelectorAll('#attention tbody tr')].map(r => [r.querySelector('th.target').textContent,
+               [...r.querySelectorAll('td.weight')].map(td => [td.title, Number(td.dataset.weight), getComputedStyle(td).backgroundColor])])]
+            """);
+        Assert.Equal(sources, map[0].EnumerateArray().Select(t => t.GetString()));
+        var rows = map[1].EnumerateArray().ToArray();
+        Assert.Equal(targets, rows.Select(r => r[0].GetString()));
+        for (int t = 0; t < targets.Length; t++)
+        {
+            var cells = rows[t][1].EnumerateArray().ToArray();
+            Assert.Equal(sources.Length, cells.Length);
+            for (int s = 0; s < sources.Length; s++)
+            {
+                Assert.Equal(weights[t][s], cells[s][1].GetDouble(), 9);
+                Assert.Equal($"{targets[t]} ← {sources[s]} ({weights[t][s].ToString("F3", System.Globalization.CultureInfo.InvariantCulture)})",
+                             cells[s][0].GetString());
+            }
+            // The row's heaviest cell is its darkest: the largest alpha of its background.
+            double Alpha(JsonElement cell) => double.Parse(System.Text.RegularExpressions.Regex.Match(cell[2].GetString()!, @"rgba?\(([^)]*)\)")
+                .Groups[1].Value.Split(',').Select(v => v.Trim()).ElementAtOrDefault(3) ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+            int heaviest = Array.IndexOf(weights[t], weights[t].Max());
+            Assert.Equal(cells.Select(Alpha).Max(), Alpha(cells[heaviest]), 2);
+        }
+        if (shots != null) await File.WriteAllBytesAsync(Path.Combine(shots, "serve-translate.png"), await browser.Screenshot());
+
+        // A beam out of range comes back as the API's message, on the page.
+        await browser.Type("#beam", "17");
+        await browser.Click("#translate");
+        await browser.WaitFor("document.getElementById('status').className === 'error'", "the error message");
+        Assert.Contains("\"beam\" must be between 1 and 16", (await browser.Evaluate("document.getElementById('status').textContent")).GetString());
+    }
 }

@@ -7,7 +7,7 @@ namespace Recurrent.Cli.Commands;
 /// <summary>`recurrent serve`: the models under a directory behind a JSON API and web pages, until Ctrl+C or SIGTERM.</summary>
 internal static class ServeCommand
 {
-    public const string Summary = "serve the models under a directory: web pages and a JSON API (generate, classify)";
+    public const string Summary = "serve the models under a directory: web pages and a JSON API (generate, classify, tag, translate)";
 
     private const string Usage = """
         usage: recurrent serve [--models DIR] [options]
@@ -18,8 +18,8 @@ internal static class ServeCommand
           --queue N             requests that may wait for one (default 64); more are answered 503
           --threads N
         Prints the address on one line ("serving N models from DIR at http://HOST:PORT/"), then serves until Ctrl+C
-        or SIGTERM. The pages: the index of the models at /, then /generate?model=NAME and /classify?model=NAME;
-        the API under /api (docs/serve.md).
+        or SIGTERM. The pages: the index of the models at /, then /generate?model=NAME, /classify?model=NAME,
+        /tag?model=NAME and /translate?model=NAME; the API under /api (docs/serve.md).
         """;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

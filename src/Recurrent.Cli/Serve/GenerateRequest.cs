@@ -92,21 +92,50 @@ internal sealed record GenerateRequest(string? Prime, JsonElement? Condition, in
     }
 }
 
-/// <summary>The body of POST /api/models/{name}/classify: {"text": "one sentence"}.</summary>
+/// <summary>The body of POST /api/models/{name}/classify and /tag: {"text": "one sentence"}.</summary>
 internal static class ClassifyRequest
 {
-    /// <summary>Words of one text at most: the limit of the classify training data.</summary>
+    /// <summary>Words of one text at most: the limit of the classify training data (a tagged sentence too).</summary>
     public const int MaxWords = 400;
 
-    public static string Parse(ReadOnlySpan<byte> body)
+    /// <param name="purpose">what the text is for, in the message when it is missing ("the sentence to classify").</param>
+    public static string Parse(ReadOnlySpan<byte> body, string purpose = "the sentence to classify")
     {
         using (var doc = RequestBody.Open(body, ["text"]))
+            return Text(doc.RootElement, purpose);
+    }
+
+    /// <summary>The "text" field: a string, required.</summary>
+    internal static string Text(JsonElement root, string purpose)
+    {
+        if (!root.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
+            throw new RequestException($"\"text\" is required: {purpose}", "text");
+        if (text.ValueKind != JsonValueKind.String) throw new RequestException("\"text\" must be a string", "text");
+        return text.GetString()!;
+    }
+}
+
+/// <summary>The body of POST /api/models/{name}/translate: {"text": "one sentence", "beam": 1..16 (default 5)}.</summary>
+internal static class TranslateRequest
+{
+    public const int DefaultBeam = 5, MaxBeam = 16;
+
+    public static (string Text, int Beam) Parse(ReadOnlySpan<byte> body)
+    {
+        using (var doc = RequestBody.Open(body, ["text", "beam"]))
         {
             var root = doc.RootElement;
-            if (!root.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
-                throw new RequestException("\"text\" is required: the sentence to classify", "text");
-            if (text.ValueKind != JsonValueKind.String) throw new RequestException("\"text\" must be a string", "text");
-            return text.GetString()!;
+            string text = ClassifyRequest.Text(root, "the sentence to translate");
+            int beam = DefaultBeam;
+            if (root.TryGetProperty("beam", out var b) && b.ValueKind != JsonValueKind.Null)
+            {
+                string range = $"between 1 and {MaxBeam}";
+                if (b.ValueKind != JsonValueKind.Number || !b.TryGetDouble(out double d) || d != Math.Floor(d))
+                    throw new RequestException($"\"beam\" must be a whole number {range} (got {b.GetRawText()})", "beam");
+                if (d < 1 || d > MaxBeam) throw new RequestException($"\"beam\" must be {range} (got {b.GetRawText()})", "beam");
+                beam = (int)d;
+            }
+            return (text, beam);
         }
     }
 }

@@ -16,11 +16,13 @@ internal sealed record ValidationFigure(string Name, double Value, long Step);
 internal sealed record ModelInfo(string Name, string Dir, string Task, long Parameters, long? Step, ValidationFigure? Validation,
     IReadOnlyList<string>? Labels, int VectorSize)
 {
-    /// <summary>The pages (and API actions) the server has for the model's task: generate, classify, or none yet.</summary>
+    /// <summary>The pages (and API actions) the server has for the model's task: generate, classify, tag, translate, or none yet.</summary>
     public IReadOnlyList<string> Pages => Task switch
     {
         CharLanguageModelConfig.Task or GeneratorConfig.GenerateTask => ["generate"],
         WordModelConfig.ClassifyTask => ["classify"],
+        WordModelConfig.TagTask => ["tag"],
+        Seq2SeqConfig.TranslateTask => ["translate"],
         _ => [],
     };
 }
@@ -76,7 +78,8 @@ internal sealed class ModelCatalog(string root)
     {
         CharLanguageModelConfig.Task => Checkpoint.LoadModel(info.Dir),
         GeneratorConfig.GenerateTask => Checkpoint.LoadGenerator(info.Dir),
-        WordModelConfig.ClassifyTask => Checkpoint.LoadWordModel(info.Dir),
+        WordModelConfig.ClassifyTask or WordModelConfig.TagTask => Checkpoint.LoadWordModel(info.Dir),
+        Seq2SeqConfig.TranslateTask => Checkpoint.LoadSeq2SeqModel(info.Dir),
         _ => throw new InvalidOperationException($"'{info.Name}' is a {info.Task} model, which this server cannot run yet"),
     };
 
@@ -114,7 +117,7 @@ internal sealed class ModelCatalog(string root)
                 labels = config.Labels?.Names;
                 vectorSize = config.VectorSize;
             }
-            else if (task == WordModelConfig.ClassifyTask) labels = Checkpoint.LoadWordConfig(dir).Model.Labels.Names;
+            else if (task is WordModelConfig.ClassifyTask or WordModelConfig.TagTask) labels = Checkpoint.LoadWordConfig(dir).Model.Labels.Names;
             return new ModelInfo(name, dir, task, parameters, step, Validation(dir, step), labels, vectorSize);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException

@@ -107,6 +107,8 @@ internal sealed class ServeHost : IAsyncDisposable
         _app.MapGet("/", context => Page(context, "index.html"));
         _app.MapGet("/generate", context => Page(context, "generate.html"));
         _app.MapGet("/classify", context => Page(context, "classify.html"));
+        _app.MapGet("/tag", context => Page(context, "tag.html"));
+        _app.MapGet("/translate", context => Page(context, "translate.html"));
         _app.MapGet("/static/{file}", context => Page(context, (string)context.Request.RouteValues["file"]!));
         _app.MapGet("/api/models", ListModels);
         _app.MapGet("/api/models/{**name}", ShowModel);
@@ -193,20 +195,33 @@ internal sealed class ServeHost : IAsyncDisposable
         try
         {
             if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate"))
-                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate or classify (tag and translate are not served yet)", status: 404);
+                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate, classify, tag or translate", status: 404);
             if (Catalog.Find(name) is not { } info) throw new RequestException($"no model '{name}' under the models directory", status: 404);
             if (!info.Pages.Contains(action))
                 throw new RequestException($"model '{name}' is a {info.Task} model: it does not {action}" + action switch
                 {
                     "generate" => " (generate takes char-lm and generate models)",
                     "classify" => " (classify takes classify models)",
-                    _ => $" (the server does not {action} yet)",
+                    "tag" => " (tag takes tag models)",
+                    _ => " (translate takes translate models)",
                 }, status: 404);
             byte[] body = await ReadBody(context);
             if (action == "classify")
             {
                 string text = ClassifyRequest.Parse(body);
                 await Classify(context, Catalog.Load(info), text);
+                return;
+            }
+            if (action == "tag")
+            {
+                string text = ClassifyRequest.Parse(body, "the sentence to tag, words separated by spaces");
+                await Tag(context, Catalog.Load(info), text);
+                return;
+            }
+            if (action == "translate")
+            {
+                var (text, beam) = TranslateRequest.Parse(body);
+                await Translate(context, Catalog.Load(info), text, beam);
                 return;
             }
             var request = GenerateRequest.Parse(body, conditioned: info.Task == GeneratorConfig.GenerateTask);
@@ -325,6 +340,112 @@ internal sealed class ServeHost : IAsyncDisposable
             foreach (string word in words) w.WriteStringValue(word);
             w.WriteEndArray();
             w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// The tag of every word of one sentence, as `recurrent predict` gives them (the text split on whitespace, words the
+    /// vocabulary lacks read as &lt;unk&gt;, the model's character features when it has them), and the entities those tags
+    /// hold, read as conlleval reads BIO tags (<see cref="Metrics.EntityMetrics.Entities"/>): start and end are token
+    /// indices, end exclusive.
+    /// </summary>
+    private async Task Tag(HttpContext context, ServedModel served, string text)
+    {
+        var model = (SequenceTagger)served.Model;
+        var config = model.Config;
+        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) throw new RequestException("\"text\" has no words", "text");
+        if (words.Length > ClassifyRequest.MaxWords)
+            throw new RequestException($"\"text\" has {words.Length} words; at most {ClassifyRequest.MaxWords}", "text");
+        int[] ids = config.Vocabulary.Encode(words);
+        var characters = config.HasCharFeatures ? new[] { words.Select(w => Tasks.TaggingData.EncodeCharacters(w, config.Characters!)).ToArray() } : null;
+        int[] tagIds;
+        using (var slot = await Gate.EnterAsync(context.RequestAborted)
+                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        {
+            lock (served.Gate) tagIds = Tasks.TagTask.Predict(model, [ids], characters, 1)[0];
+        }
+        string[] tags = tagIds.Select(config.Labels.Name).ToArray();
+        var entities = Metrics.EntityMetrics.Entities(tags);
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", served.Info.Name);
+            w.WriteStartArray("tokens");
+            foreach (string word in words) w.WriteStringValue(word);
+            w.WriteEndArray();
+            w.WriteStartArray("tags");
+            foreach (string tag in tags) w.WriteStringValue(tag);
+            w.WriteEndArray();
+            w.WriteStartArray("entities");
+            foreach (var (type, start, end) in entities)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", type);
+                w.WriteNumber("start", start);
+                w.WriteNumber("end", end);
+                w.WriteString("text", string.Join(' ', words[start..end]));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// The translation of one sentence, as `recurrent predict --beam N` gives it (the text tokenized as predict does,
+    /// the same beam search), with the attention weights of every output step: a row per target token (the &lt;/s&gt; the
+    /// search ended with included), a column per source token; null for a model without attention.
+    /// </summary>
+    private async Task Translate(HttpContext context, ServedModel served, string text, int beam)
+    {
+        var model = (Seq2SeqModel)served.Model;
+        var config = model.Config;
+        string[] source = Data.TranslationTokenizer.Tokenize(text);
+        if (source.Length == 0) throw new RequestException("\"text\" has no words", "text");
+        if (source.Length > Data.ParallelCorpus.MaxSourceTokens)
+            throw new RequestException($"\"text\" has {source.Length} tokens; at most {Data.ParallelCorpus.MaxSourceTokens}", "text");
+        int[] ids = config.SourceVocabulary.Encode(source);
+        bool attention = config.Attention != null;
+        Translation output;
+        var clock = Stopwatch.StartNew();
+        using (var slot = await Gate.EnterAsync(context.RequestAborted)
+                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        {
+            lock (served.Gate) output = new Seq2SeqDecoder(model).Decode([ids], beam, 1, keepAttention: attention)[0];
+        }
+        var vocabulary = config.TargetVocabulary.Words;
+        string[] words = output.Words.Select(id => vocabulary[id]).ToArray();
+        string[] target = output.Ended ? [.. words, Data.WordVocabulary.End] : words;
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", served.Info.Name);
+            w.WriteString("translation", Data.TranslationTokenizer.Detokenize(words));
+            w.WriteStartArray("source_tokens");
+            foreach (string token in source) w.WriteStringValue(token);
+            w.WriteEndArray();
+            w.WriteStartArray("target_tokens");
+            foreach (string token in target) w.WriteStringValue(token);
+            w.WriteEndArray();
+            if (output.Attention is { } weights)
+            {
+                w.WriteStartArray("attention");
+                for (int t = 0; t < target.Length; t++)
+                {
+                    w.WriteStartArray();
+                    for (int s = 0; s < source.Length; s++) w.WriteNumberValue(Math.Round(weights[t * source.Length + s], 6));
+                    w.WriteEndArray();
+                }
+                w.WriteEndArray();
+            }
+            else w.WriteNull("attention");
+            w.WriteNumber("beam", beam);
+            w.WriteNumber("score", output.Score);
+            w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 4));
             w.WriteEndObject();
         });
     }
