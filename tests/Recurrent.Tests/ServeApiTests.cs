@@ -501,6 +501,7 @@ public class ServeApiTests(ServeFixture f)
                      ("classify?model=cls", "text/html", "/static/classify.js"), ("static/classify.js", "text/javascript", "/classify"),
                      ("tag?model=tag", "text/html", "/static/tag.js"), ("static/tag.js", "text/javascript", "/tag"),
                      ("translate?model=tr", "text/html", "/static/translate.js"), ("static/translate.js", "text/javascript", "/translate"),
+                     ("classify?model=cls", "text/html", "/static/page.js"), ("static/page.js", "text/javascript", "async function openModel"),
                  })
         {
             using var response = await Http.GetAsync(server.Url + path);

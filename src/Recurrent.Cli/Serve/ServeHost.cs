@@ -266,8 +266,7 @@ internal sealed class ServeHost : IAsyncDisposable
     {
         bool stream = context.Request.Headers.Accept.Any(a => a != null && a.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
         var text = TextSource(served, request, out string? prime); // validates the prime or condition: 400 before any work
-        using var slot = await Gate.EnterAsync(context.RequestAborted)
-                         ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503);
+        using var slot = await Slot(context);
         var clock = Stopwatch.StartNew();
         var all = new StringBuilder();
         int count = 0;
@@ -303,6 +302,21 @@ internal sealed class ServeHost : IAsyncDisposable
         await Event(response, "done", w => WriteResult(w, served, request, prime, all.ToString(), count, clock.Elapsed.TotalSeconds), context.RequestAborted);
     }
 
+    /// <summary>A running slot of the inference gate (dispose it to free it), after waiting if need be; 503 when full.</summary>
+    private async Task<IDisposable> Slot(HttpContext context) =>
+        await Gate.EnterAsync(context.RequestAborted)
+        ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503);
+
+    /// <summary>The words of a classify or tag request's text, split on whitespace as `recurrent predict` splits them.</summary>
+    private static string[] Words(string text)
+    {
+        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) throw new RequestException("\"text\" has no words", "text");
+        if (words.Length > ClassifyRequest.MaxWords)
+            throw new RequestException($"\"text\" has {words.Length} words; at most {ClassifyRequest.MaxWords}", "text");
+        return words;
+    }
+
     /// <summary>
     /// The label of one text and every label's probability (softmax of the logits), as `recurrent predict` computes
     /// them: the text split on whitespace, words the vocabulary lacks read as &lt;unk&gt;.
@@ -311,15 +325,11 @@ internal sealed class ServeHost : IAsyncDisposable
     {
         var model = (SequenceClassifier)served.Model;
         var config = model.Config;
-        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length == 0) throw new RequestException("\"text\" has no words", "text");
-        if (words.Length > ClassifyRequest.MaxWords)
-            throw new RequestException($"\"text\" has {words.Length} words; at most {ClassifyRequest.MaxWords}", "text");
+        string[] words = Words(text);
         int[] ids = config.Vocabulary.Encode(words);
         int C = config.Labels.Count;
         var probabilities = new float[C];
-        using (var slot = await Gate.EnterAsync(context.RequestAborted)
-                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        using (var slot = await Slot(context))
         {
             var (tokens, lengths, steps) = Data.PaddedBatch.Pad([ids], [0]);
             var logits = new float[C];
@@ -354,15 +364,11 @@ internal sealed class ServeHost : IAsyncDisposable
     {
         var model = (SequenceTagger)served.Model;
         var config = model.Config;
-        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length == 0) throw new RequestException("\"text\" has no words", "text");
-        if (words.Length > ClassifyRequest.MaxWords)
-            throw new RequestException($"\"text\" has {words.Length} words; at most {ClassifyRequest.MaxWords}", "text");
+        string[] words = Words(text);
         int[] ids = config.Vocabulary.Encode(words);
         var characters = config.HasCharFeatures ? new[] { words.Select(w => Tasks.TaggingData.EncodeCharacters(w, config.Characters!)).ToArray() } : null;
         int[] tagIds;
-        using (var slot = await Gate.EnterAsync(context.RequestAborted)
-                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        using (var slot = await Slot(context))
         {
             lock (served.Gate) tagIds = Tasks.TagTask.Predict(model, [ids], characters, 1)[0];
         }
@@ -411,8 +417,7 @@ internal sealed class ServeHost : IAsyncDisposable
         bool attention = config.Attention != null;
         Translation output;
         var clock = Stopwatch.StartNew();
-        using (var slot = await Gate.EnterAsync(context.RequestAborted)
-                          ?? throw new RequestException($"busy: {Gate.MaxRunning} inferences are running and {Gate.MaxWaiting} waiting; try again shortly", status: 503))
+        using (var slot = await Slot(context))
         {
             lock (served.Gate) output = new Seq2SeqDecoder(model).Decode([ids], beam, 1, keepAttention: attention)[0];
         }

@@ -2,23 +2,9 @@
 // probability, likeliest first. ?model=NAME picks the model.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const name = new URLSearchParams(location.search).get("model");
-const path = name ? name.split("/").map(encodeURIComponent).join("/") : "";
-
-function fail(message) {
-  $("status").textContent = message;
-  $("status").className = "error";
-}
-
 async function load() {
-  if (!name) { fail("No model chosen: pick one on the index."); return; }
-  $("title").textContent = `Classify: ${name}`;
-  document.title = `${name} · classify · recurrent serve`;
-  const response = await fetch(`/api/models/${path}`);
-  if (!response.ok) { fail((await response.json()).error); return; }
-  const model = await response.json();
-  if (!model.pages.includes("classify")) { fail(`${name} is a ${model.task} model: it does not classify.`); return; }
+  const model = await openModel("classify", "Classify", "classify");
+  if (!model) return;
   $("about").textContent = `${model.task} model, ${model.parameters.toLocaleString("en")} parameters, labels ${model.labels.join(", ")}`;
   $("form").hidden = false;
 }

@@ -2,23 +2,11 @@
 // appended to the output as it arrives; the "done" event ends it. ?model=NAME picks the model.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const name = new URLSearchParams(location.search).get("model");
 let model = null, controller = null;
 
-function fail(message) {
-  $("status").textContent = message;
-  $("status").className = "error";
-}
-
 async function load() {
-  if (!name) { fail("No model chosen: pick one on the index."); return; }
-  $("title").textContent = `Generate: ${name}`;
-  document.title = `${name} · generate · recurrent serve`;
-  const response = await fetch(`/api/models/${name.split("/").map(encodeURIComponent).join("/")}`);
-  if (!response.ok) { fail((await response.json()).error); return; }
-  model = await response.json();
-  if (!model.pages.includes("generate")) { fail(`${name} is a ${model.task} model: it does not generate.`); return; }
+  model = await openModel("generate", "Generate", "generate");
+  if (!model) return;
   $("about").textContent = `${model.task} model, ${model.parameters.toLocaleString("en")} parameters` +
     (model.step != null ? `, step ${model.step.toLocaleString("en")}` : "");
   if (model.task === "generate") {
@@ -63,7 +51,7 @@ async function generate(event) {
   const started = performance.now();
   let received = 0;
   try {
-    const response = await fetch(`/api/models/${name.split("/").map(encodeURIComponent).join("/")}/generate`, {
+    const response = await fetch(`/api/models/${path}/generate`, {
       method: "POST", signal: controller.signal,
       headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
       body: JSON.stringify(request()),

@@ -2,16 +2,8 @@
 // a colour per entity type (the legend lists the model's types), then every token's tag. ?model=NAME picks the model.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const name = new URLSearchParams(location.search).get("model");
-const path = name ? name.split("/").map(encodeURIComponent).join("/") : "";
 const palette = ["#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#d0bfff", "#ffec99", "#99e9f2", "#e9ecef", "#ffc9c9", "#c0eb75"];
 let types = [];  // the model's entity types, in order: the index of a type picks its colour
-
-function fail(message) {
-  $("status").textContent = message;
-  $("status").className = "error";
-}
 
 // The entity types of a BIO tag set: what follows "B-" or "I-", each once, in the order of the tags.
 function typesOf(labels) {
@@ -32,13 +24,8 @@ function colour(type) {
 }
 
 async function load() {
-  if (!name) { fail("No model chosen: pick one on the index."); return; }
-  $("title").textContent = `Tag: ${name}`;
-  document.title = `${name} · tag · recurrent serve`;
-  const response = await fetch(`/api/models/${path}`);
-  if (!response.ok) { fail((await response.json()).error); return; }
-  const model = await response.json();
-  if (!model.pages.includes("tag")) { fail(`${name} is a ${model.task} model: it does not tag.`); return; }
+  const model = await openModel("tag", "Tag", "tag");
+  if (!model) return;
   types = typesOf(model.labels || []);
   $("about").textContent = `${model.task} model, ${model.parameters.toLocaleString("en")} parameters, tags ${(model.labels || []).join(", ")}`;
   $("form").hidden = false;

@@ -3,23 +3,9 @@
 // "target ← source (weight)". ?model=NAME picks the model.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const name = new URLSearchParams(location.search).get("model");
-const path = name ? name.split("/").map(encodeURIComponent).join("/") : "";
-
-function fail(message) {
-  $("status").textContent = message;
-  $("status").className = "error";
-}
-
 async function load() {
-  if (!name) { fail("No model chosen: pick one on the index."); return; }
-  $("title").textContent = `Translate: ${name}`;
-  document.title = `${name} · translate · recurrent serve`;
-  const response = await fetch(`/api/models/${path}`);
-  if (!response.ok) { fail((await response.json()).error); return; }
-  const model = await response.json();
-  if (!model.pages.includes("translate")) { fail(`${name} is a ${model.task} model: it does not translate.`); return; }
+  const model = await openModel("translate", "Translate", "translate");
+  if (!model) return;
   $("about").textContent = `${model.task} model, ${model.parameters.toLocaleString("en")} parameters`;
   $("form").hidden = false;
 }
