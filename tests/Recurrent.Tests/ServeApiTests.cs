@@ -502,6 +502,7 @@ public class ServeApiTests(ServeFixture f)
                      ("tag?model=tag", "text/html", "/static/tag.js"), ("static/tag.js", "text/javascript", "/tag"),
                      ("translate?model=tr", "text/html", "/static/translate.js"), ("static/translate.js", "text/javascript", "/translate"),
                      ("classify?model=cls", "text/html", "/static/page.js"), ("static/page.js", "text/javascript", "async function openModel"),
+                     ("training?model=lm", "text/html", "/static/training.js"), ("static/training.js", "text/javascript", "/log"),
                  })
         {
             using var response = await Http.GetAsync(server.Url + path);

@@ -163,16 +163,22 @@ internal sealed class ModelCatalog(string root)
         return (parameters, step);
     }
 
+    /// <summary>The model directory's log.jsonl, or its run's for best/; null when there is none.</summary>
+    internal static string? LogPath(string dir)
+    {
+        string log = Path.Combine(dir, Checkpoint.LogFile);
+        if (!File.Exists(log) && Path.GetFileName(dir) == Checkpoint.BestDir)
+            log = Path.Combine(Path.GetDirectoryName(dir)!, Checkpoint.LogFile);
+        return File.Exists(log) ? log : null;
+    }
+
     /// <summary>
     /// The validation figure of the weights: from log.jsonl (best/'s is its run's), the last line at or before the
     /// weights' step that has one — the task's dev metric when it has one, else the validation loss.
     /// </summary>
     private static ValidationFigure? Validation(string dir, long? step)
     {
-        string log = Path.Combine(dir, Checkpoint.LogFile);
-        if (!File.Exists(log) && Path.GetFileName(dir) == Checkpoint.BestDir)
-            log = Path.Combine(Path.GetDirectoryName(dir)!, Checkpoint.LogFile);
-        if (!File.Exists(log)) return null;
+        if (LogPath(dir) is not { } log) return null;
         List<TrainLogEntry> entries;
         try { entries = TrainLog.Read(log); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; } // the model is still served

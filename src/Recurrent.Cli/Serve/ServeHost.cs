@@ -109,6 +109,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _app.MapGet("/classify", context => Page(context, "classify.html"));
         _app.MapGet("/tag", context => Page(context, "tag.html"));
         _app.MapGet("/translate", context => Page(context, "translate.html"));
+        _app.MapGet("/training", context => Page(context, "training.html"));
         _app.MapGet("/static/{file}", context => Page(context, (string)context.Request.RouteValues["file"]!));
         _app.MapGet("/api/models", ListModels);
         _app.MapGet("/api/models/{**name}", ShowModel);
@@ -152,8 +153,66 @@ internal sealed class ServeHost : IAsyncDisposable
     private async Task ShowModel(HttpContext context)
     {
         string name = (string)context.Request.RouteValues["name"]!;
+        // NAME/log is the log of model NAME (a model named ".../log" itself is shown when NAME is no model).
+        if (name.EndsWith("/log", StringComparison.Ordinal) && Catalog.Find(name[..^"/log".Length]) is { } logged)
+        {
+            try { await Log(context, logged); }
+            catch (RequestException e) { await Error(context, e.Status, e.Message, e.Field); }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { await Error(context, 500, e.Message); }
+            return;
+        }
         if (Catalog.Find(name) is not { } info) { await Error(context, 404, $"no model '{name}' under the models directory"); return; }
         await Json(context, 200, w => WriteModel(w, info));
+    }
+
+    // ---- GET /api/models/{name}/log?after=STEP ----
+
+    /// <summary>
+    /// The lines of the model's log.jsonl (best/'s is its run's) after step <c>after</c> (every line without it), read
+    /// again on each request so a page can follow a run as it trains; a torn last line is skipped until it is complete.
+    /// </summary>
+    private static async Task Log(HttpContext context, ModelInfo info)
+    {
+        long after = long.MinValue;
+        var query = context.Request.Query;
+        if (query.TryGetValue("after", out var values))
+        {
+            string? text = values.Count == 1 ? values[0] : null;
+            if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out after))
+                throw new RequestException($"\"after\" must be an integer step (got '{string.Join(",", values.ToArray())}')", "after");
+        }
+        string? path = ModelCatalog.LogPath(info.Dir);
+        var entries = path != null ? Training.TrainLog.Read(path) : [];
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", info.Name);
+            w.WriteStartArray("entries");
+            foreach (var e in entries)
+            {
+                if (e.Step <= after) continue;
+                w.WriteStartObject();
+                w.WriteNumber("step", e.Step);
+                w.WriteNumber("epoch", e.Epoch);
+                Number(w, "train_loss", e.TrainLoss);
+                if (e.ValLoss is { } v) Number(w, "val_loss", v); else w.WriteNull("val_loss");
+                if (e.MetricName != null && e.Metric is { } metric) Number(w, e.MetricName, metric);
+                w.WriteNumber("seconds", e.Seconds);
+                w.WriteNumber("tokens_per_second", e.TokensPerSecond);
+                Number(w, "lr", e.LearningRate);
+                Number(w, "grad_norm", e.GradNorm);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (entries.Count > 0) w.WriteNumber("last_step", entries[^1].Step); else w.WriteNull("last_step");
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>A number, or null for NaN and infinities (a diverged loss), as log.jsonl writes them.</summary>
+    private static void Number(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
     }
 
     private static void WriteModel(Utf8JsonWriter w, ModelInfo m)
