@@ -16,10 +16,11 @@ internal sealed record ValidationFigure(string Name, double Value, long Step);
 internal sealed record ModelInfo(string Name, string Dir, string Task, long Parameters, long? Step, ValidationFigure? Validation,
     IReadOnlyList<string>? Labels, int VectorSize)
 {
-    /// <summary>The pages (and API actions) the server has for the model's task: generate, classify, tag, translate, or none yet.</summary>
+    /// <summary>The pages (and API actions) the server has for the model's task: generate (and cells for a char-lm), classify, tag, translate, or none yet.</summary>
     public IReadOnlyList<string> Pages => Task switch
     {
-        CharLanguageModelConfig.Task or GeneratorConfig.GenerateTask => ["generate"],
+        CharLanguageModelConfig.Task => ["generate", "cells"],
+        GeneratorConfig.GenerateTask => ["generate"],
         WordModelConfig.ClassifyTask => ["classify"],
         WordModelConfig.TagTask => ["tag"],
         Seq2SeqConfig.TranslateTask => ["translate"],

@@ -110,6 +110,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _app.MapGet("/tag", context => Page(context, "tag.html"));
         _app.MapGet("/translate", context => Page(context, "translate.html"));
         _app.MapGet("/training", context => Page(context, "training.html"));
+        _app.MapGet("/cells", context => Page(context, "cells.html"));
         _app.MapGet("/static/{file}", context => Page(context, (string)context.Request.RouteValues["file"]!));
         _app.MapGet("/api/models", ListModels);
         _app.MapGet("/api/models/{**name}", ShowModel);
@@ -253,8 +254,8 @@ internal sealed class ServeHost : IAsyncDisposable
         string name = slash > 0 ? path[..slash] : "", action = path[(slash + 1)..];
         try
         {
-            if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate"))
-                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate, classify, tag or translate", status: 404);
+            if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate" or "cells"))
+                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate, classify, tag, translate or cells", status: 404);
             if (Catalog.Find(name) is not { } info) throw new RequestException($"no model '{name}' under the models directory", status: 404);
             if (!info.Pages.Contains(action))
                 throw new RequestException($"model '{name}' is a {info.Task} model: it does not {action}" + action switch
@@ -262,6 +263,7 @@ internal sealed class ServeHost : IAsyncDisposable
                     "generate" => " (generate takes char-lm and generate models)",
                     "classify" => " (classify takes classify models)",
                     "tag" => " (tag takes tag models)",
+                    "cells" => " (cells takes char-lm models)",
                     _ => " (translate takes translate models)",
                 }, status: 404);
             byte[] body = await ReadBody(context);
@@ -275,6 +277,12 @@ internal sealed class ServeHost : IAsyncDisposable
             {
                 string text = ClassifyRequest.Parse(body, "the sentence to tag, words separated by spaces");
                 await Tag(context, Catalog.Load(info), text);
+                return;
+            }
+            if (action == "cells")
+            {
+                var (text, layer, unit) = CellsRequest.Parse(body);
+                await Cells(context, Catalog.Load(info), text, layer, unit);
                 return;
             }
             if (action == "translate")
@@ -509,6 +517,52 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteNumber("beam", beam);
             w.WriteNumber("score", output.Score);
             w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 4));
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// One unit's activation after every character of the text, recorded by <see cref="Analysis.CellActivations"/> as
+    /// `recurrent analyze cells` records them (tanh(c) of an LSTM, h otherwise), read from a zero state.
+    /// </summary>
+    private async Task Cells(HttpContext context, ServedModel served, string text, int layer, int unit)
+    {
+        var lm = (CharLanguageModel)served.Model;
+        var config = lm.Config;
+        if (layer >= config.NumLayers)
+            throw new RequestException($"\"layer\" must be between 0 and {config.NumLayers - 1} (the model has {config.NumLayers} layers)", "layer");
+        if (unit >= config.HiddenSize)
+            throw new RequestException($"\"unit\" must be between 0 and {config.HiddenSize - 1} (the model has {config.HiddenSize} units per layer)", "unit");
+        int[] ids;
+        try { ids = config.Vocabulary.Encode(text, "\"text\""); }
+        catch (InvalidDataException e) { throw new RequestException(e.Message, "text"); }
+        if (ids.Length == 0) throw new RequestException("\"text\" must not be empty", "text");
+        if (ids.Length > CellsRequest.MaxCharacters)
+            throw new RequestException($"\"text\" has {ids.Length} characters; at most {CellsRequest.MaxCharacters}", "text");
+        using var slot = await Slot(context);
+        var clock = Stopwatch.StartNew();
+        Analysis.CellActivations activations;
+        lock (served.Gate) activations = Analysis.CellActivations.Record(lm, ids);
+        var values = activations.Unit(layer * config.HiddenSize + unit);
+        var series = values.ToArray();
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", served.Info.Name);
+            w.WriteNumber("layer", layer);
+            w.WriteNumber("unit", unit);
+            w.WriteString("cell", $"{layer}:{unit}");
+            w.WriteNumber("layers", config.NumLayers);
+            w.WriteNumber("hidden", config.HiddenSize);
+            w.WriteString("quantity", activations.Quantity);
+            w.WriteBoolean("bounded", activations.Bounded);
+            w.WriteStartArray("characters");
+            foreach (int id in ids) w.WriteStringValue(config.Vocabulary.Symbol(id));
+            w.WriteEndArray();
+            w.WriteStartArray("activations");
+            foreach (float a in series) w.WriteNumberValue(a);
+            w.WriteEndArray();
             w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 4));
             w.WriteEndObject();
         });
