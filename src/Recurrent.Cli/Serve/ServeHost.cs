@@ -216,6 +216,12 @@ internal sealed class ServeHost : IAsyncDisposable
         if (double.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
     }
 
+    /// <summary>A float as the log writes it (0.01, not its widening 0.009999999776482582), or null when not finite.</summary>
+    private static void Number(Utf8JsonWriter w, string name, float value)
+    {
+        if (float.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
+    }
+
     private static void WriteModel(Utf8JsonWriter w, ModelInfo m)
     {
         w.WriteStartObject();
@@ -531,7 +537,7 @@ internal sealed class ServeHost : IAsyncDisposable
         var lm = (CharLanguageModel)served.Model;
         var config = lm.Config;
         if (layer >= config.NumLayers)
-            throw new RequestException($"\"layer\" must be between 0 and {config.NumLayers - 1} (the model has {config.NumLayers} layers)", "layer");
+            throw new RequestException($"\"layer\" must be between 0 and {config.NumLayers - 1} (the model has {config.NumLayers} layer{(config.NumLayers == 1 ? "" : "s")})", "layer");
         if (unit >= config.HiddenSize)
             throw new RequestException($"\"unit\" must be between 0 and {config.HiddenSize - 1} (the model has {config.HiddenSize} units per layer)", "unit");
         int[] ids;
