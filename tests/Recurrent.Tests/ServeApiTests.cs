@@ -122,7 +122,7 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(30, validation.GetProperty("step").GetInt64());
         var log = Training.TrainLog.Read(Path.Combine(f.Lm, "log.jsonl"));
         Assert.Equal(log.Last(e => e.ValLoss != null).ValLoss!.Value, validation.GetProperty("value").GetDouble(), 12);
-        Assert.Equal(["generate"], lm.GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(["generate", "cells"], lm.GetProperty("pages").EnumerateArray().Select(p => p.GetString()));
 
         // best/: its own step, and the validation figure its run logged at that step.
         var best = models["lm/best"];
@@ -502,6 +502,8 @@ public class ServeApiTests(ServeFixture f)
                      ("tag?model=tag", "text/html", "/static/tag.js"), ("static/tag.js", "text/javascript", "/tag"),
                      ("translate?model=tr", "text/html", "/static/translate.js"), ("static/translate.js", "text/javascript", "/translate"),
                      ("classify?model=cls", "text/html", "/static/page.js"), ("static/page.js", "text/javascript", "async function openModel"),
+                     ("cells?model=lm", "text/html", "/static/cells.js"), ("static/cells.js", "text/javascript", "/cells"),
+                     ("training?model=lm", "text/html", "/static/training.js"), ("static/training.js", "text/javascript", "/log"),
                  })
         {
             using var response = await Http.GetAsync(server.Url + path);

@@ -64,8 +64,8 @@ public class ServePageTests(ServeFixture f)
                 [...document.querySelectorAll('#models tbody tr')].map(r => [r.dataset.model, r.cells[1].textContent, r.cells[5].textContent])
                 """);
             var byName = rows.EnumerateArray().ToDictionary(r => r[0].GetString()!, r => (Task: r[1].GetString(), Pages: r[2].GetString()));
-            Assert.Equal(("char-lm", "generate"), byName["shakespeare"]);
-            Assert.Equal(("char-lm", "generate"), byName["shakespeare/best"]);
+            Assert.Equal(("char-lm", "generatecells"), byName["shakespeare"]);
+            Assert.Equal(("char-lm", "generatecells"), byName["shakespeare/best"]);
             Assert.Equal(("generate", "generate"), byName["reviews"]);
             Assert.Equal(("classify", "classify"), byName["sentiment"]);
             Assert.Contains("6 models", (await browser.Evaluate("document.getElementById('status').textContent")).GetString());

@@ -19,7 +19,8 @@ internal static class ServeCommand
           --threads N
         Prints the address on one line ("serving N models from DIR at http://HOST:PORT/"), then serves until Ctrl+C
         or SIGTERM. The pages: the index of the models at /, then /generate?model=NAME, /classify?model=NAME,
-        /tag?model=NAME and /translate?model=NAME; the API under /api (docs/serve.md).
+        /tag?model=NAME, /translate?model=NAME, /cells?model=NAME (a char-lm's cell activations) and
+        /training?model=NAME (loss curves from log.jsonl, followed live); the API under /api (docs/serve.md).
         """;
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)

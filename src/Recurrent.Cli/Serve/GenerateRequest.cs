@@ -139,3 +139,32 @@ internal static class TranslateRequest
         }
     }
 }
+
+/// <summary>
+/// The body of POST /api/models/{name}/cells: {"text": at most 5,000 characters, "layer": from 0 (default 0),
+/// "unit": from 0 (default 0)}; the model's own ranges are checked once it is loaded.
+/// </summary>
+internal static class CellsRequest
+{
+    public const int MaxCharacters = 5000;
+
+    public static (string Text, int Layer, int Unit) Parse(ReadOnlySpan<byte> body)
+    {
+        using (var doc = RequestBody.Open(body, ["text", "layer", "unit"]))
+        {
+            var root = doc.RootElement;
+            string text = ClassifyRequest.Text(root, "the text whose characters are coloured by the cell");
+            if (text.Length > 2 * MaxCharacters)
+                throw new RequestException($"\"text\" is longer than {MaxCharacters} characters", "text");
+            return (text, Index(root, "layer"), Index(root, "unit"));
+        }
+    }
+
+    private static int Index(JsonElement root, string field)
+    {
+        if (!root.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return 0;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i) || i < 0)
+            throw new RequestException($"\"{field}\" must be a whole number from 0 (got {v.GetRawText()})", field);
+        return i;
+    }
+}

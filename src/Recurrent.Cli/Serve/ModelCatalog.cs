@@ -16,10 +16,11 @@ internal sealed record ValidationFigure(string Name, double Value, long Step);
 internal sealed record ModelInfo(string Name, string Dir, string Task, long Parameters, long? Step, ValidationFigure? Validation,
     IReadOnlyList<string>? Labels, int VectorSize)
 {
-    /// <summary>The pages (and API actions) the server has for the model's task: generate, classify, tag, translate, or none yet.</summary>
+    /// <summary>The pages (and API actions) the server has for the model's task: generate (and cells for a char-lm), classify, tag, translate, or none yet.</summary>
     public IReadOnlyList<string> Pages => Task switch
     {
-        CharLanguageModelConfig.Task or GeneratorConfig.GenerateTask => ["generate"],
+        CharLanguageModelConfig.Task => ["generate", "cells"],
+        GeneratorConfig.GenerateTask => ["generate"],
         WordModelConfig.ClassifyTask => ["classify"],
         WordModelConfig.TagTask => ["tag"],
         Seq2SeqConfig.TranslateTask => ["translate"],
@@ -163,16 +164,22 @@ internal sealed class ModelCatalog(string root)
         return (parameters, step);
     }
 
+    /// <summary>The model directory's log.jsonl, or its run's for best/; null when there is none.</summary>
+    internal static string? LogPath(string dir)
+    {
+        string log = Path.Combine(dir, Checkpoint.LogFile);
+        if (!File.Exists(log) && Path.GetFileName(dir) == Checkpoint.BestDir)
+            log = Path.Combine(Path.GetDirectoryName(dir)!, Checkpoint.LogFile);
+        return File.Exists(log) ? log : null;
+    }
+
     /// <summary>
     /// The validation figure of the weights: from log.jsonl (best/'s is its run's), the last line at or before the
     /// weights' step that has one — the task's dev metric when it has one, else the validation loss.
     /// </summary>
     private static ValidationFigure? Validation(string dir, long? step)
     {
-        string log = Path.Combine(dir, Checkpoint.LogFile);
-        if (!File.Exists(log) && Path.GetFileName(dir) == Checkpoint.BestDir)
-            log = Path.Combine(Path.GetDirectoryName(dir)!, Checkpoint.LogFile);
-        if (!File.Exists(log)) return null;
+        if (LogPath(dir) is not { } log) return null;
         List<TrainLogEntry> entries;
         try { entries = TrainLog.Read(log); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; } // the model is still served

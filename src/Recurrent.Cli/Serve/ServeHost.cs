@@ -109,6 +109,8 @@ internal sealed class ServeHost : IAsyncDisposable
         _app.MapGet("/classify", context => Page(context, "classify.html"));
         _app.MapGet("/tag", context => Page(context, "tag.html"));
         _app.MapGet("/translate", context => Page(context, "translate.html"));
+        _app.MapGet("/training", context => Page(context, "training.html"));
+        _app.MapGet("/cells", context => Page(context, "cells.html"));
         _app.MapGet("/static/{file}", context => Page(context, (string)context.Request.RouteValues["file"]!));
         _app.MapGet("/api/models", ListModels);
         _app.MapGet("/api/models/{**name}", ShowModel);
@@ -152,8 +154,72 @@ internal sealed class ServeHost : IAsyncDisposable
     private async Task ShowModel(HttpContext context)
     {
         string name = (string)context.Request.RouteValues["name"]!;
+        // NAME/log is the log of model NAME (a model named ".../log" itself is shown when NAME is no model).
+        if (name.EndsWith("/log", StringComparison.Ordinal) && Catalog.Find(name[..^"/log".Length]) is { } logged)
+        {
+            try { await Log(context, logged); }
+            catch (RequestException e) { await Error(context, e.Status, e.Message, e.Field); }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { await Error(context, 500, e.Message); }
+            return;
+        }
         if (Catalog.Find(name) is not { } info) { await Error(context, 404, $"no model '{name}' under the models directory"); return; }
         await Json(context, 200, w => WriteModel(w, info));
+    }
+
+    // ---- GET /api/models/{name}/log?after=STEP ----
+
+    /// <summary>
+    /// The lines of the model's log.jsonl (best/'s is its run's) after step <c>after</c> (every line without it), read
+    /// again on each request so a page can follow a run as it trains; a torn last line is skipped until it is complete.
+    /// </summary>
+    private static async Task Log(HttpContext context, ModelInfo info)
+    {
+        long after = long.MinValue;
+        var query = context.Request.Query;
+        if (query.TryGetValue("after", out var values))
+        {
+            string? text = values.Count == 1 ? values[0] : null;
+            if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out after))
+                throw new RequestException($"\"after\" must be an integer step (got '{string.Join(",", values.ToArray())}')", "after");
+        }
+        string? path = ModelCatalog.LogPath(info.Dir);
+        var entries = path != null ? Training.TrainLog.Read(path) : [];
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", info.Name);
+            w.WriteStartArray("entries");
+            foreach (var e in entries)
+            {
+                if (e.Step <= after) continue;
+                w.WriteStartObject();
+                w.WriteNumber("step", e.Step);
+                w.WriteNumber("epoch", e.Epoch);
+                Number(w, "train_loss", e.TrainLoss);
+                if (e.ValLoss is { } v) Number(w, "val_loss", v); else w.WriteNull("val_loss");
+                if (e.MetricName != null && e.Metric is { } metric) Number(w, e.MetricName, metric);
+                w.WriteNumber("seconds", e.Seconds);
+                w.WriteNumber("tokens_per_second", e.TokensPerSecond);
+                Number(w, "lr", e.LearningRate);
+                Number(w, "grad_norm", e.GradNorm);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (entries.Count > 0) w.WriteNumber("last_step", entries[^1].Step); else w.WriteNull("last_step");
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>A number, or null for NaN and infinities (a diverged loss), as log.jsonl writes them.</summary>
+    private static void Number(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
+    }
+
+    /// <summary>A float as the log writes it (0.01, not its widening 0.009999999776482582), or null when not finite.</summary>
+    private static void Number(Utf8JsonWriter w, string name, float value)
+    {
+        if (float.IsFinite(value)) w.WriteNumber(name, value); else w.WriteNull(name);
     }
 
     private static void WriteModel(Utf8JsonWriter w, ModelInfo m)
@@ -194,8 +260,8 @@ internal sealed class ServeHost : IAsyncDisposable
         string name = slash > 0 ? path[..slash] : "", action = path[(slash + 1)..];
         try
         {
-            if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate"))
-                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate, classify, tag or translate", status: 404);
+            if (slash <= 0 || action is not ("generate" or "classify" or "tag" or "translate" or "cells"))
+                throw new RequestException("no such endpoint: POST /api/models/{name}/ACTION takes generate, classify, tag, translate or cells", status: 404);
             if (Catalog.Find(name) is not { } info) throw new RequestException($"no model '{name}' under the models directory", status: 404);
             if (!info.Pages.Contains(action))
                 throw new RequestException($"model '{name}' is a {info.Task} model: it does not {action}" + action switch
@@ -203,6 +269,7 @@ internal sealed class ServeHost : IAsyncDisposable
                     "generate" => " (generate takes char-lm and generate models)",
                     "classify" => " (classify takes classify models)",
                     "tag" => " (tag takes tag models)",
+                    "cells" => " (cells takes char-lm models)",
                     _ => " (translate takes translate models)",
                 }, status: 404);
             byte[] body = await ReadBody(context);
@@ -216,6 +283,12 @@ internal sealed class ServeHost : IAsyncDisposable
             {
                 string text = ClassifyRequest.Parse(body, "the sentence to tag, words separated by spaces");
                 await Tag(context, Catalog.Load(info), text);
+                return;
+            }
+            if (action == "cells")
+            {
+                var (text, layer, unit) = CellsRequest.Parse(body);
+                await Cells(context, Catalog.Load(info), text, layer, unit);
                 return;
             }
             if (action == "translate")
@@ -450,6 +523,52 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteNumber("beam", beam);
             w.WriteNumber("score", output.Score);
             w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
+            w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 4));
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// One unit's activation after every character of the text, recorded by <see cref="Analysis.CellActivations"/> as
+    /// `recurrent analyze cells` records them (tanh(c) of an LSTM, h otherwise), read from a zero state.
+    /// </summary>
+    private async Task Cells(HttpContext context, ServedModel served, string text, int layer, int unit)
+    {
+        var lm = (CharLanguageModel)served.Model;
+        var config = lm.Config;
+        if (layer >= config.NumLayers)
+            throw new RequestException($"\"layer\" must be between 0 and {config.NumLayers - 1} (the model has {config.NumLayers} layer{(config.NumLayers == 1 ? "" : "s")})", "layer");
+        if (unit >= config.HiddenSize)
+            throw new RequestException($"\"unit\" must be between 0 and {config.HiddenSize - 1} (the model has {config.HiddenSize} units per layer)", "unit");
+        int[] ids;
+        try { ids = config.Vocabulary.Encode(text, "\"text\""); }
+        catch (InvalidDataException e) { throw new RequestException(e.Message, "text"); }
+        if (ids.Length == 0) throw new RequestException("\"text\" must not be empty", "text");
+        if (ids.Length > CellsRequest.MaxCharacters)
+            throw new RequestException($"\"text\" has {ids.Length} characters; at most {CellsRequest.MaxCharacters}", "text");
+        using var slot = await Slot(context);
+        var clock = Stopwatch.StartNew();
+        Analysis.CellActivations activations;
+        lock (served.Gate) activations = Analysis.CellActivations.Record(lm, ids);
+        var values = activations.Unit(layer * config.HiddenSize + unit);
+        var series = values.ToArray();
+        await Json(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", served.Info.Name);
+            w.WriteNumber("layer", layer);
+            w.WriteNumber("unit", unit);
+            w.WriteString("cell", $"{layer}:{unit}");
+            w.WriteNumber("layers", config.NumLayers);
+            w.WriteNumber("hidden", config.HiddenSize);
+            w.WriteString("quantity", activations.Quantity);
+            w.WriteBoolean("bounded", activations.Bounded);
+            w.WriteStartArray("characters");
+            foreach (int id in ids) w.WriteStringValue(config.Vocabulary.Symbol(id));
+            w.WriteEndArray();
+            w.WriteStartArray("activations");
+            foreach (float a in series) w.WriteNumberValue(a);
+            w.WriteEndArray();
             w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 4));
             w.WriteEndObject();
         });

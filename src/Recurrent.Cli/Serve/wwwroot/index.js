@@ -44,6 +44,10 @@ async function load() {
         a.textContent = page;
         pages.appendChild(a);
       }
+      const training = document.createElement("a");
+      training.href = `/training?model=${encodeURIComponent(m.name)}`;
+      training.textContent = "training";
+      cell(row, "").appendChild(training);
     }
     document.getElementById("models").hidden = models.length === 0;
     status.textContent = models.length === 0

@@ -13,7 +13,7 @@ function fail(message) {
 }
 
 // GET /api/models/NAME after setting the page's titles ("Title: NAME"); null, after saying why, when there is no
-// model, it is unknown, or its task does not do this page's verb.
+// model, it is unknown, or its task does not do this page's verb (any model has a page without a verb).
 async function openModel(page, title, verb) {
   if (!name) { fail("No model chosen: pick one on the index."); return null; }
   $("title").textContent = `${title}: ${name}`;
@@ -21,6 +21,6 @@ async function openModel(page, title, verb) {
   const response = await fetch(`/api/models/${path}`);
   if (!response.ok) { fail((await response.json()).error); return null; }
   const model = await response.json();
-  if (!model.pages.includes(page)) { fail(`${name} is a ${model.task} model: it does not ${verb}.`); return null; }
+  if (verb && !model.pages.includes(page)) { fail(`${name} is a ${model.task} model: it does not ${verb}.`); return null; }
   return model;
 }
