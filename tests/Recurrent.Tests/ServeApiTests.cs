@@ -55,25 +55,42 @@ public sealed class ServeCollection : ICollectionFixture<ServeFixture>
     public const string Name = "serve";
 }
 
-[Collection(ServeCollection.Name)]
-public class ServeApiTests(ServeFixture f)
+/// <summary>The serve tests' HTTP calls: a JSON POST to an action of a model, or a GET, answered with status and JSON body.</summary>
+internal static class ServeHttp
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
+    public static readonly HttpClient Client = new() { Timeout = TimeSpan.FromMinutes(2) };
 
-    private async Task<ServeHost> Start(int running = 4, int waiting = 16) =>
-        await ServeHost.StartAsync(new ServeOptions(f.Models, "127.0.0.1", 0, running, waiting));
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> Post(ServeHost server, string model, string json, bool stream = false)
+    /// <summary>POST api/models/MODEL/ACTION with a JSON body (stream: asking for text/event-stream).</summary>
+    public static async Task<(HttpStatusCode Status, JsonElement Body)> Post(ServeHost server, string model, string action, string json,
+        bool stream = false)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{server.Url}api/models/{model}/generate")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{server.Url}api/models/{model}/{action}")
         {
             Content = new StringContent(json, Encoding.UTF8, "application/json"),
         };
         if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        using var response = await Http.SendAsync(request);
-        string text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+        using var response = await Client.SendAsync(request);
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
     }
+
+    /// <summary>GET the server's path (relative to its root).</summary>
+    public static async Task<(HttpStatusCode Status, JsonElement Body)> Get(ServeHost server, string path)
+    {
+        using var response = await Client.GetAsync(server.Url + path);
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+}
+
+[Collection(ServeCollection.Name)]
+public class ServeApiTests(ServeFixture f)
+{
+    private static HttpClient Http => ServeHttp.Client;
+
+    private async Task<ServeHost> Start(int running = 4, int waiting = 16) =>
+        await ServeHost.StartAsync(new ServeOptions(f.Models, "127.0.0.1", 0, running, waiting));
+
+    private static Task<(HttpStatusCode Status, JsonElement Body)> Post(ServeHost server, string model, string json, bool stream = false) =>
+        ServeHttp.Post(server, model, "generate", json, stream);
 
     /// <summary>The events of a text/event-stream answer: (event name, data as JSON).</summary>
     private static async Task<List<(string Name, JsonElement Data)>> Events(ServeHost server, string model, string json)
@@ -340,12 +357,8 @@ public class ServeApiTests(ServeFixture f)
         }
     }
 
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> Classify(ServeHost server, string model, string json)
-    {
-        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/classify", new StringContent(json, Encoding.UTF8, "application/json"));
-        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
-
+    private static Task<(HttpStatusCode Status, JsonElement Body)> Classify(ServeHost server, string model, string json) =>
+        ServeHttp.Post(server, model, "classify", json);
     [Fact]
     public async Task Serve_ClassifyGivesPredictsLabel_AndEveryLabelsProbability()
     {
@@ -384,12 +397,8 @@ public class ServeApiTests(ServeFixture f)
         Assert.Equal(HttpStatusCode.BadRequest, (await Classify(server, "cls", "[")).Status);
     }
 
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostTo(ServeHost server, string model, string action, string json)
-    {
-        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/{action}", new StringContent(json, Encoding.UTF8, "application/json"));
-        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
-
+    private static Task<(HttpStatusCode Status, JsonElement Body)> PostTo(ServeHost server, string model, string action, string json) =>
+        ServeHttp.Post(server, model, action, json);
     [Fact]
     public async Task Serve_TagGivesPredictsTags_AndTheEntitiesConllevalReadsInThem()
     {

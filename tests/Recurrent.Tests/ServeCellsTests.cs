@@ -16,14 +16,8 @@ namespace Recurrent.Tests;
 [Collection(ServeCollection.Name)]
 public class ServeCellsTests(ServeFixture f)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> Post(ServeHost server, string model, string json)
-    {
-        using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/cells", content);
-        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
+    private static Task<(HttpStatusCode Status, JsonElement Body)> Post(ServeHost server, string model, string json) =>
+        ServeHttp.Post(server, model, "cells", json);
 
     private string Text()
     {

@@ -150,14 +150,11 @@ public class ServePageTests(ServeFixture f)
         }
         finally { Directory.Delete(root, true); }
     }
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
-
     private static async Task<JsonElement> Api(ServeHost server, string model, string action, object body)
     {
-        using var response = await Http.PostAsync($"{server.Url}api/models/{model}/{action}",
-            new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        var (status, answer) = await ServeHttp.Post(server, model, action, JsonSerializer.Serialize(body));
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        return answer;
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace Recurrent.Tests;
 [Collection(ServeCollection.Name)]
 public class ServeTrainingTests(ServeFixture f)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(2) };
+    private static HttpClient Http => ServeHttp.Client;
 
     private static void CopyDirectory(string from, string to)
     {
@@ -37,12 +37,7 @@ public class ServeTrainingTests(ServeFixture f)
     private static TrainLogEntry Entry(long step, double loss, double? val = null) =>
         new(step, step / 100.0, loss, val, 1000, step * 0.1, 0.002f, 1.5f);
 
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> Get(ServeHost server, string path)
-    {
-        using var response = await Http.GetAsync(server.Url + path);
-        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
-
+    private static Task<(HttpStatusCode Status, JsonElement Body)> Get(ServeHost server, string path) => ServeHttp.Get(server, path);
     private static long[] Steps(JsonElement body) => body.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("step").GetInt64()).ToArray();
 
     [Fact]

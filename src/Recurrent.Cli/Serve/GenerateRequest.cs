@@ -28,6 +28,28 @@ internal static class RequestBody
             ? new RequestException(problem!)
             : new RequestException($"unknown field \"{field}\" (fields: {string.Join(", ", fields)})", field);
     }
+
+    /// <summary>An optional whole-number field in [min, max] (fallback when absent or null); else a RequestException naming it.</summary>
+    public static long Whole(JsonElement root, string name, long fallback, long min, long max)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || d != Math.Floor(d))
+            throw new RequestException($"\"{name}\" must be a whole number {range} (got {v.GetRawText()})", name);
+        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
+        return (long)d;
+    }
+
+    /// <summary>An optional finite number field in [min, max] (fallback when absent or null); else a RequestException naming it.</summary>
+    public static double Number(JsonElement root, string name, double fallback, double min, double max)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
+            throw new RequestException($"\"{name}\" must be a number {range} (got {v.GetRawText()})", name);
+        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
+        return d;
+    }
 }
 
 /// <summary>
@@ -61,34 +83,14 @@ internal sealed record GenerateRequest(string? Prime, JsonElement? Condition, in
                     throw new RequestException("\"condition\" is required: a label of the model, or a vector of numbers", "condition");
                 condition = c.Clone();
             }
-            int length = (int)Whole(root, "length", conditioned ? DefaultWordLength : DefaultLength, 1, MaxLength);
-            double temperature = Number(root, "temperature", DefaultTemperature, 0, MaxTemperature);
-            int topK = (int)Whole(root, "top_k", 0, 0, 1_000_000);
+            int length = (int)RequestBody.Whole(root, "length", conditioned ? DefaultWordLength : DefaultLength, 1, MaxLength);
+            double temperature = RequestBody.Number(root, "temperature", DefaultTemperature, 0, MaxTemperature);
+            int topK = (int)RequestBody.Whole(root, "top_k", 0, 0, 1_000_000);
             long seed = root.TryGetProperty("seed", out var s) && s.ValueKind != JsonValueKind.Null
-                ? Whole(root, "seed", 0, 0, (1L << 53) - 1)
+                ? RequestBody.Whole(root, "seed", 0, 0, (1L << 53) - 1)
                 : Random.Shared.NextInt64(0, 1L << 31);
             return new GenerateRequest(prime, condition, length, temperature, topK, seed);
         }
-    }
-
-    private static long Whole(JsonElement root, string name, long fallback, long min, long max)
-    {
-        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || d != Math.Floor(d))
-            throw new RequestException($"\"{name}\" must be a whole number {range} (got {v.GetRawText()})", name);
-        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
-        return (long)d;
-    }
-
-    private static double Number(JsonElement root, string name, double fallback, double min, double max)
-    {
-        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        string range = $"between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}";
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
-            throw new RequestException($"\"{name}\" must be a number {range} (got {v.GetRawText()})", name);
-        if (d < min || d > max) throw new RequestException($"\"{name}\" must be {range} (got {v.GetRawText()})", name);
-        return d;
     }
 }
 
@@ -126,16 +128,7 @@ internal static class TranslateRequest
         {
             var root = doc.RootElement;
             string text = ClassifyRequest.Text(root, "the sentence to translate");
-            int beam = DefaultBeam;
-            if (root.TryGetProperty("beam", out var b) && b.ValueKind != JsonValueKind.Null)
-            {
-                string range = $"between 1 and {MaxBeam}";
-                if (b.ValueKind != JsonValueKind.Number || !b.TryGetDouble(out double d) || d != Math.Floor(d))
-                    throw new RequestException($"\"beam\" must be a whole number {range} (got {b.GetRawText()})", "beam");
-                if (d < 1 || d > MaxBeam) throw new RequestException($"\"beam\" must be {range} (got {b.GetRawText()})", "beam");
-                beam = (int)d;
-            }
-            return (text, beam);
+            return (text, (int)RequestBody.Whole(root, "beam", DefaultBeam, 1, MaxBeam));
         }
     }
 }

@@ -238,14 +238,10 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteEndObject();
         }
         else w.WriteNull("validation");
-        w.WriteStartArray("pages");
-        foreach (string page in m.Pages) w.WriteStringValue(page);
-        w.WriteEndArray();
+        Strings(w, "pages", m.Pages);
         if (m.Labels != null)
         {
-            w.WriteStartArray("labels");
-            foreach (string label in m.Labels) w.WriteStringValue(label);
-            w.WriteEndArray();
+            Strings(w, "labels", m.Labels);
         }
         if (m.VectorSize > 0) w.WriteNumber("vector_size", m.VectorSize);
         w.WriteEndObject();
@@ -419,9 +415,7 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteStartObject("probabilities");
             for (int c = 0; c < C; c++) w.WriteNumber(config.Labels.Name(c), probabilities[c]);
             w.WriteEndObject();
-            w.WriteStartArray("words");
-            foreach (string word in words) w.WriteStringValue(word);
-            w.WriteEndArray();
+            Strings(w, "words", words);
             w.WriteNumber("unknown_words", ids.Count(id => id == Data.WordVocabulary.UnknownId));
             w.WriteEndObject();
         });
@@ -451,12 +445,8 @@ internal sealed class ServeHost : IAsyncDisposable
         {
             w.WriteStartObject();
             w.WriteString("model", served.Info.Name);
-            w.WriteStartArray("tokens");
-            foreach (string word in words) w.WriteStringValue(word);
-            w.WriteEndArray();
-            w.WriteStartArray("tags");
-            foreach (string tag in tags) w.WriteStringValue(tag);
-            w.WriteEndArray();
+            Strings(w, "tokens", words);
+            Strings(w, "tags", tags);
             w.WriteStartArray("entities");
             foreach (var (type, start, end) in entities)
             {
@@ -502,12 +492,8 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteStartObject();
             w.WriteString("model", served.Info.Name);
             w.WriteString("translation", Data.TranslationTokenizer.Detokenize(words));
-            w.WriteStartArray("source_tokens");
-            foreach (string token in source) w.WriteStringValue(token);
-            w.WriteEndArray();
-            w.WriteStartArray("target_tokens");
-            foreach (string token in target) w.WriteStringValue(token);
-            w.WriteEndArray();
+            Strings(w, "source_tokens", source);
+            Strings(w, "target_tokens", target);
             if (output.Attention is { } weights)
             {
                 w.WriteStartArray("attention");
@@ -563,9 +549,7 @@ internal sealed class ServeHost : IAsyncDisposable
             w.WriteNumber("hidden", config.HiddenSize);
             w.WriteString("quantity", activations.Quantity);
             w.WriteBoolean("bounded", activations.Bounded);
-            w.WriteStartArray("characters");
-            foreach (int id in ids) w.WriteStringValue(config.Vocabulary.Symbol(id));
-            w.WriteEndArray();
+            Strings(w, "characters", ids.Select(id => config.Vocabulary.Symbol(id)));
             w.WriteStartArray("activations");
             foreach (float a in series) w.WriteNumberValue(a);
             w.WriteEndArray();
@@ -698,6 +682,14 @@ internal sealed class ServeHost : IAsyncDisposable
         var bytes = Encoding.UTF8.GetBytes($"event: {name}\ndata: {Encoding.UTF8.GetString(Serialize(data))}\n\n");
         await response.Body.WriteAsync(bytes, cancel);
         await response.Body.FlushAsync(cancel);
+    }
+
+    /// <summary>A JSON array of strings under name.</summary>
+    private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (string value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
     }
 
     private static void Object(Utf8JsonWriter w, string name, string value)
