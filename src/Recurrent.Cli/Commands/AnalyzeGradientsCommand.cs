@@ -70,7 +70,7 @@ internal static class AnalyzeGradientsCommand
             var normsInit = GradientFlow.NormsBack(model, probeInput, probeTarget);
             var radiiInit = GradientFlow.RecurrentSpectralRadii(model.Rnn);
             int trainSteps = trainStepsOption ?? AnalyzeAddingCommand.DefaultSteps(cell);
-            var settings = new AddingTraining(trainSteps, batch, AnalyzeAddingCommand.DefaultLearningRate(cell),
+            var settings = new AddingTraining(trainSteps, batch, AnalyzeAddingCommand.DefaultLearningRate,
                 EvalEvery: Math.Max(1, trainSteps), DropAt: AnalyzeAddingCommand.DefaultDropAt);
             var curve = model.Train(problem, settings, new Rng((ulong)options.Seed + 7919), test,
                 (step, mse) => AnalysisOptions.Progress(stderr, $"{cell} T={trainLength}: step {step}/{trainSteps}, test MSE {mse:F4}"));

@@ -85,7 +85,8 @@ public static class GradientFlow
         var rng = new Rng(seed);
         var model = new AddingRegressor("irnn", hidden, rng);
         Init.Irnn(model.Rnn, rng, recurrentScale: scale);
-        // Its gradients are huge already: scaled up they could overflow where the true ones do not.
+        // Its gradients are huge already: no scale against subnormals (a scaled one would overflow and every step be
+        // computed twice, LossAndBackward's redo).
         model.LossScale = 1;
         return model;
     }
