@@ -20,7 +20,7 @@ public static class MemoryEstimate
     public static double CharLanguageModelBytes(CharLanguageModelConfig config, long seqLen, long batch)
     {
         double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers;
-        double activations = (double)seqLen * batch * (config.InputSize + layers * (Gates(config.Cell) + 4) * h + 3 * v);
+        double activations = (double)seqLen * batch * (config.InputSize + layers * (RecurrentDirection.Gates(config.Cell) + 4) * h + 3 * v);
         return 4 * (4 * CharLanguageModelParameters(config) + activations);
     }
 
@@ -28,13 +28,11 @@ public static class MemoryEstimate
     /// the sizes of a corrupt config.json may overflow a long).</summary>
     public static double CharLanguageModelParameters(CharLanguageModelConfig config)
     {
-        double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers, g = Gates(config.Cell);
+        double v = config.VocabSize, h = config.HiddenSize, layers = config.NumLayers, g = RecurrentDirection.Gates(config.Cell);
         return (config.EmbeddingSize == 0 ? 0 : v * config.EmbeddingSize)
                + g * h * (config.InputSize + h + 2) + (layers - 1) * g * h * (h + h + 2) + h * v + v
                + (config.Cell == CellKind.Leaky && config.Leak.Learned ? layers * h : 0); // the leaky cell's learned α
     }
-
-    private static double Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
     /// <summary>The memory this process may use: the machine's, or the container's limit (cgroups), as the GC sees it.</summary>
     public static long AvailableBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
