@@ -57,6 +57,8 @@ public static class Cli
             stderr.WriteLine($"recurrent: unknown command '{args[0]}' (commands: {string.Join(", ", Verbs.Keys)}; 'recurrent --help' lists them)");
             return 2;
         }
+        // Under mpirun every rank runs this; rank 0 alone prints, the others' errors name their rank.
+        (stdout, stderr) = Commands.DataParallel.Writers(stdout, stderr);
         try
         {
             // Inside the try: parsing the options can refuse them already (an option given twice).
@@ -70,7 +72,8 @@ public static class Cli
             return e.ExitCode;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException
-                                      or ArgumentException or InvalidOperationException or FormatException)
+                                      or ArgumentException or InvalidOperationException or FormatException
+                                      or Distributed.MpiException)
         {
             stderr.WriteLine($"recurrent {args[0]}: {e.Message}");
             return 1;

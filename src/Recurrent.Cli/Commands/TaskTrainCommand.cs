@@ -47,7 +47,8 @@ internal static class TaskTrainCommand
         string? resume = args.OptionalDirectory("resume", "a model directory to continue");
         string? outArg = args.String("out");
         string? trainArg = args.String("train"), devArg = args.String("dev");
-        if (args.Threads() is { } threads) Gemm.Threads = threads;
+        bool overlap = args.Flag("overlap");
+        DataParallel.SetThreads(args);
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
 
@@ -86,11 +87,17 @@ internal static class TaskTrainCommand
             outDir = outArg ?? resume;
         }
 
-        // Everything is checked: only now is anything written.
-        if (resume == null) ModelDirectory.PrepareNew(outDir, force);
-        else ModelDirectory.PrepareResume(resume, outDir, progress.Step, force);
-        var trainer = new WordTaskTrainer(task, optimizer, settings, progress);
-        Checkpoint.Save(outDir, trainer); // loadable from the first moment
+        DataParallel.RequireBatch(settings.Batch, "sentence");
+        // Everything is checked: only now is anything written (by rank 0 alone under mpirun).
+        bool root = DataParallel.Place.Rank == 0;
+        if (root)
+        {
+            if (resume == null) ModelDirectory.PrepareNew(outDir, force);
+            else ModelDirectory.PrepareResume(resume, outDir, progress.Step, force);
+        }
+        var parallel = DataParallel.Join();
+        using var trainer = new WordTaskTrainer(task, optimizer, settings, progress, parallel.Group, overlap);
+        if (root) Checkpoint.Save(outDir, trainer); // loadable from the first moment
         if (!json)
         {
             stdout.WriteLine($"{setup.Describe(task)}, {task.Model.ParameterCount():N0} parameters");
@@ -100,7 +107,7 @@ internal static class TaskTrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(trainer, outDir, stdout, stderr, json, skipNonFinite);
+        var result = parallel.Run(() => TrainingConsole.Run(trainer, outDir, stdout, stderr, json, skipNonFinite));
         var v = result.Validation;
         if (json)
         {

@@ -93,7 +93,8 @@ internal static class TrainCommand
         string? resume = args.String("resume");
         string? outArg = args.String("out");
         string? dataArg = args.String("data");
-        if (args.Threads() is { } threads) Gemm.Threads = threads;
+        bool overlap = args.Flag("overlap");
+        DataParallel.SetThreads(args);
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
 
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
@@ -122,6 +123,7 @@ internal static class TrainCommand
         }
         RequireTrainable(corpus, settings);
         RequireMemory(config, settings, corpus);
+        DataParallel.RequireBatch(settings.Batch, "stream");
 
         var model = new CharLanguageModel(config, new Rng(settings.Seed));
         if (resume == null && settings.InitStd is { } initStd) MinCharRnn.InitNormal(model.Parameters(), initStd, new Rng(settings.Seed));
@@ -131,12 +133,16 @@ internal static class TrainCommand
             ? new TrainingProgress { SampleRngState = new Rng(settings.Seed ^ 0x5A3B1E_C0FFEEUL).State }
             : Checkpoint.LoadTrainingState(resume, model, optimizer, carried);
 
-        // Everything is checked: only now is anything written.
-        if (resume == null) ModelDirectory.PrepareNew(outDir, force);
-        else ModelDirectory.PrepareResume(resume, outDir, progress.Step, force);
-        Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
+        // Everything is checked: only now is anything written (by rank 0 alone under mpirun).
+        if (DataParallel.Place.Rank == 0)
+        {
+            if (resume == null) ModelDirectory.PrepareNew(outDir, force);
+            else ModelDirectory.PrepareResume(resume, outDir, progress.Step, force);
+            Checkpoint.Save(outDir, model, settings, optimizer, progress, carried); // loadable from the first moment
+        }
 
-        var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried);
+        var parallel = DataParallel.Join();
+        using var trainer = new Trainer(model, optimizer, settings, corpus, progress, carried, parallel.Group, overlap);
         // The preset reports min-char-rnn's smoothed loss, the number the gist prints.
         var smoothed = settings.Preset == MinCharRnn.Preset ? new SmoothedLossTrainer(trainer) : null;
         if (!json)
@@ -149,7 +155,7 @@ internal static class TrainCommand
                              $"{(resume != null ? $"resuming at step {progress.Step}, " : "")}until {LimitsText(settings)} → {outDir}");
         }
 
-        var result = TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json, skipNonFinite);
+        var result = parallel.Run(() => TrainingConsole.Run(smoothed ?? (ITaskTrainer)trainer, outDir, stdout, stderr, json, skipNonFinite));
 
         if (json)
         {

@@ -14,20 +14,29 @@ internal static class TrainingConsole
     public static TrainingResult Run(ITaskTrainer trainer, string outDir, TextWriter stdout, TextWriter stderr, bool json,
         bool skipNonFinite = false)
     {
-        var observer = new ConsoleObserver(stdout, stderr, json, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
+        bool ranks = trainer.Group.Size > 1, root = trainer.Group.Rank == 0;
+        var observer = new ConsoleObserver(stdout, stderr, json || !root, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         using var cancel = new CancellationTokenSource();
         // Ctrl+C (SIGINT) and `kill` (SIGTERM) stop after the step and save, whatever stdout and stderr are — a terminal,
         // a file, a pipe: the signal is what the person meant, not the console. A second one ends the process at once
-        // (the handler leaves the default action).
+        // (the handler leaves the default action). Under mpirun SIGUSR1 does that (mpirun forwards it to every rank);
+        // SIGINT and SIGTERM come from mpirun ending the job — a rank died, or it was interrupted — and end the rank at
+        // once: the others cannot finish a step without it.
         void OnSignal(PosixSignalContext context)
         {
+            if (ranks && context.Signal != DataParallel.StopSignal)
+            {
+                if (root) stderr.WriteLine($"recurrent train: the job is ending ({context.Signal} from mpirun: a rank stopped, or it was interrupted); {outDir} keeps its last checkpoint");
+                return;
+            }
             if (cancel.IsCancellationRequested) return;
             context.Cancel = true;
             cancel.Cancel();
-            observer.Stopping(context.Signal == PosixSignal.SIGINT ? "Ctrl+C" : "SIGTERM");
+            observer.Stopping(context.Signal switch { PosixSignal.SIGINT => "Ctrl+C", PosixSignal.SIGTERM => "SIGTERM", _ => "SIGUSR1" });
         }
         using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onStop = ranks ? PosixSignalRegistration.Create(DataParallel.StopSignal, OnSignal) : null;
         try { return new TrainingRun(trainer, outDir) { SkipNonFinite = skipNonFinite }.Run(observer, cancel.Token); }
         finally { observer.Finish(); }
     }

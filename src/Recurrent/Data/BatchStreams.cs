@@ -51,22 +51,29 @@ public sealed class BatchStreams
     }
 
     /// <summary>Writes chunk <paramref name="chunk"/>: inputs and targets [T, B] (column b is stream b).</summary>
-    public void Fill(int chunk, Span<int> inputs, Span<int> targets)
+    public void Fill(int chunk, Span<int> inputs, Span<int> targets) => Fill(chunk, inputs, targets, 0, Batch);
+
+    /// <summary>Writes streams [first, first + count) of chunk <paramref name="chunk"/>: inputs and targets [T, count]
+    /// (column j is stream first + j) — one rank's share of the batch in data-parallel training.</summary>
+    public void Fill(int chunk, Span<int> inputs, Span<int> targets, int first, int count)
     {
         if ((uint)chunk >= (uint)ChunksPerEpoch)
             throw new ArgumentOutOfRangeException(nameof(chunk), $"chunk {chunk} of an epoch of {ChunksPerEpoch}");
-        int size = Batch * SeqLen;
+        if (first < 0 || count < 0 || first + count > Batch)
+            throw new ArgumentOutOfRangeException(nameof(count), $"streams [{first}, {first + count}) of {Batch}");
+        int size = count * SeqLen;
         if (inputs.Length != size || targets.Length != size)
-            throw new ArgumentException($"inputs and targets must hold B·T = {size} ids");
+            throw new ArgumentException($"inputs and targets must hold T·B = {size} ids");
         ReadOnlySpan<int> text = _tokens.Span;
         int last = text.Length - 1; // the last character is only ever a target
-        for (int b = 0; b < Batch; b++)
+        for (int j = 0; j < count; j++)
         {
+            int b = first + j;
             int start = b * StreamLength + chunk * SeqLen;
             int end = Math.Min((b + 1) * StreamLength, last); // this stream's inputs end here
             for (int t = 0; t < SeqLen; t++)
             {
-                int p = start + t, i = t * Batch + b;
+                int p = start + t, i = t * count + j;
                 bool real = p < end;
                 inputs[i] = real ? text[p] : 0;
                 targets[i] = real ? text[p + 1] : IgnoreIndex;

@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 namespace Recurrent.Metrics;
 
 /// <summary>
@@ -110,6 +111,21 @@ public sealed class BleuStatistics
         HypothesisLength += other.HypothesisLength;
         ReferenceLength += other.ReferenceLength;
         Sentences += other.Sentences;
+    }
+
+    /// <summary>Sums these statistics over the ranks (each scored its share of a corpus): every rank then holds the
+    /// whole corpus's.</summary>
+    public void SumOver(ICollective group)
+    {
+        if (group.Size == 1) return;
+        Span<long> all = stackalloc long[2 * Bleu.MaxOrder + 3];
+        _matches.CopyTo(all);
+        _totals.CopyTo(all[Bleu.MaxOrder..]);
+        (all[^3], all[^2], all[^1]) = (HypothesisLength, ReferenceLength, Sentences);
+        group.Sum(all);
+        all[..Bleu.MaxOrder].CopyTo(_matches);
+        all.Slice(Bleu.MaxOrder, Bleu.MaxOrder).CopyTo(_totals);
+        (HypothesisLength, ReferenceLength, Sentences) = (all[^3], all[^2], (int)all[^1]);
     }
 
     /// <summary>BLEU of everything added so far (all zero before anything is).</summary>

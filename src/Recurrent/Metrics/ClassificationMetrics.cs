@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 namespace Recurrent.Metrics;
 
 /// <summary>
@@ -41,6 +42,21 @@ public sealed class ClassificationMetrics
             throw new ArgumentOutOfRangeException(nameof(predicted), $"predicted class {predicted} is outside [0, {Classes})");
         _n[gold, predicted]++;
         Count++;
+    }
+
+    /// <summary>Sums the confusion matrix over the ranks (each scored its share of the data): every rank then holds the
+    /// whole data's.</summary>
+    public void SumOver(ICollective group)
+    {
+        if (group.Size == 1) return;
+        var all = new long[Classes * Classes + 1];
+        for (int g = 0; g < Classes; g++)
+            for (int p = 0; p < Classes; p++) all[g * Classes + p] = _n[g, p];
+        all[^1] = Count;
+        group.Sum(all);
+        for (int g = 0; g < Classes; g++)
+            for (int p = 0; p < Classes; p++) _n[g, p] = all[g * Classes + p];
+        Count = (int)all[^1];
     }
 
     /// <summary>Fraction of examples whose predicted class is the gold one; NaN before any is added.</summary>

@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 namespace Recurrent.Metrics;
 
 /// <summary>
@@ -60,6 +61,37 @@ public sealed class EntityMetrics
             if (goldSet.Contains(e)) { counts.Correct++; _correct++; }
         }
     }
+
+    /// <summary>
+    /// Sums the counts over the ranks (each scored its share of the data), per type for every type in
+    /// <paramref name="types"/> (all the tag set can name, the same list on every rank) and in total: every rank then
+    /// holds the whole data's.
+    /// </summary>
+    public void SumOver(ICollective group, IEnumerable<string> types)
+    {
+        if (group.Size == 1) return;
+        var names = types.Concat(_types.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var all = new long[3 * names.Length + 6];
+        for (int i = 0; i < names.Length; i++)
+        {
+            var c = Counts(names[i]);
+            (all[3 * i], all[3 * i + 1], all[3 * i + 2]) = (c.Gold, c.Predicted, c.Correct);
+        }
+        (all[^6], all[^5], all[^4], all[^3], all[^2], all[^1]) = (_gold, _predicted, _correct, _correctTags, Tokens, Sentences);
+        group.Sum(all);
+        for (int i = 0; i < names.Length; i++)
+        {
+            var c = Counts(names[i]);
+            (c.Gold, c.Predicted, c.Correct) = (all[3 * i], all[3 * i + 1], all[3 * i + 2]);
+        }
+        (_gold, _predicted, _correct, _correctTags, Tokens) = (all[^6], all[^5], all[^4], all[^3], all[^2]);
+        Sentences = (int)all[^1];
+        foreach (var name in names.Where(n => _types[n] is { Gold: 0, Predicted: 0 })) _types.Remove(name);
+    }
+
+    /// <summary>The entity types a tag set names: "PER" for B-PER and I-PER.</summary>
+    public static IEnumerable<string> TypesOf(IEnumerable<string> tagNames) =>
+        tagNames.Where(t => t.Length > 2 && t[1] == '-' && t[0] is 'B' or 'I').Select(t => t[2..]).Distinct(StringComparer.Ordinal);
 
     /// <summary>Fraction of tokens whose predicted tag equals the gold tag; NaN before any is added.</summary>
     public double TokenAccuracy => Tokens == 0 ? double.NaN : (double)_correctTags / Tokens;

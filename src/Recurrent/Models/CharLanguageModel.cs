@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Losses;
 using Recurrent.Tensors;
@@ -28,7 +29,7 @@ namespace Recurrent.Models;
 /// Keeps for backward: what each layer keeps, and with residual each sum h^k (k ≥ 1); the buffers take each (T, B) in
 /// place and grow to the largest seen.
 /// </summary>
-public sealed class CharLanguageModel : ITaskModel
+public sealed class CharLanguageModel : ITaskModel, IGradientHooks
 {
     /// <summary>The model's shape and vocabulary, as config.json stores them.</summary>
     public CharLanguageModelConfig Config { get; }
@@ -110,6 +111,9 @@ public sealed class CharLanguageModel : ITaskModel
         }
     }
 
+    /// <inheritdoc/>
+    public Action<IModule>? GradientsReady { get; set; }
+
     /// <summary>The loss of the last <see cref="Loss"/>: positions counted and their un-averaged sum (nats).</summary>
     public int LossCount => _loss.Count;
     /// <summary>The un-averaged cross-entropy (nats) of the last <see cref="Loss"/>, summed in double over <see cref="LossCount"/> positions.</summary>
@@ -169,9 +173,11 @@ public sealed class CharLanguageModel : ITaskModel
     {
         _guard.Backward(nameof(CharLanguageModel));
         Tensor dh = _dropouts[^1].Backward(_head.Backward(_loss.Backward())); // ∂h^{L-1}
+        GradientsReady?.Invoke(_head);
         for (int k = _layers.Length - 1; k >= 0; k--)
         {
             var dInput = _layers[k].Backward(dh).DInput; // the first layer adds the embedding's gradient itself
+            GradientsReady?.Invoke(_layers[k]);
             if (k == 0) break;
             var dBelow = _dropouts[k - 1].Backward(dInput);
             if (!Config.Residual) { dh = dBelow; continue; }
@@ -222,6 +228,24 @@ public sealed class RecurrentState
     {
         foreach (var t in H) t.Zero();
         if (C != null) foreach (var t in C) t.Zero();
+    }
+
+    /// <summary>Copies sequences [first, first + Batch) of <paramref name="all"/> (a state for more sequences) into this one.</summary>
+    public void CopyFrom(RecurrentState all, int first) => ForEachPair(all, (mine, whole) =>
+        whole.Span.Slice(first * RowLength(mine), mine.Length).CopyTo(mine.Span));
+
+    /// <summary>Writes this state into sequences [first, first + Batch) of <paramref name="all"/>.</summary>
+    public void CopyTo(RecurrentState all, int first) => ForEachPair(all, (mine, whole) =>
+        mine.Span.CopyTo(whole.Span.Slice(first * RowLength(mine), mine.Length)));
+
+    private int RowLength(Tensor t) => t.Length / Batch;
+
+    private void ForEachPair(RecurrentState all, Action<Tensor, Tensor> action)
+    {
+        if (all.H.Length != H.Length || (all.C == null) != (C == null) || all.H[0].Shape[2] != H[0].Shape[2])
+            throw new ShapeException("RecurrentState: the two states are of different models");
+        for (int k = 0; k < H.Length; k++) action(H[k], all.H[k]);
+        if (C != null) for (int k = 0; k < C.Length; k++) action(C[k], all.C![k]);
     }
 
     /// <summary>Every tensor with a name ("h_l0", "c_l0", ...), for checkpoints.</summary>

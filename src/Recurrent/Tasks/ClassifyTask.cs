@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Metrics;
 using Recurrent.Models;
@@ -35,20 +36,25 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         return (loss, lengths.Sum());
     }
 
+    /// <summary>The mean loss is per sentence.</summary>
+    public long LossTerms(int[] examples) => examples.Length;
+
     /// <inheritdoc/>
-    public ValidationResult Evaluate()
+    public ValidationResult Evaluate(ICollective group)
     {
-        var report = Evaluate(model, dev!, batch);
+        var report = Evaluate(model, dev!, batch, group);
         return new ValidationResult(report.Loss, Metric, report.Metrics.Accuracy);
     }
 
-    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>, in batches of similar length.</summary>
-    public static ClassificationReport Evaluate(SequenceClassifier model, ClassificationData data, int batch)
+    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>, in batches of similar
+    /// length (with <paramref name="group"/>, each rank scores its share of the batches and the sums are reduced).</summary>
+    public static ClassificationReport Evaluate(SequenceClassifier model, ClassificationData data, int batch, ICollective? group = null)
     {
+        group ??= SingleProcess.Instance;
         int C = model.Config.Labels.Count;
         var metrics = new ClassificationMetrics(C);
         double lossSum = 0;
-        foreach (int[] examples in BucketedBatches.Sequential(data.Lengths, batch))
+        foreach (int[] examples in group.Mine(BucketedBatches.Sequential(data.Lengths, batch)))
         {
             var (tokens, lengths, steps) = PaddedBatch.Pad(data.Tokens, examples);
             var logits = model.Forward(tokens, lengths, steps, examples.Length);
@@ -57,6 +63,8 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
             for (int b = 0; b < examples.Length; b++)
                 metrics.Add(data.Labels[examples[b]], Kernels.ArgMax(logits.Span.Slice(b * C, C)));
         }
+        metrics.SumOver(group);
+        if (group.Size > 1) lossSum = group.Sum(lossSum)[0];
         return new ClassificationReport(lossSum / data.Tokens.Length, metrics);
     }
 

@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Models;
 using Recurrent.Training;
@@ -65,24 +66,30 @@ public sealed class GenerateTask(ConditionedGenerator model, GenerationData trai
         return (loss, model.LossTokens);
     }
 
-    /// <inheritdoc/>
-    public ValidationResult Evaluate() => new(Evaluate(model, dev!, batch));
+    /// <summary>The mean loss is per word, &lt;/s&gt; included.</summary>
+    public long LossTerms(int[] examples) => examples.Sum(e => train.Texts[e].Length + 1L);
 
-    /// <summary>The mean loss per token of the model (evaluation mode) over every text of <paramref name="data"/>.</summary>
-    public static double Evaluate(ConditionedGenerator model, GenerationData data, int batch)
+    /// <inheritdoc/>
+    public ValidationResult Evaluate(ICollective group) => new(Evaluate(model, dev!, batch, group));
+
+    /// <summary>The mean loss per token of the model (evaluation mode) over every text of <paramref name="data"/>
+    /// (with <paramref name="group"/>, each rank scores its share of the batches and the sums are reduced).</summary>
+    public static double Evaluate(ConditionedGenerator model, GenerationData data, int batch, ICollective? group = null)
     {
+        group ??= SingleProcess.Instance;
         bool wasTraining = model.Training;
         model.Training = false;
         try
         {
             double sum = 0;
             long tokens = 0;
-            foreach (int[] examples in BucketedBatches.Sequential(data.Lengths, batch))
+            foreach (int[] examples in group.Mine(BucketedBatches.Sequential(data.Lengths, batch)))
             {
                 Forward(model, data, examples);
                 sum += model.LossSum;
                 tokens += model.LossTokens;
             }
+            if (group.Size > 1) (sum, tokens) = (group.Sum(sum)[0], (long)group.Sum(tokens)[0]);
             return tokens == 0 ? 0 : sum / tokens;
         }
         finally { model.Training = wasTraining; }

@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Metrics;
 using Recurrent.Models;
@@ -39,21 +40,30 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
         return (loss, lengths.Sum());
     }
 
+    /// <summary>The mean loss is per real token.</summary>
+    public long LossTerms(int[] examples) => examples.Sum(e => (long)train.Lengths[e]);
+
     /// <inheritdoc/>
-    public ValidationResult Evaluate()
+    public ValidationResult Evaluate(ICollective group)
     {
-        var report = Evaluate(model, dev!, batch);
+        var report = Evaluate(model, dev!, batch, group);
         return new ValidationResult(report.Loss, MetricName(report.Bio), report.Bio ? report.Metrics.F1 : report.Metrics.TokenAccuracy);
     }
 
-    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/>.</summary>
-    public static TaggingReport Evaluate(SequenceTagger model, TaggingData data, int batch)
+    /// <summary>The model (in evaluation mode) on every sentence of <paramref name="data"/> (with
+    /// <paramref name="group"/>, each rank scores its share of the sentences and the counts are reduced).</summary>
+    public static TaggingReport Evaluate(SequenceTagger model, TaggingData data, int batch, ICollective? group = null)
     {
+        group ??= SingleProcess.Instance;
         var labels = model.Config.Labels;
         var metrics = new EntityMetrics();
-        var (predicted, lossSum) = Decode(model, data.Tokens, data.Characters, batch, data.Tags);
-        for (int i = 0; i < data.Tokens.Length; i++)
-            metrics.Add(data.Sentences[i].Tags, predicted[i].Select(labels.Name).ToArray());
+        int[] mine = group.Mine(Enumerable.Range(0, data.Tokens.Length)).ToArray();
+        var (predicted, lossSum) = Decode(model, [.. mine.Select(i => data.Tokens[i])],
+            data.Characters == null ? null : [.. mine.Select(i => data.Characters[i])], batch, [.. mine.Select(i => data.Tags[i])]);
+        for (int j = 0; j < mine.Length; j++)
+            metrics.Add(data.Sentences[mine[j]].Tags, predicted[j].Select(labels.Name).ToArray());
+        metrics.SumOver(group, EntityMetrics.TypesOf(labels.Names));
+        if (group.Size > 1) lossSum = group.Sum(lossSum)[0];
         return new TaggingReport(lossSum / data.Lengths.Sum(l => (long)l), metrics, EntityMetrics.IsBio(labels.Names));
     }
 

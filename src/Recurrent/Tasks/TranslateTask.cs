@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Metrics;
 using Recurrent.Models;
@@ -42,24 +43,29 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
         return (loss, model.LossTokens);
     }
 
+    /// <summary>The mean loss is per target token, &lt;/s&gt; included.</summary>
+    public long LossTerms(int[] examples) => examples.Sum(e => train.Targets[e].Length + 1L);
+
     /// <inheritdoc/>
-    public ValidationResult Evaluate()
+    public ValidationResult Evaluate(ICollective group)
     {
-        var report = Evaluate(model, dev!, model.Config.Beam, batch);
+        var report = Evaluate(model, dev!, model.Config.Beam, batch, group);
         return new ValidationResult(report.Loss, Metric, report.Bleu.Bleu);
     }
 
     /// <summary>The model (in evaluation mode) on <paramref name="data"/>: loss over every pair, and BLEU of the
-    /// translations of its distinct sources (beam 1 = greedy).</summary>
-    public static TranslationReport Evaluate(Seq2SeqModel model, TranslationData data, int beam, int batch)
+    /// translations of its distinct sources (beam 1 = greedy). With <paramref name="group"/>, each rank translates its
+    /// share of the sources and the sums are reduced; the outputs are then this rank's share only (null elsewhere).</summary>
+    public static TranslationReport Evaluate(Seq2SeqModel model, TranslationData data, int beam, int batch, ICollective? group = null)
     {
+        group ??= SingleProcess.Instance;
         bool wasTraining = model.Training;
         model.Training = false;
         double lossSum = 0;
         long tokens = 0;
         try
         {
-            foreach (int[] examples in BucketedBatches.Sequential(data.SourceLengths, batch))
+            foreach (int[] examples in group.Mine(BucketedBatches.Sequential(data.SourceLengths, batch)))
             {
                 var b = Pairs(data, examples);
                 model.Forward(b.Source, b.SourceLengths, b.SourceSteps, b.TargetIn, b.TargetOut, b.TargetSteps);
@@ -69,25 +75,32 @@ public sealed class TranslateTask(Seq2SeqModel model, TranslationData train, Tra
         }
         finally { model.Training = wasTraining; }
 
-        var outputs = new Seq2SeqDecoder(model).Decode(data.GroupSources, beam, batch);
+        int[] mine = group.Mine(Enumerable.Range(0, data.Groups.Count)).ToArray();
+        var decoded = new Seq2SeqDecoder(model).Decode(group.Size == 1 ? data.GroupSources : [.. mine.Select(g => data.GroupSources[g])], beam, batch);
+        var outputs = new Translation[data.Groups.Count];
+        for (int j = 0; j < mine.Length; j++) outputs[mine[j]] = decoded[j];
         var all = new BleuStatistics();
         var buckets = Buckets.Select(_ => new BleuStatistics()).ToArray();
-        var counts = new int[Buckets.Length];
+        var counts = new long[Buckets.Length];
         var words = model.Config.TargetVocabulary.Words;
-        for (int g = 0; g < outputs.Length; g++)
+        foreach (int g in mine)
         {
             var hypothesis = outputs[g].Words.Select(id => words[id]).ToArray();
-            var group = data.Groups[g];
-            all.Add(hypothesis, group.References);
-            int length = Math.Max(1, WordCount(group.Source)); // a source of punctuation only counts as one word
+            var source = data.Groups[g];
+            all.Add(hypothesis, source.References);
+            int length = Math.Max(1, WordCount(source.Source)); // a source of punctuation only counts as one word
             for (int k = 0; k < Buckets.Length; k++)
                 if (length >= Buckets[k].Min && length <= Buckets[k].Max)
                 {
-                    buckets[k].Add(hypothesis, group.References);
+                    buckets[k].Add(hypothesis, source.References);
                     counts[k]++;
                 }
         }
-        var byLength = Buckets.Select((bucket, k) => new LengthBucket(bucket.Name, bucket.Min, bucket.Max, counts[k], buckets[k].Score())).ToArray();
+        all.SumOver(group);
+        foreach (var bucket in buckets) bucket.SumOver(group);
+        group.Sum(counts);
+        if (group.Size > 1) (lossSum, tokens) = (group.Sum(lossSum)[0], (long)group.Sum(tokens)[0]);
+        var byLength = Buckets.Select((bucket, k) => new LengthBucket(bucket.Name, bucket.Min, bucket.Max, (int)counts[k], buckets[k].Score())).ToArray();
         return new TranslationReport(tokens == 0 ? 0 : lossSum / tokens, all.Score(), byLength, outputs);
     }
 

@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Metrics;
 using Recurrent.Models;
 
@@ -12,12 +13,16 @@ namespace Recurrent.Training;
 public static class Evaluator
 {
     /// <returns>the mean loss in nats/char over the N − 1 predicted characters.</returns>
-    public static double MeanLoss(CharLanguageModel model, ReadOnlyMemory<int> tokens, int batch, int seqLen)
+    /// <param name="group">in data-parallel training, the ranks: each reads its share of the streams and the sums are
+    /// reduced, so every rank returns the same mean (up to the order of the sum).</param>
+    public static double MeanLoss(CharLanguageModel model, ReadOnlyMemory<int> tokens, int batch, int seqLen, ICollective? group = null)
     {
+        group ??= SingleProcess.Instance;
         if (tokens.Length < 2) throw new InvalidDataException($"a text of {tokens.Length} character(s) has nothing to predict");
         batch = Math.Min(batch, tokens.Length - 1); // never a stream of padding only
         var streams = new BatchStreams(tokens, batch, seqLen, padTail: true);
-        int B = streams.Batch, T = streams.SeqLen;
+        var (first, B) = group.Share(streams.Batch);
+        int T = streams.SeqLen;
         var inputs = new int[T * B];
         var targets = new int[T * B];
         var state = model.NewState(B);
@@ -26,15 +31,18 @@ public static class Evaluator
         model.Training = false;
         try
         {
-            for (int chunk = 0; chunk < streams.ChunksPerEpoch; chunk++)
+            for (int chunk = 0; chunk < streams.ChunksPerEpoch && B > 0; chunk++)
             {
-                streams.Fill(chunk, inputs, targets);
+                streams.Fill(chunk, inputs, targets, first, B);
                 model.Forward(inputs, T, B, state);
                 model.Loss(targets);
                 if (model.LossCount > 0) mean.Add(model.LossSum / model.LossCount, model.LossCount);
             }
         }
         finally { model.Training = wasTraining; }
-        return mean.Mean;
+        if (group.Size == 1) return mean.Mean;
+        Span<double> sums = [mean.Sum, mean.Count];
+        group.Sum(sums);
+        return sums[1] == 0 ? double.NaN : sums[0] / sums[1];
     }
 }

@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 using Recurrent.Optimizers;
 using Recurrent.Tensors;
 
@@ -27,8 +28,12 @@ public sealed record ValidationResult(double Loss, string? MetricName = null, do
 /// samples (char-lm only) and checkpoints. The step's data position is a function of Progress.Step, so a trainer built
 /// from a checkpoint continues exactly as the uninterrupted run would have.
 /// </summary>
-public interface ITaskTrainer
+public interface ITaskTrainer : IDisposable
 {
+    /// <summary>The ranks of data-parallel training: every rank runs the same steps on its share of each batch;
+    /// rank 0 alone logs, samples and checkpoints. One process by default.</summary>
+    ICollective Group => SingleProcess.Instance;
+
     /// <summary>The model being trained.</summary>
     ITaskModel Model { get; }
     /// <summary>The optimizer over the model's trainable parameters.</summary>
@@ -53,6 +58,9 @@ public interface ITaskTrainer
     ValidationResult Validate();
     /// <summary>A text the model generates while training, or null for tasks that do not generate.</summary>
     string? Sample(int length) => null;
-    /// <summary>Tensors besides weights and optimizer moments that a resume needs (char-lm: the carried state).</summary>
+    /// <summary>Tensors besides weights and optimizer moments that a resume needs (char-lm: the carried state); in
+    /// data-parallel training every rank calls it before a checkpoint (it may gather from the ranks).</summary>
     IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
+    /// <summary>Ends what the trainer started (the thread that reduces gradients while backward runs).</summary>
+    void IDisposable.Dispose() { }
 }

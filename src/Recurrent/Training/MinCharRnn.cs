@@ -94,4 +94,8 @@ public sealed class SmoothedLossTrainer(Trainer inner) : ITaskTrainer
     public string? Sample(int length) => inner.Sample(length);
     /// <inheritdoc/>
     public IEnumerable<(string Name, Tensor Value)> ExtraState() => inner.ExtraState();
+    /// <inheritdoc/>
+    public Distributed.ICollective Group => inner.Group;
+    /// <inheritdoc/>
+    public void Dispose() => inner.Dispose();
 }

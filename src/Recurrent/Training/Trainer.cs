@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Models;
 using Recurrent.Optimizers;
@@ -12,6 +13,9 @@ namespace Recurrent.Training;
 ///   the state after chunk k starts chunk k+1 (no gradient flows back into it) and is zeroed at each epoch's start;
 ///   loss = mean cross-entropy over the B·T positions; gradients clipped element-wise (--clip-value), then by global
 ///   norm (--clip); one optimizer step.
+/// In data-parallel training each rank reads a contiguous share of the B streams and carries their states; the
+/// gradients, each of its share's mean, are weighted by the share's size and summed over the ranks
+/// (<see cref="GradientReducer"/>), so every rank takes the step one process would have taken on all B streams.
 /// Because the data position is a function of the step and every random draw comes from a saved Rng, a model built
 /// from a checkpoint continues exactly as the uninterrupted run would have.
 /// </summary>
@@ -26,30 +30,48 @@ public sealed class Trainer : ITaskTrainer
     public TrainingSettings Settings { get; }
     /// <inheritdoc/>
     public TrainingProgress Progress { get; }
-    /// <summary>The state carried from the last chunk to the next: per layer [1, B, H].</summary>
+    /// <summary>The state carried from the last chunk to the next, of all B streams: per layer [1, B, H]. In
+    /// data-parallel training each rank carries its share's and gathers the whole for a checkpoint.</summary>
     public RecurrentState Carried { get; }
+    /// <summary>The ranks training together (one process: <see cref="SingleProcess"/>).</summary>
+    public ICollective Group { get; }
 
     private readonly BatchStreams _train;
     private readonly ReadOnlyMemory<int> _validation;
     private readonly int[] _inputs, _targets;
+    private readonly int _first, _streams;  // this rank's streams: [_first, _first + _streams)
+    private readonly RecurrentState _mine;  // their carried state (Carried itself in one process)
+    private readonly GradientReducer _reducer;
     private readonly Rng _sampleRng;
     private readonly TokenSampler _sampler;
 
     /// <summary>
     /// A trainer over <paramref name="corpus"/>'s training part in <see cref="BatchStreams"/> of the settings' batch and
     /// seq_len, continuing from <paramref name="progress"/> with <paramref name="carried"/> as the state between chunks.
-    /// Throws <see cref="ArgumentException"/> when carried is not for that batch.
+    /// Throws <see cref="ArgumentException"/> when carried is not for that batch, or the batch has fewer streams than
+    /// <paramref name="group"/> has ranks.
     /// </summary>
+    /// <param name="group">the ranks of data-parallel training (default: this process alone).</param>
+    /// <param name="overlap">sum each layer's gradients over the ranks while backward goes on below it.</param>
     public Trainer(CharLanguageModel model, Optimizer optimizer, TrainingSettings settings, CharCorpus corpus,
-        TrainingProgress progress, RecurrentState carried)
+        TrainingProgress progress, RecurrentState carried, ICollective? group = null, bool overlap = false)
     {
         Model = model; Optimizer = optimizer; Settings = settings; Progress = progress; Carried = carried;
+        Group = group ?? SingleProcess.Instance;
         _train = new BatchStreams(corpus.Train, settings.Batch, settings.SeqLen);
         if (carried.Batch != settings.Batch)
             throw new ArgumentException($"the carried state is for a batch of {carried.Batch}, training uses {settings.Batch}");
+        if (settings.Batch < Group.Size)
+            throw new ArgumentException($"a batch of {settings.Batch} streams cannot be shared by {Group.Size} ranks (--batch must be at least the number of ranks)");
+        (_first, _streams) = Group.Share(settings.Batch);
+        _mine = Group.Size == 1 ? carried : model.NewState(_streams);
+        if (Group.Size > 1) _mine.CopyFrom(carried, _first);
+        _reducer = new GradientReducer(Group, optimizer.Parameters, overlap);
+        if (_reducer.Overlap) model.GradientsReady = _reducer.Ready;
+        if (Group.Rank > 0) model.DropoutRngState = RankRng.For(model.DropoutRngState, Group.Rank);
         _validation = corpus.Validation;
-        _inputs = new int[_train.SeqLen * _train.Batch];
-        _targets = new int[_train.SeqLen * _train.Batch];
+        _inputs = new int[_train.SeqLen * _streams];
+        _targets = new int[_train.SeqLen * _streams];
         _sampleRng = Rng.FromState(progress.SampleRngState);
         _sampler = new TokenSampler(model.Config.VocabSize, (float)settings.SampleTemperature, topK: 0);
     }
@@ -87,23 +109,34 @@ public sealed class Trainer : ITaskTrainer
     public StepResult Step()
     {
         int chunk = (int)(Progress.Step % ChunksPerEpoch);
-        if (chunk == 0) Carried.Reset();
-        _train.Fill(chunk, _inputs, _targets);
+        if (chunk == 0) _mine.Reset();
+        _train.Fill(chunk, _inputs, _targets, _first, _streams);
         Model.Training = true;
-        Model.Forward(_inputs, _train.SeqLen, _train.Batch, Carried);
+        Model.Forward(_inputs, _train.SeqLen, _streams, _mine);
         float loss = Model.Loss(_targets);
         Optimizer.ZeroGrad();
+        _reducer.Begin(_streams, _train.Batch);
         Model.Backward();
+        _reducer.Finish();
+        if (Group.Size > 1) loss = MeanOverRanks(loss);
         float norm = GradientClipping.Apply(Optimizer.Parameters, Settings.Clip, Settings.ClipValue);
         // A non-finite step changes no weight (TrainingRun stops or skips it); the state it carried may hold NaN.
-        if (float.IsFinite(loss) && float.IsFinite(norm)) Optimizer.Step(); else Carried.Reset();
+        if (float.IsFinite(loss) && float.IsFinite(norm)) Optimizer.Step(); else _mine.Reset();
         Progress.Step++;
         Progress.Tokens += TokensPerStep;
         return new StepResult(loss, norm, TokensPerStep);
     }
 
-    /// <summary>Mean loss over the whole validation text.</summary>
-    public ValidationResult Validate() => new(Evaluator.MeanLoss(Model, _validation, Settings.Batch, Settings.SeqLen));
+    // The global batch's mean loss from each rank's mean over its share of the streams.
+    private float MeanOverRanks(float loss)
+    {
+        Span<double> weighted = [(double)loss * _streams / _train.Batch];
+        Group.Sum(weighted);
+        return (float)weighted[0];
+    }
+
+    /// <summary>Mean loss over the whole validation text (each rank reads its share of the streams).</summary>
+    public ValidationResult Validate() => new(Evaluator.MeanLoss(Model, _validation, Settings.Batch, Settings.SeqLen, Group));
 
     /// <summary>A sample at the settings' temperature, from the default prime, drawn from the saved sampling Rng.</summary>
     public string? Sample(int length)
@@ -114,6 +147,19 @@ public sealed class Trainer : ITaskTrainer
         return text;
     }
 
-    /// <summary>The carried state as "carry.*" tensors, so a resumed run starts its next chunk from it.</summary>
-    public IEnumerable<(string Name, Tensor Value)> ExtraState() => Carried.Named();
+    /// <summary>The carried state of all B streams as "carry.*" tensors, so a resumed run starts its next chunk from
+    /// it; in data-parallel training every rank must call it (it gathers the shares).</summary>
+    public IEnumerable<(string Name, Tensor Value)> ExtraState()
+    {
+        if (Group.Size > 1)
+        {
+            Carried.Reset();
+            _mine.CopyTo(Carried, _first);
+            foreach (var (_, tensor) in Carried.Named()) Group.Sum(tensor.Span);
+        }
+        return Carried.Named().ToArray();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _reducer.Dispose();
 }

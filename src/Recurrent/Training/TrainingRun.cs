@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 
 namespace Recurrent.Training;
@@ -53,6 +54,9 @@ public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss,
 /// run then stops with a <see cref="NonFiniteLossException"/> before anything more is written, so the model directory
 /// keeps its last checkpoint, all of whose steps were finite — or, with <see cref="SkipNonFinite"/>, goes on to the next
 /// step, counting the skipped ones (in log.jsonl and the result).
+/// In data-parallel training (<see cref="ITaskTrainer.Group"/>) every rank runs this loop in step: after each step the
+/// ranks agree on rank 0's clock and on whether any rank was asked to stop, so they take the same decisions (limits,
+/// schedule, evaluation, checkpoints) at the same step; only rank 0 logs, samples and writes the model directory.
 /// </summary>
 public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 {
@@ -72,6 +76,10 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         var s = trainer.Settings;
         s.Schedule.RequireLimit(s);
         var progress = trainer.Progress;
+        var group = trainer.Group;
+        bool root = group.IsRoot();
+        double agreedSeconds = progress.Seconds; // the clock every rank decides by: rank 0's, as of the last step
+        bool agreedStop = false;
         string log = Path.Combine(dir, Checkpoint.LogFile);
         var clock = Stopwatch.StartNew();
         double secondsBefore = progress.Seconds, stepSeconds = 0;
@@ -83,7 +91,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         long lastCheckpoint = progress.Step, lastEval = -1, skipped = 0;
         bool sampled = false;
 
-        while (!LimitReached() && !cancel.IsCancellationRequested)
+        while (!LimitReached() && !StopRequested())
         {
             if (!s.Schedule.IsConstant)
                 trainer.Optimizer.LearningRate = (float)(s.LearningRate * s.Schedule.Factor(progress.Step, trainer.Epoch, RunFraction()));
@@ -106,8 +114,13 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             else skipped++;
             windowSeconds += dt; windowTokens += tokens;
             progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+            if (group.Size > 1)
+            {
+                var agreed = group.Sum(cancel.IsCancellationRequested ? 1.0 : 0.0, root ? progress.Seconds : 0);
+                (agreedStop, agreedSeconds) = (agreed[0] > 0, agreed[1]);
+            }
 
-            bool last = LimitReached() || cancel.IsCancellationRequested;
+            bool last = LimitReached() || StopRequested();
             bool evaluate = trainer.HasValidation && ((s.EvalEvery > 0 && step % s.EvalEvery == 0) || last);
             if (evaluate)
             {
@@ -118,7 +131,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
                     progress.BestValLoss = lastVal.Loss;
                     progress.BestMetric = lastVal.Metric;
                     progress.BestStep = step;
-                    Checkpoint.SaveBest(dir, trainer.Model, s, step);
+                    if (root) Checkpoint.SaveBest(dir, trainer.Model, s, step);
                 }
                 progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
             }
@@ -130,7 +143,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
                     evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null,
                     PerCharacter: trainer.Model.Task == Models.CharLanguageModelConfig.Task)
                 { SkippedNonFinite = skipped };
-                TrainLog.Append(log, entry);
+                if (root) TrainLog.Append(log, entry);
                 observer.OnLog(entry);
                 windowLoss = 0; windowSteps = 0; windowSeconds = 0; windowTokens = 0;
             }
@@ -138,7 +151,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             // run with the defaults shows one.
             bool sampleDue = s.SampleEvery > 0 && (step % s.SampleEvery == 0
                 || (!sampled && (stepsThisRun == FirstSampleSteps || clock.Elapsed.TotalSeconds >= FirstSampleSeconds)));
-            if (sampleDue && s.SampleLength > 0 && trainer.Sample(s.SampleLength) is { } sample)
+            if (root && sampleDue && s.SampleLength > 0 && trainer.Sample(s.SampleLength) is { } sample)
             {
                 observer.OnSample(step, sample);
                 sampled = true;
@@ -146,7 +159,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             if ((s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0) || last)
             {
                 progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
-                Checkpoint.Save(dir, trainer);
+                Save();
                 lastCheckpoint = step;
             }
             observer.OnStep(new TrainingStatus(step, trainer.Epoch, loss, tokensThisRun / stepSeconds,
@@ -156,17 +169,30 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         // A run that trained nothing (its limits were already reached) still reports the model's validation score.
         if (lastEval != progress.Step && trainer.HasValidation) lastVal = trainer.Validate();
         progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
-        if (lastCheckpoint != progress.Step) Checkpoint.Save(dir, trainer);
+        if (lastCheckpoint != progress.Step) Save();
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
             stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
             trainer.Model.ParameterCount(), stepsThisRun, lastVal) { SkippedNonFinite = skipped };
 
         static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+        // Every rank gathers what the checkpoint holds (a char-lm's carried state is shared out); rank 0 writes it.
+        void Save()
+        {
+            var extra = trainer.ExtraState().ToArray();
+            if (root) Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, extra);
+        }
+
+        // The clock limits and schedules decide by: this process's, or in data-parallel training rank 0's as of the
+        // last step, the same on every rank.
+        double Seconds() => group.Size == 1 ? progress.Seconds : agreedSeconds;
+
+        bool StopRequested() => group.Size == 1 ? cancel.IsCancellationRequested : agreedStop;
+
         bool LimitReached() =>
             (s.MaxSteps is { } n && progress.Step >= n)
             || (s.MaxEpochs is { } e && progress.Step >= (long)Math.Ceiling(e * trainer.StepsPerEpoch))
-            || (s.MaxSeconds is { } t && progress.Seconds >= t);
+            || (s.MaxSeconds is { } t && Seconds() >= t);
 
         // How far the run is towards its nearest limit, for schedules that anneal over the run.
         double RunFraction()
@@ -174,7 +200,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             double f = 0;
             if (s.MaxSteps is { } n) f = Math.Max(f, (double)progress.Step / n);
             if (s.MaxEpochs is { } e) f = Math.Max(f, trainer.Epoch / e);
-            if (s.MaxSeconds is { } t) f = Math.Max(f, progress.Seconds / t);
+            if (s.MaxSeconds is { } t) f = Math.Max(f, Seconds() / t);
             return Math.Min(f, 1);
         }
 

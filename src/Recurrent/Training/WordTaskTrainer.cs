@@ -1,4 +1,5 @@
 using Recurrent.Data;
+using Recurrent.Distributed;
 using Recurrent.Layers;
 using Recurrent.Optimizers;
 
@@ -18,8 +19,12 @@ public interface IWordTask
     /// <summary>Forward, loss and backward on these training examples; gradients accumulate. Returns the mean loss
     /// and the words read.</summary>
     (float Loss, long Tokens) TrainOn(int[] examples);
-    /// <summary>Loss and metrics on the dev data, with the model in evaluation mode.</summary>
-    ValidationResult Evaluate();
+    /// <summary>The number of terms the mean loss of <see cref="TrainOn"/> on these examples averages over (sentences,
+    /// tokens or target words): how a rank's share of a batch is weighted in data-parallel training.</summary>
+    long LossTerms(int[] examples);
+    /// <summary>Loss and metrics on the dev data, with the model in evaluation mode; each rank of
+    /// <paramref name="group"/> scores its share and every rank returns the whole data's result.</summary>
+    ValidationResult Evaluate(ICollective group);
 }
 
 /// <summary>
@@ -30,9 +35,14 @@ public interface IWordTask
 ///   one optimizer step.
 /// The batch is a function of the step and every random draw comes from a saved Rng, so a trainer built from a
 /// checkpoint continues exactly as the uninterrupted run would have.
+/// In data-parallel training each rank trains on a contiguous share of the batch; the gradients, each of its share's
+/// mean loss, are weighted by the share's loss terms and summed over the ranks (<see cref="GradientReducer"/>), so
+/// every rank takes the step one process would have taken on the whole batch.
 /// </summary>
 public sealed class WordTaskTrainer : ITaskTrainer
 {
+    /// <inheritdoc/>
+    public ICollective Group { get; }
     /// <summary>The task: model, training examples and dev evaluation.</summary>
     public IWordTask Task { get; }
     /// <inheritdoc/>
@@ -49,12 +59,20 @@ public sealed class WordTaskTrainer : ITaskTrainer
     public bool HasValidation => Task.HasDev;
 
     private readonly BucketedBatches _batches;
+    private readonly GradientReducer _reducer;
 
     /// <summary>A trainer over <paramref name="task"/>'s examples in length-bucketed batches of the settings' batch, shuffled from its seed, continuing from <paramref name="progress"/>.</summary>
-    public WordTaskTrainer(IWordTask task, Optimizer optimizer, TrainingSettings settings, TrainingProgress progress)
+    /// <param name="group">the ranks of data-parallel training (default: this process alone).</param>
+    /// <param name="overlap">sum gradients over the ranks while backward goes on (for models with <see cref="IGradientHooks"/>).</param>
+    public WordTaskTrainer(IWordTask task, Optimizer optimizer, TrainingSettings settings, TrainingProgress progress,
+        ICollective? group = null, bool overlap = false)
     {
         Task = task; Optimizer = optimizer; Settings = settings; Progress = progress;
+        Group = group ?? SingleProcess.Instance;
         _batches = new BucketedBatches(task.TrainLengths, settings.Batch, settings.Seed);
+        _reducer = new GradientReducer(Group, optimizer.Parameters, overlap);
+        if (_reducer.Overlap && task.Model is IGradientHooks hooks) hooks.GradientsReady = _reducer.Ready;
+        if (Group.Rank > 0) task.Model.DropoutRngState = RankRng.For(task.Model.DropoutRngState, Group.Rank);
     }
 
     /// <inheritdoc/>
@@ -65,7 +83,7 @@ public sealed class WordTaskTrainer : ITaskTrainer
         int[] examples = _batches.Batch(epoch, index);
         Model.Training = true;
         Optimizer.ZeroGrad();
-        var (loss, tokens) = Task.TrainOn(examples);
+        var (loss, tokens) = Group.Size == 1 ? Task.TrainOn(examples) : TrainOnShare(examples);
         float norm = GradientClipping.Apply(Optimizer.Parameters, Settings.Clip, Settings.ClipValue);
         if (float.IsFinite(loss) && float.IsFinite(norm)) Optimizer.Step(); // a non-finite step changes no weight (TrainingRun stops or skips it)
         Progress.Step++;
@@ -73,12 +91,29 @@ public sealed class WordTaskTrainer : ITaskTrainer
         return new StepResult(loss, norm, tokens);
     }
 
+    // This rank's contiguous share of the batch (possibly none: a short last batch), then the gradients, the loss and
+    // the words summed over the ranks.
+    private (float Loss, long Tokens) TrainOnShare(int[] examples)
+    {
+        var (first, count) = Group.Share(examples.Length);
+        int[] mine = examples[first..(first + count)];
+        long terms = count == 0 ? 0 : Task.LossTerms(mine), allTerms = Task.LossTerms(examples);
+        _reducer.Begin(terms, allTerms);
+        var (loss, tokens) = count == 0 ? (0f, 0L) : Task.TrainOn(mine);
+        _reducer.Finish();
+        var sums = Group.Sum((double)loss * terms / allTerms, tokens);
+        return ((float)sums[0], (long)sums[1]);
+    }
+
     /// <summary>The task's dev evaluation, with the model in evaluation mode for it.</summary>
     public ValidationResult Validate()
     {
         bool wasTraining = Model.Training;
         Model.Training = false;
-        try { return Task.Evaluate(); }
+        try { return Task.Evaluate(Group); }
         finally { Model.Training = wasTraining; }
     }
+
+    /// <inheritdoc/>
+    public void Dispose() => _reducer.Dispose();
 }
