@@ -19,26 +19,17 @@ internal sealed class ChildCli : IDisposable
     {
         StdoutPath = outputPrefix + ".out";
         StderrPath = outputPrefix + ".err";
-        string dll = Path.Combine(AppContext.BaseDirectory, "recurrent.dll");
         // exec: the shell becomes the program (same pid), with its output in files, as `recurrent ... >out 2>err`.
         var start = new ProcessStartInfo("/bin/sh") { WorkingDirectory = workingDirectory, UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null");
-        start.ArgumentList.Add(DotnetHost());
-        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add(ChildCliHost.Dotnet);
+        start.ArgumentList.Add(ChildCliHost.Dll);
         foreach (string a in args) start.ArgumentList.Add(a);
         start.Environment["OUT"] = StdoutPath;
         start.Environment["ERR"] = StderrPath;
         start.Environment["DOTNET_NOLOGO"] = "1";
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-    }
-
-    /// <summary>The dotnet this test runs on: the host that started it, else the one on PATH.</summary>
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
-        string? self = Environment.ProcessPath;
-        return self != null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 
     public bool HasExited => _process.HasExited;
@@ -93,6 +84,24 @@ internal sealed class ChildCli : IDisposable
     {
         KillHard();
         _process.Dispose();
+    }
+}
+
+/// <summary>How to start the built CLI: `Dotnet Dll ARGS`.</summary>
+internal static class ChildCliHost
+{
+    /// <summary>recurrent.dll, the build next to this test assembly.</summary>
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "recurrent.dll");
+
+    /// <summary>The dotnet this test runs on: the host that started it, else the one on PATH.</summary>
+    public static string Dotnet
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+            string? self = Environment.ProcessPath;
+            return self != null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        }
     }
 }
 

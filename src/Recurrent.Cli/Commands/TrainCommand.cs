@@ -72,6 +72,8 @@ internal static class TrainCommand
         if (task == NgramLanguageModel.Task)
         {
             if (args.Flag("help")) { stdout.Write(NgramCommands.TrainUsage); return 0; }
+            if (DataParallel.Place.Size > 1)
+                throw new CliException("--task ngram counts n-grams in one pass of one process: run it without mpirun", 2);
             return NgramCommands.Train(args, stdout);
         }
         if (task != CharLanguageModelConfig.Task)

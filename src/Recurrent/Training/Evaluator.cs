@@ -12,9 +12,9 @@ namespace Recurrent.Training;
 /// </summary>
 public static class Evaluator
 {
+    /// <summary>In data-parallel training <paramref name="group"/> holds the ranks: each reads its share of the streams
+    /// and the sums are reduced, so every rank returns the same mean.</summary>
     /// <returns>the mean loss in nats/char over the N − 1 predicted characters.</returns>
-    /// <param name="group">in data-parallel training, the ranks: each reads its share of the streams and the sums are
-    /// reduced, so every rank returns the same mean (up to the order of the sum).</param>
     public static double MeanLoss(CharLanguageModel model, ReadOnlyMemory<int> tokens, int batch, int seqLen, ICollective? group = null)
     {
         group ??= SingleProcess.Instance;

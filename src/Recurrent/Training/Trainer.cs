@@ -48,11 +48,11 @@ public sealed class Trainer : ITaskTrainer
     /// <summary>
     /// A trainer over <paramref name="corpus"/>'s training part in <see cref="BatchStreams"/> of the settings' batch and
     /// seq_len, continuing from <paramref name="progress"/> with <paramref name="carried"/> as the state between chunks.
+    /// In data-parallel training <paramref name="group"/> holds the ranks (default: this process alone) and
+    /// <paramref name="overlap"/> sums each layer's gradients over them while backward goes on below it.
     /// Throws <see cref="ArgumentException"/> when carried is not for that batch, or the batch has fewer streams than
-    /// <paramref name="group"/> has ranks.
+    /// the group has ranks.
     /// </summary>
-    /// <param name="group">the ranks of data-parallel training (default: this process alone).</param>
-    /// <param name="overlap">sum each layer's gradients over the ranks while backward goes on below it.</param>
     public Trainer(CharLanguageModel model, Optimizer optimizer, TrainingSettings settings, CharCorpus corpus,
         TrainingProgress progress, RecurrentState carried, ICollective? group = null, bool overlap = false)
     {

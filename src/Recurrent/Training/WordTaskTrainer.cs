@@ -61,9 +61,10 @@ public sealed class WordTaskTrainer : ITaskTrainer
     private readonly BucketedBatches _batches;
     private readonly GradientReducer _reducer;
 
-    /// <summary>A trainer over <paramref name="task"/>'s examples in length-bucketed batches of the settings' batch, shuffled from its seed, continuing from <paramref name="progress"/>.</summary>
-    /// <param name="group">the ranks of data-parallel training (default: this process alone).</param>
-    /// <param name="overlap">sum gradients over the ranks while backward goes on (for models with <see cref="IGradientHooks"/>).</param>
+    /// <summary>A trainer over <paramref name="task"/>'s examples in length-bucketed batches of the settings' batch,
+    /// shuffled from its seed, continuing from <paramref name="progress"/>. In data-parallel training
+    /// <paramref name="group"/> holds the ranks (default: this process alone) and <paramref name="overlap"/> sums
+    /// gradients over them while backward goes on (for models with <see cref="IGradientHooks"/>).</summary>
     public WordTaskTrainer(IWordTask task, Optimizer optimizer, TrainingSettings settings, TrainingProgress progress,
         ICollective? group = null, bool overlap = false)
     {

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using Recurrent.IO;
+using Xunit;
+
+namespace Recurrent.Tests;
+
+/// <summary>
+/// `mpirun -np 2 recurrent train …` for real: Open MPI's launcher starting two ranks of the built CLI, checked against
+/// one process, killed, and resumed at another size. Skipped where Open MPI is not installed (.ci/run installs it).
+/// </summary>
+[Collection("mpirun")] // two ranks use both cores: one job at a time
+public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFixture<Seq2SeqTaskFixture>
+{
+    private readonly WordTaskFixture _words;
+    private readonly Seq2SeqTaskFixture _pairs;
+    public MpiTrainingTests(WordTaskFixture words, Seq2SeqTaskFixture pairs) => (_words, _pairs) = (words, pairs);
+
+    private static readonly string[] TinyCharLm =
+        ["--data", CharText(), "--hidden", "12", "--layers", "2", "--embedding", "6", "--seq-len", "9", "--batch", "6",
+         "--dropout", "0", "--threads", "1", "--eval-every", "5", "--sample-every", "0", "--seed", "4"];
+
+    // Weights of two ranks equal those of one process up to float32 summation order, after a few Adam steps.
+    private const float Tolerance = 5e-5f;
+
+    private static string CharText()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "recurrent-mpi-text.txt");
+        if (!File.Exists(path))
+            File.WriteAllText(path, string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs! ", 40)));
+        return path;
+    }
+
+    [MpiFact]
+    public void CharLmOnTwoRanksMatchesOneProcess()
+    {
+        using var dir = new TempDir();
+        string one = dir.Sub("one"), two = dir.Sub("two");
+        Assert.Equal(0, Cli(1, [.. TinyCharLm, "--steps", "20", "--out", one]).Code);
+        var run = Cli(2, [.. TinyCharLm, "--steps", "20", "--out", two, "--json"]);
+        Assert.True(run.Code == 0, run.Output);
+        Assert.StartsWith("{\"steps\":20,", run.Output.TrimStart()); // rank 0 alone prints, and nothing but the JSON
+        AssertSameWeights(one, two);
+    }
+
+    [MpiFact]
+    public void OverlappedReductionGivesTheSameWeightsAsReducingAfterBackward()
+    {
+        using var dir = new TempDir();
+        string after = dir.Sub("after"), during = dir.Sub("during");
+        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", after]).Code);
+        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", during, "--overlap"]).Code);
+        AssertSameWeights(after, during, exact: true);
+    }
+
+    [MpiFact]
+    public void TaggerAndTranslatorOnTwoRanksMatchOneProcess()
+    {
+        using var dir = new TempDir();
+        // A batch of 5 sentences: shares of 3 and 2, weighted by their tokens.
+        string[] tag = ["--task", "tag", "--train", _words.TagTrain, "--dev", _words.TagDev, .. WordTaskFixture.With(WordTaskFixture.TinyTag, ["--batch", "5"]), "--steps", "12"];
+        string[] translate = ["--task", "translate", "--train", _pairs.TranslateTrain, "--dev", _pairs.TranslateDev, .. Seq2SeqTaskFixture.TinyTranslate, "--steps", "12"];
+        foreach (var (name, flags) in new[] { ("tag", tag), ("translate", translate) })
+        {
+            string one = dir.Sub(name + "1"), two = dir.Sub(name + "2");
+            var single = Cli(1, [.. flags, "--out", one, "--json"]);
+            var ranks = Cli(2, [.. flags, "--out", two, "--json"]);
+            Assert.True(single.Code == 0 && ranks.Code == 0, single.Output + ranks.Output);
+            AssertSameWeights(one, two);
+        }
+    }
+
+    [MpiFact]
+    public void ACheckpointOfTwoRanksResumesInOneProcessAndTheOtherWayRound()
+    {
+        using var dir = new TempDir();
+        string straight = dir.Sub("straight"), twoThenOne = dir.Sub("2-1"), oneThenTwo = dir.Sub("1-2");
+        Assert.Equal(0, Cli(1, [.. TinyCharLm, "--steps", "16", "--out", straight]).Code);
+        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "8", "--out", twoThenOne]).Code);
+        Assert.Equal(0, Cli(1, ["--resume", twoThenOne, "--steps", "16", "--threads", "1"]).Code);
+        Assert.Equal(0, Cli(1, [.. TinyCharLm, "--steps", "8", "--out", oneThenTwo]).Code);
+        Assert.Equal(0, Cli(2, ["--resume", oneThenTwo, "--steps", "16", "--threads", "1"]).Code);
+        AssertSameWeights(straight, twoThenOne);
+        AssertSameWeights(straight, oneThenTwo);
+    }
+
+    [MpiFact]
+    public void AKilledRankEndsTheJobAndLeavesTheLastCheckpointWhole()
+    {
+        using var dir = new TempDir();
+        string model = dir.Sub("model");
+        var job = Start(2, [.. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--checkpoint-every", "3", "--out", model],
+            dir.Sub("job"));
+        try
+        {
+            string log = Path.Combine(model, "log.jsonl");
+            Assert.True(SpinUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
+                "no training progress: " + File.ReadAllText(dir.Sub("job") + ".log"));
+            int rank1 = RankPids(job.Id).Single(r => r.Rank == 1).Pid;
+            var clock = Stopwatch.StartNew();
+            Process.GetProcessById(rank1).Kill();
+            Assert.True(job.WaitForExit(30_000), "the job went on after a rank was killed");
+            Assert.NotEqual(0, job.ExitCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
+            string output = File.ReadAllText(dir.Sub("job") + ".log");
+            Assert.Contains("process rank 1", output); // mpirun's line names the killed rank
+            Assert.Contains($"{model} keeps its last checkpoint", output); // rank 0's line
+        }
+        finally { if (!job.HasExited) job.Kill(entireProcessTree: true); }
+        // The checkpoint resumes (in one process), whatever step the kill came at.
+        var resumed = Cli(1, ["--resume", model, "--steps", "1", "--threads", "1", "--json"]);
+        Assert.True(resumed.Code == 0, resumed.Output);
+    }
+
+    private static void AssertSameWeights(string expectedDir, string actualDir, bool exact = false)
+    {
+        var expected = SafeTensorsFile.Read(Path.Combine(expectedDir, "weights.safetensors"));
+        var actual = SafeTensorsFile.Read(Path.Combine(actualDir, "weights.safetensors"));
+        Assert.Equal(expected.Names, actual.Names);
+        foreach (string name in expected.Names)
+        {
+            var e = expected.Float(name).Span.ToArray();
+            var a = actual.Float(name).Span.ToArray();
+            if (exact) { Assert.Equal(e, a); continue; }
+            for (int i = 0; i < e.Length; i++)
+                Assert.True(Math.Abs(e[i] - a[i]) <= Tolerance * (1 + Math.Abs(e[i])), $"{name}[{i}]: {e[i]} against {a[i]}");
+        }
+    }
+
+    private static (int Code, string Output) Cli(int ranks, string[] args)
+    {
+        string log = Path.GetTempFileName();
+        using var process = Start(ranks, args, log[..^4]);
+        if (!process.WaitForExit(180_000)) { process.Kill(entireProcessTree: true); throw new TimeoutException("mpirun did not end"); }
+        string output = File.ReadAllText(log[..^4] + ".log");
+        return (process.ExitCode, output);
+    }
+
+    // `recurrent train ARGS` as ranks under mpirun (one rank too, so both sides run the same way), stdout and stderr
+    // to PREFIX.log.
+    private static Process Start(int ranks, string[] args, string prefix)
+    {
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$@\" >\"$LOG\" 2>&1 </dev/null");
+        start.ArgumentList.Add("sh");
+        foreach (string a in (string[])["mpirun", "--oversubscribe", "-np", ranks.ToString(), ChildCliHost.Dotnet, ChildCliHost.Dll, "train", .. args])
+            start.ArgumentList.Add(a);
+        start.Environment["LOG"] = prefix + ".log";
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; // CI runs as root; mpirun refuses that unless told
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start mpirun");
+    }
+
+    // The ranks mpirun started: its child processes, each with OMPI_COMM_WORLD_RANK in its environment.
+    private static List<(int Rank, int Pid)> RankPids(int mpirun)
+    {
+        var ranks = new List<(int, int)>();
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                if (parent != mpirun) continue;
+                foreach (string entry in File.ReadAllText(Path.Combine(dir, "environ")).Split('\0'))
+                    if (entry.StartsWith("OMPI_COMM_WORLD_RANK=", StringComparison.Ordinal)) ranks.Add((int.Parse(entry[21..]), pid));
+            }
+            catch (IOException) { } // the process ended meanwhile
+            catch (UnauthorizedAccessException) { }
+        }
+        return ranks;
+    }
+
+    private static bool SpinUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            try { if (condition()) return true; }
+            catch (IOException) { } // a file being replaced
+            Thread.Sleep(20);
+        }
+        return false;
+    }
+
+    private sealed class TempDir : IDisposable
+    {
+        private readonly string _path = Directory.CreateTempSubdirectory("mpi").FullName;
+        public string Sub(string name) => Path.Combine(_path, name);
+        public void Dispose() { try { Directory.Delete(_path, recursive: true); } catch (IOException) { } }
+    }
+}
+
+[CollectionDefinition("mpirun", DisableParallelization = true)]
+public sealed class MpirunCollection;
+
+/// <summary>A fact that needs Open MPI's mpirun on PATH (Debian's openmpi-bin); skipped without it.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "needs Linux and Open MPI";
+        else if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun"))))
+            Skip = "mpirun not found: install openmpi-bin (.ci/run does)";
+    }
+}
