@@ -6,13 +6,14 @@ namespace Recurrent.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown] | bench tasks [--only classify|tag]; [--threads N] [--json]";
+    public const string Summary = "measure speed: bench gemm [--size N] | bench rnn [--only ROWS] [--breakdown] | bench tasks [--only classify|tag] | mpirun -np N recurrent bench allreduce; [--threads N] [--json]";
 
     private static readonly Dictionary<string, (string Summary, string Usage, Func<CliArgs, TextWriter, TextWriter, int> Run)> Benchmarks = new()
     {
         ["gemm"] = (BenchGemmCommand.Summary, BenchGemmCommand.Usage, BenchGemmCommand.Run),
         ["rnn"] = (BenchRnnCommand.Summary, BenchRnnCommand.Usage, BenchRnnCommand.Run),
         ["tasks"] = (BenchTasksCommand.Summary, BenchTasksCommand.Usage, BenchTasksCommand.Run),
+        ["allreduce"] = (BenchAllreduceCommand.Summary, BenchAllreduceCommand.Usage, BenchAllreduceCommand.Run),
     };
 
     /// <summary>The benchmarks, in the order the usage lists them.</summary>
@@ -26,7 +27,7 @@ public static class BenchCommand
         {
             if (!help) throw CliArgs.Usage($"say what to measure: bench <{string.Join("|", Benchmarks.Keys)}> (bench --help lists them)");
             stdout.WriteLine("usage: recurrent bench BENCHMARK [options]   (bench BENCHMARK --help for its options)");
-            foreach (var (name, benchmark) in Benchmarks) stdout.WriteLine($"  {name,-6} {benchmark.Summary}");
+            foreach (var (name, benchmark) in Benchmarks) stdout.WriteLine($"  {name,-9} {benchmark.Summary}");
             return 0;
         }
         string what = args.Positional[0];

@@ -380,6 +380,7 @@ internal static class TrainCommand
         Number(w, "train_loss", result.TrainLoss);
         w.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 1));
         w.WriteNumber("seconds", Math.Round(result.Seconds, 3));
+        w.WriteNumber("seconds_per_step", Math.Round(result.SecondsPerStep, 6));
         w.WriteNumber("parameters", result.Parameters);
         w.WriteNumber("steps_this_run", result.StepsThisRun);
         w.WriteNumber("skipped_nonfinite", result.SkippedNonFinite);

@@ -43,6 +43,9 @@ public sealed record TrainingResult(long Steps, double Epochs, double TrainLoss,
     /// <summary>Steps of this run whose loss or gradient norm was NaN or infinite and that changed nothing
     /// (<see cref="TrainingRun.SkipNonFinite"/>).</summary>
     public long SkippedNonFinite { get; init; }
+    /// <summary>Mean wall-clock seconds of one optimizer step of this run (forward, backward, the sum over the ranks,
+    /// the update; not evaluation); 0 when none ran.</summary>
+    public double SecondsPerStep { get; init; }
 }
 
 /// <summary>
@@ -172,7 +175,8 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         if (lastCheckpoint != progress.Step) Save();
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
             stepsThisRun == 0 ? 0 : tokensThisRun / stepSeconds, progress.Seconds,
-            trainer.Model.ParameterCount(), stepsThisRun, lastVal) { SkippedNonFinite = skipped };
+            trainer.Model.ParameterCount(), stepsThisRun, lastVal)
+        { SkippedNonFinite = skipped, SecondsPerStep = stepsThisRun == 0 ? 0 : stepSeconds / stepsThisRun };
 
         static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
