@@ -188,6 +188,19 @@ public class DataParallelTests
             Assert.Equal([[0], [1, 1], [2, 2, 2]], gathered);
     }
 
+    [Fact]
+    public void TrainingWithoutMpirunNeverLoadsLibmpi()
+    {
+        if (!OperatingSystem.IsLinux()) return; // /proc/self/maps lists the loaded libraries
+        string dir = Directory.CreateTempSubdirectory("nompi").FullName;
+        string text = Path.Combine(dir, "text.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat(Text, 3)));
+        var (code, _, err) = CharLmFixture.Run("train", "--data", text, "--hidden", "8", "--batch", "2", "--steps", "3",
+            "--threads", "1", "--out", Path.Combine(dir, "model"));
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("libmpi", File.ReadAllText("/proc/self/maps"));
+    }
+
     private static void AssertClose(float[] expected, float[] actual, float tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);

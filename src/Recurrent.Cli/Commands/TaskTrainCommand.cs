@@ -152,7 +152,7 @@ internal static class TaskTrainCommand
     internal static readonly string[] OptimizationFlags =
         ["optimizer", "lr", "clip", "clip-value", "schedule", "lr-decay", "lr-decay-after", "warmup", "min-lr", "weight-decay"];
 
-    /// <summary>The help lines of the schedule and weight-decay flags, shared by every task's usage.</summary>
+    /// <summary>The help lines every task's usage shares: the schedule, weight decay, non-finite steps, overlap.</summary>
     internal const string ScheduleUsage = """
           --schedule constant|step|cosine   learning-rate schedule (default constant): step multiplies the rate by
                          --lr-decay R (0.97) after every epoch from --lr-decay-after E (10) on, as char-rnn; cosine
@@ -160,6 +160,8 @@ internal static class TaskTrainCommand
           --warmup N             raise the rate linearly over the first N steps (default 0)
           --weight-decay W       the optimizer's weight decay (default 0; adamw 0.01)
           --skip-nonfinite       skip a step whose loss or gradient is NaN or infinite (counted) instead of stopping
+          --overlap              under mpirun: sum each layer's gradients over the ranks while backward goes on below
+                                 it (default: after backward; see docs/distributed.md)
         """;
 
     /// <summary>The schedule and weight decay from the flags.</summary>
