@@ -111,6 +111,34 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
         Assert.True(resumed.Code == 0, resumed.Output);
     }
 
+    [MpiFact]
+    public void SigusrOneToMpirunStopsEveryRankAfterTheSameStepAndSaves()
+    {
+        using var dir = new TempDir();
+        string model = dir.Sub("model");
+        var job = Start(2, [.. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--out", model], dir.Sub("job"));
+        try
+        {
+            string log = Path.Combine(model, "log.jsonl");
+            Assert.True(SpinUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
+                "no training progress: " + File.ReadAllText(dir.Sub("job") + ".log"));
+            Assert.Equal(0, Kill(job.Id, 10)); // SIGUSR1, which mpirun forwards to every rank
+            Assert.True(job.WaitForExit(60_000), "the job did not stop");
+            string output = File.ReadAllText(dir.Sub("job") + ".log");
+            Assert.True(job.ExitCode == 0, output);
+            Assert.Contains("stopping after this step and saving (SIGUSR1", output);
+            // The checkpoint is of the last step trained: it resumes from there.
+            long last = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(log)[^1]).RootElement.GetProperty("step").GetInt64();
+            var resumed = Cli(1, ["--resume", model, "--steps", (last + 1).ToString(), "--threads", "1", "--json"]);
+            Assert.True(resumed.Code == 0, resumed.Output);
+            Assert.Contains("\"steps_this_run\":1,", resumed.Output);
+        }
+        finally { if (!job.HasExited) job.Kill(entireProcessTree: true); }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
     private static void AssertSameWeights(string expectedDir, string actualDir, bool exact = false)
     {
         var expected = SafeTensorsFile.Read(Path.Combine(expectedDir, "weights.safetensors"));
