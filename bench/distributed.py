@@ -3,7 +3,8 @@
 
     bench/distributed.py [--rounds 2] [--steps 40] [--translation ../shared/data/translation/train.tsv] [--json-out FILE]
 
-1. `mpirun -np 2 recurrent bench allreduce`: the time of one gradient sum against message size.
+1. `mpirun -np 2 recurrent bench allreduce`: the time of one gradient sum against message size, over shared memory
+   (Open MPI's default on one machine) and over TCP on the loopback interface.
 2. Training throughput of the LSTM 2×512 char-LM (tiny-shakespeare, B 32, T 100) and of the default translation
    model: 1 rank × 2 threads (no mpirun), 2 ranks × 1 thread (mpirun, ranks bound to cores), the same with --overlap,
    and 1 rank × 1 thread; rounds alternate, the best of each is kept.
@@ -74,8 +75,9 @@ def main():
                    check=True, stdout=sys.stderr)
     results = {"allreduce": [], "throughput": {}, "step_seconds": {}, "parameters": {}}
 
-    log("all-reduce against message size")
+    log("all-reduce against message size (shared memory, then TCP over loopback)")
     results["allreduce"] = run_json(["mpirun", "-np", "2", "dotnet", CLI, "bench", "allreduce", "--json"])
+    results["allreduce_tcp"] = run_json(["mpirun", "--mca", "btl", "tcp,self", "-np", "2", "dotnet", CLI, "bench", "allreduce", "--json"])
 
     configs = [("1 rank × 2 threads", 1, 2, ()), ("2 ranks × 1 thread", 2, 1, ()),
                ("2 ranks × 1 thread, --overlap", 2, 1, ("--overlap",)), ("1 rank × 1 thread", 1, 1, ())]
@@ -109,10 +111,11 @@ def main():
 
 
 def report(results):
-    print("## All-reduce, 2 ranks on this machine (shared memory)\n")
-    print("| bytes | µs | bus GB/s |\n|---:|---:|---:|")
-    for r in results["allreduce"]:
-        print(f"| {r['bytes']:,} | {r['microseconds']:,.1f} | {r['bus_gb_per_s']:.2f} |")
+    print("## All-reduce, 2 ranks on this machine: shared memory (Open MPI's default) and TCP over loopback\n")
+    print("| bytes | shm µs | shm bus GB/s | TCP µs | TCP bus GB/s |\n|---:|---:|---:|---:|---:|")
+    for r, t in zip(results["allreduce"], results["allreduce_tcp"]):
+        print(f"| {r['bytes']:,} | {r['microseconds']:,.1f} | {r['bus_gb_per_s']:.2f} | {t['microseconds']:,.1f} | "
+              f"{t['bus_gb_per_s']:.2f} |")
     for name, rows in results["throughput"].items():
         print(f"\n## {name}: {results['parameters'][name]:,} parameters, "
               f"{results['parameters'][name] * 4 / 1e6:.1f} MB of gradients a step\n")

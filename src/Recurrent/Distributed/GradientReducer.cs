@@ -165,7 +165,7 @@ public sealed class GradientReducer : IDisposable
     private sealed class Bucket(Tensor[] grads)
     {
         public readonly Tensor[] Grads = grads;
-        private readonly float[] _flat = new float[grads.Sum(g => g.Length)];
+        private float[]? _flat; // allocated by the first Reduce: one process never needs it
         private readonly bool[] _ready = new bool[grads.Length];
         private int _readyCount;
 
@@ -188,6 +188,7 @@ public sealed class GradientReducer : IDisposable
         // scale·grad into the flat buffer, the sum over the ranks, back into the gradients.
         public void Reduce(ICollective group, float scale)
         {
+            _flat ??= new float[Grads.Sum(g => g.Length)];
             int offset = 0;
             foreach (var g in Grads)
             {
