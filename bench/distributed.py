@@ -79,8 +79,8 @@ def main():
     results["allreduce"] = run_json(["mpirun", "-np", "2", "dotnet", CLI, "bench", "allreduce", "--json"])
     results["allreduce_tcp"] = run_json(["mpirun", "--mca", "btl", "tcp,self", "-np", "2", "dotnet", CLI, "bench", "allreduce", "--json"])
 
-    configs = [("1 rank × 2 threads", 1, 2, ()), ("2 ranks × 1 thread", 2, 1, ()),
-               ("2 ranks × 1 thread, --overlap", 2, 1, ("--overlap",)), ("1 rank × 1 thread", 1, 1, ())]
+    configs = [("1 rank × 2 threads", 1, 2, ()), ("2 ranks × 1 thread", 2, 1, ("--overlap", "off")),
+               ("2 ranks × 1 thread, --overlap on", 2, 1, ("--overlap", "on")), ("1 rank × 1 thread", 1, 1, ())]
     for name, flags, batch_flag, batches in models(a.steps, a.translation):
         best = {}
         for r in range(a.rounds):

@@ -47,8 +47,8 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
     {
         using var dir = new TempDir();
         string after = dir.Sub("after"), during = dir.Sub("during");
-        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", after]).Code);
-        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", during, "--overlap"]).Code);
+        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", after, "--overlap", "off"]).Code);
+        Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", during, "--overlap", "on"]).Code);
         AssertSameWeights(after, during, exact: true);
     }
 

@@ -49,6 +49,19 @@ internal sealed class DataParallel
             Gemm.Threads = Math.Max(1, Environment.ProcessorCount / local);
     }
 
+    /// <summary>
+    /// --overlap auto|on|off: whether to sum gradients while backward runs. Over a network the sum is the NIC's work
+    /// and hides behind backward; on one machine it is memory copies that compete with backward for the same cores
+    /// (measured in docs/distributed.md), so auto turns it on only when the ranks span several machines (fewer ranks
+    /// on this one, OMPI_COMM_WORLD_LOCAL_SIZE, than in the job).
+    /// </summary>
+    public static bool Overlap(CliArgs args) => args.Choice("overlap", "auto", "auto", "on", "off") switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local < Place.Size,
+    };
+
     /// <summary>Starts MPI when mpirun launched this process (the last step before training).</summary>
     public static DataParallel Join() => new(MpiCollective.Launched ? MpiCollective.Start() : null);
 

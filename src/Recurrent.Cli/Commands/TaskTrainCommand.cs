@@ -47,7 +47,7 @@ internal static class TaskTrainCommand
         string? resume = args.OptionalDirectory("resume", "a model directory to continue");
         string? outArg = args.String("out");
         string? trainArg = args.String("train"), devArg = args.String("dev");
-        bool overlap = args.Flag("overlap");
+        bool overlap = DataParallel.Overlap(args);
         DataParallel.SetThreads(args);
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
         var (limitsGiven, steps, epochs, seconds) = Limits(args);
@@ -160,8 +160,8 @@ internal static class TaskTrainCommand
           --warmup N             raise the rate linearly over the first N steps (default 0)
           --weight-decay W       the optimizer's weight decay (default 0; adamw 0.01)
           --skip-nonfinite       skip a step whose loss or gradient is NaN or infinite (counted) instead of stopping
-          --overlap              under mpirun: sum each layer's gradients over the ranks while backward goes on below
-                                 it (default: after backward; see docs/distributed.md)
+          --overlap auto|on|off  under mpirun: sum each layer's gradients over the ranks while backward goes on below
+                                 it (auto, the default: when the ranks span several machines; see docs/distributed.md)
         """;
 
     /// <summary>The schedule and weight decay from the flags.</summary>

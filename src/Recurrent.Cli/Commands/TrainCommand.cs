@@ -95,7 +95,7 @@ internal static class TrainCommand
         string? resume = args.String("resume");
         string? outArg = args.String("out");
         string? dataArg = args.String("data");
-        bool overlap = args.Flag("overlap");
+        bool overlap = DataParallel.Overlap(args);
         DataParallel.SetThreads(args);
         if (args.Positional.Count > 0) throw CliArgs.Usage($"unexpected argument '{args.Positional[0]}'");
 
