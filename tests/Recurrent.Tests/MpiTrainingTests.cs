@@ -84,6 +84,19 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
     }
 
     [MpiFact]
+    public void ResumingOnAsManyRanksIsExactWithDropout()
+    {
+        // Each rank's dropout stream is saved with the checkpoint and continued by the rank that resumes it.
+        using var dir = new TempDir();
+        string straight = dir.Sub("straight"), resumed = dir.Sub("resumed");
+        string[] flags = WordTaskFixture.With(TinyCharLm, ["--dropout", "0.3"]);
+        Assert.Equal(0, Cli(2, [.. flags, "--steps", "16", "--out", straight]).Code);
+        Assert.Equal(0, Cli(2, [.. flags, "--steps", "8", "--out", resumed]).Code);
+        Assert.Equal(0, Cli(2, ["--resume", resumed, "--steps", "16", "--threads", "1"]).Code);
+        AssertSameWeights(straight, resumed, exact: true);
+    }
+
+    [MpiFact]
     public void AKilledRankEndsTheJobAndLeavesTheLastCheckpointWhole()
     {
         using var dir = new TempDir();

@@ -4,12 +4,17 @@ namespace Recurrent.Distributed;
 
 /// <summary>
 /// The random stream each rank draws its dropout masks from in data-parallel training. Rank 0 keeps the model's own
-/// stream, the one a checkpoint saves, so one rank is exactly the single-process run; every other rank draws from a
-/// stream derived from it and its rank, so no two ranks share masks. A resumed run derives them again from the saved
-/// stream: with dropout, ranks above 0 then draw other masks than the uninterrupted run would have.
+/// stream, so one rank is exactly the single-process run; every other rank starts from a stream derived from it and
+/// its rank, so no two ranks share masks. A checkpoint saves every rank's stream, and a run resumed on as many ranks
+/// continues each one where it stopped; a rank the saving run did not have derives its stream anew.
 /// </summary>
 public static class RankRng
 {
+    /// <summary>Rank <paramref name="rank"/>'s stream: the one a checkpoint saved for it (<paramref name="saved"/>, the
+    /// streams of ranks 1, 2, …), else one derived from rank 0's <paramref name="state"/>.</summary>
+    public static uint[] For(uint[] state, uint[][] saved, int rank) =>
+        rank > 0 && rank <= saved.Length ? saved[rank - 1] : For(state, rank);
+
     /// <summary>The state of rank <paramref name="rank"/>'s stream derived from rank 0's <paramref name="state"/>.</summary>
     public static uint[] For(uint[] state, int rank)
     {

@@ -25,6 +25,9 @@ public sealed class TrainingProgress
     public long BestStep { get; set; }
     /// <summary>The state of the Rng that draws training samples (char-lm), so a resumed run samples the same text.</summary>
     public uint[] SampleRngState { get; set; } = [];
+    /// <summary>The dropout streams of ranks 1, 2, … of the data-parallel run that saved it (rank 0's is the model's);
+    /// empty for one process. A run on as many ranks continues each of them.</summary>
+    public uint[][] RankDropoutRngStates { get; set; } = [];
 }
 
 /// <summary>
@@ -280,6 +283,8 @@ public static class Checkpoint
         if (progress.BestMetric is { } metric) m["best_metric"] = metric.ToString("R", CultureInfo.InvariantCulture);
         m["sample_rng"] = string.Join(',', progress.SampleRngState);
         m["dropout_rng"] = string.Join(',', model.DropoutRngState);
+        if (progress.RankDropoutRngStates.Length > 0)
+            m["rank_dropout_rngs"] = string.Join(';', progress.RankDropoutRngStates.Select(s => string.Join(',', s)));
         w.Save(Path.Combine(dir, StateFile));
     }
 
@@ -318,6 +323,8 @@ public static class Checkpoint
             BestMetric = meta.TryGetValue("best_metric", out var metric) ? ParseDouble(metric, where, "best_metric") : null,
             BestStep = ParseLong(Meta("best_step"), where, "best_step"),
             SampleRngState = ParseRng(Meta("sample_rng"), where, "sample_rng"),
+            RankDropoutRngStates = meta.TryGetValue("rank_dropout_rngs", out var ranks)
+                ? [.. ranks.Split(';').Select(s => ParseRng(s, where, "rank_dropout_rngs"))] : [],
         };
         uint[] dropoutRng = ParseRng(Meta("dropout_rng"), where, "dropout_rng");
         long optimizerSteps = ParseLong(Meta("optimizer_steps"), where, "optimizer_steps");

@@ -68,7 +68,7 @@ public sealed class Trainer : ITaskTrainer
         if (Group.Size > 1) _mine.CopyFrom(carried, _first);
         _reducer = new GradientReducer(Group, optimizer.Parameters, overlap);
         if (_reducer.Overlap) model.GradientsReady = _reducer.Ready;
-        if (Group.Rank > 0) model.DropoutRngState = RankRng.For(model.DropoutRngState, Group.Rank);
+        if (Group.Rank > 0) model.DropoutRngState = RankRng.For(model.DropoutRngState, progress.RankDropoutRngStates, Group.Rank);
         _validation = corpus.Validation;
         _inputs = new int[_train.SeqLen * _streams];
         _targets = new int[_train.SeqLen * _streams];

@@ -180,16 +180,24 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 
         static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        // Every rank gathers what the checkpoint holds (a char-lm's carried state is shared out); rank 0 writes it.
+        // Every rank gathers what the checkpoint holds (a char-lm's carried state is shared out, each rank's dropout
+        // stream is its own); rank 0 writes it.
         void Save()
         {
             var extra = trainer.ExtraState().ToArray();
+            progress.RankDropoutRngStates = group.Size == 1 ? [] : DropoutStreams();
             if (root) Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, extra);
         }
 
         // The clock limits and schedules decide by: this process's, or in data-parallel training rank 0's as of the
         // last step, the same on every rank.
         double Seconds() => group.Size == 1 ? progress.Seconds : agreedSeconds;
+
+        uint[][] DropoutStreams()
+        {
+            var mine = System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Model.DropoutRngState.AsSpan()).ToArray();
+            return [.. group.AllGather(mine).Skip(1).Select(b => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(b).ToArray())];
+        }
 
         bool StopRequested() => group.Size == 1 ? cancel.IsCancellationRequested : agreedStop;
 

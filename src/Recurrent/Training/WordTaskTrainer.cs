@@ -73,7 +73,7 @@ public sealed class WordTaskTrainer : ITaskTrainer
         _batches = new BucketedBatches(task.TrainLengths, settings.Batch, settings.Seed);
         _reducer = new GradientReducer(Group, optimizer.Parameters, overlap);
         if (_reducer.Overlap && task.Model is IGradientHooks hooks) hooks.GradientsReady = _reducer.Ready;
-        if (Group.Rank > 0) task.Model.DropoutRngState = RankRng.For(task.Model.DropoutRngState, Group.Rank);
+        if (Group.Rank > 0) task.Model.DropoutRngState = RankRng.For(task.Model.DropoutRngState, progress.RankDropoutRngStates, Group.Rank);
     }
 
     /// <inheritdoc/>
