@@ -93,6 +93,29 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void RanksThatReadDifferentDataAreRefusedOnEveryRank()
+    {
+        var model = new Parameter("w", 2);
+        var errors = ThreadRanks.Run(2, group =>
+        {
+            var settings = new TrainingSettings { Data = "t", DataSha256 = group.Rank == 0 ? "aa" : "bb", Optimizer = "adam" };
+            try { SameRun.Require(group, settings, new Module([model]), new TrainingProgress()); return ""; }
+            catch (InvalidDataException e) { return e.Message; }
+        });
+        Assert.All(errors, e => Assert.StartsWith("rank 1 is not running what rank 0 runs: its training data sha256 bb, rank 0's training data sha256 aa", e));
+        ThreadRanks.Run(2, group =>
+        {
+            SameRun.Require(group, new TrainingSettings { Data = "t", DataSha256 = "aa", Optimizer = "adam" }, new Module([model]), new TrainingProgress());
+            return 0;
+        });
+    }
+
+    private sealed class Module(Parameter[] parameters) : IModule
+    {
+        public IEnumerable<Parameter> Parameters() => parameters;
+    }
+
+    [Fact]
     public void ReducedGradientsAreTheMeanOverAllLossTerms()
     {
         // Rank 0's gradient is the mean over 1 term, rank 1's over 3: the batch's mean is (1·g0 + 3·g1) / 4.

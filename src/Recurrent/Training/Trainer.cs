@@ -63,6 +63,7 @@ public sealed class Trainer : ITaskTrainer
             throw new ArgumentException($"the carried state is for a batch of {carried.Batch}, training uses {settings.Batch}");
         if (settings.Batch < Group.Size)
             throw new ArgumentException($"a batch of {settings.Batch} streams cannot be shared by {Group.Size} ranks (--batch must be at least the number of ranks)");
+        SameRun.Require(Group, settings, model, progress);
         (_first, _streams) = Group.Share(settings.Batch);
         _mine = Group.Size == 1 ? carried : model.NewState(_streams);
         if (Group.Size > 1) _mine.CopyFrom(carried, _first);

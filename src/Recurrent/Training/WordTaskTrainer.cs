@@ -70,6 +70,7 @@ public sealed class WordTaskTrainer : ITaskTrainer
     {
         Task = task; Optimizer = optimizer; Settings = settings; Progress = progress;
         Group = group ?? SingleProcess.Instance;
+        SameRun.Require(Group, settings, task.Model, progress);
         _batches = new BucketedBatches(task.TrainLengths, settings.Batch, settings.Seed);
         _reducer = new GradientReducer(Group, optimizer.Parameters, overlap);
         if (_reducer.Overlap && task.Model is IGradientHooks hooks) hooks.GradientsReady = _reducer.Ready;
