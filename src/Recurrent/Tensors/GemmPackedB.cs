@@ -48,51 +48,22 @@ public sealed unsafe class GemmPackedB
 
     internal int Nr => Wide ? GemmKernel512.NR : GemmKernel256.NR;
 
-    /// <summary>
-    /// Copies op(B) in: B stored [k, ldb], or [n, ldb] when transB (op(B) = Bᵀ), as for Gemm.Multiply. A large B is
-    /// packed by the GEMM threads, each taking a range of every segment's panels: a recurrent layer packs its weights
-    /// at every sequence, on one thread in a stretch where the other waits. The panels are whole vectors wide (NR is
-    /// 16 or 32), so no part's stores spill into another's panels.
-    /// </summary>
+    /// <summary>Copies op(B) in: B stored [k, ldb], or [n, ldb] when transB (op(B) = Bᵀ), as for Gemm.Multiply.</summary>
     public void Pack(ReadOnlySpan<float> b, int ldb, bool transB)
     {
         Gemm.RequireMatrix("GemmPackedB.Pack", "B", b.Length, transB ? N : K, transB ? K : N, ldb);
         if (K == 0 || N == 0) return;
-        int panels = (_segmentWidth + Nr - 1) / Nr;
+        int kcMax = GemmBlocked.BlockDepth(K), nr = Nr;
         fixed (float* pb = b)
         {
-            var work = PackWork.Current;
-            (work.Target, work.Problem, work.Parts) = (this, new GemmProblem(null, 0, false, pb, ldb, transB, null, 0, 0, N, K, false),
-                ParallelParts.For((long)K * N, panels));
-            ParallelParts.Run(work, work.Parts);
-            work.Target = null;
+            var g = new GemmProblem(null, 0, false, pb, ldb, transB, null, 0, 0, N, K, false);
+            for (int p0 = 0; p0 < K; p0 += kcMax)
+            {
+                int kc = Math.Min(kcMax, K - p0);
+                for (int j0 = 0; j0 < N; j0 += _segmentWidth)
+                    GemmPack.PackB(g, p0, kc, j0, _segmentWidth, nr, Panels(p0, kc, j0));
+            }
         }
-        KeepAlive();
-    }
-
-    /// <summary>Panels [part's range) of every k block and segment.</summary>
-    private void PackPart(in GemmProblem g, int part, int parts)
-    {
-        int kcMax = GemmBlocked.BlockDepth(K), nr = Nr;
-        var (q0, q1) = ParallelParts.Range(_segmentWidth, parts, part, unit: nr);
-        if (q0 >= q1) return;
-        for (int p0 = 0; p0 < K; p0 += kcMax)
-        {
-            int kc = Math.Min(kcMax, K - p0);
-            for (int j0 = 0; j0 < N; j0 += _segmentWidth)
-                GemmPack.PackB(g, p0, kc, j0 + q0, q1 - q0, nr, Panels(p0, kc, j0 + q0));
-        }
-    }
-
-    private sealed class PackWork : IParallelWork
-    {
-        [ThreadStatic] private static PackWork? _current;
-        public static PackWork Current => _current ??= new PackWork();
-        public GemmPackedB? Target;
-        public GemmProblem Problem;
-        public int Parts;
-
-        public void RunPart(int part) => Target!.PackPart(Problem, part, Parts);
     }
 
     /// <summary>
