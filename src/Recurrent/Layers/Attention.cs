@@ -59,6 +59,7 @@ public abstract class Attention : IModule
     private int _setKeys, _setKeysServed;
     private int[] _lengths = [];
     private AlignedFloats _keys, _queries, _alpha, _dScores, _dKeys;
+    private readonly RowsWork _work;
 
     private protected Attention(AttentionKind kind, int querySize, int keySize)
     {
@@ -67,6 +68,7 @@ public abstract class Attention : IModule
         Kind = kind;
         QuerySize = querySize;
         KeySize = keySize;
+        _work = new RowsWork(this);
     }
 
     /// <summary>
@@ -109,16 +111,34 @@ public abstract class Attention : IModule
     /// <summary>Grow the kind's arenas for this shape and do the per-key work (Keys, Batch, SourceLength are set).</summary>
     private protected abstract void PrepareKeys(int maxSteps);
 
-    /// <summary>scores[b·S + s] = e(query_b, k_b,s) for s &lt; L_b (the rest is not read). t ≥ 0: keep step t for
-    /// backward; t = −1: Attend, keep nothing.</summary>
-    private protected abstract void Score(int t, ReadOnlySpan<float> query, Span<float> scores);
+    /// <summary>
+    /// The parts a step's rows are cut into, b ∈ <see cref="PartRows"/>(part): one per GEMM thread when the batch's
+    /// per-step work (B·S·K floats) is worth sharing, else one. Fixed by SetKeys, so a kind can size per-part scratch.
+    /// </summary>
+    private protected int Parts { get; private set; } = 1;
+
+    /// <summary>The rows [b0, b1) of part <paramref name="part"/>.</summary>
+    private protected (int B0, int B1) PartRows(int part) => ParallelParts.Range(_batch, Parts, part);
+
+    /// <summary>The step's work on all rows at once before the rows' parts (a GEMM over the batch); none by default.</summary>
+    private protected virtual void PrepareScore(int t, ReadOnlySpan<float> query) { }
+
+    /// <summary>scores[b·S + s] = e(query_b, k_b,s) for s &lt; L_b and b in [b0, b1) (the rest is not read). t ≥ 0: keep
+    /// step t for backward; t = −1: Attend, keep nothing. Runs on any thread, at the same time as other parts; scratch
+    /// must be the part's own.</summary>
+    private protected abstract void ScoreRows(int t, ReadOnlySpan<float> query, Span<float> scores, int b0, int b1, int part);
 
     /// <summary>Clear the kind's accumulators before the first BackwardStep of a batch.</summary>
     private protected abstract void BeginBackward();
 
-    /// <summary>Given de_t [B, S] (0 on padding) and q_t: write dQuery [B, Q], add the score's direct part to dKeys
-    /// [B, S, K] and accumulate what EndBackward needs.</summary>
-    private protected abstract void ScoreBackward(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery, Span<float> dKeys);
+    /// <summary>Given de_t [B, S] (0 on padding) and q_t, for rows b in [b0, b1) (on any thread, beside the other
+    /// parts): write what is per row of dQuery [B, Q] and of the score's direct part of dKeys [B, S, K], and what
+    /// EndBackward needs per row.</summary>
+    private protected abstract void ScoreBackwardRows(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery,
+        Span<float> dKeys, int b0, int b1, int part);
+
+    /// <summary>After every part of the step's rows: what sums over rows (in order) or multiplies them all at once.</summary>
+    private protected virtual void FinishScoreBackward(int t, ReadOnlySpan<float> dScores, Span<float> dQuery) { }
 
     /// <summary>After step 0: add the parameter gradients and the rest of dKeys. queries: [steps·B, Q], q_t's rows at t·B.</summary>
     private protected abstract void EndScoreBackward(int steps, ReadOnlySpan<float> queries, Span<float> dKeys);
@@ -161,6 +181,9 @@ public abstract class Attention : IModule
         _alpha = _alpha.Fit(checked(maxSteps * rows));
         _dScores = _dScores.Fit(rows);
         _dKeys = _dKeys.Fit(rows * K);
+        // Rows are independent in every per-step loop but the kinds' sums over rows, which stay on one thread: the
+        // parts' results are the same bits however many there are.
+        Parts = ParallelParts.For((long)rows * K, batch);
         PrepareKeys(maxSteps);
         _phase = Phase.Forward;
         _setKeys++;
@@ -195,7 +218,7 @@ public abstract class Attention : IModule
     /// Backward of step t, from the last step taken down to 0: dContext = dL/dc_t [B, K] → dQuery = dL/dq_t [B, Q]
     /// (overwritten). Parameter and key gradients are gathered for EndBackward.
     /// </summary>
-    public void BackwardStep(int t, ReadOnlySpan<float> dContext, Span<float> dQuery)
+    public unsafe void BackwardStep(int t, ReadOnlySpan<float> dContext, Span<float> dQuery)
     {
         RequireKeys("BackwardStep");
         if (_phase == Phase.Finished)
@@ -215,10 +238,23 @@ public abstract class Attention : IModule
         RequireRows("BackwardStep", "dContext", dContext.Length, KeySize);
         RequireRows("BackwardStep", "dQuery", dQuery.Length, QuerySize);
 
+        fixed (float* dc = dContext, dq = dQuery)
+        {
+            _work.Set(t, forward: false, dc, dq, null);
+            ParallelParts.Run(_work, Parts);
+        }
+        FinishScoreBackward(t, _dScores.All, dQuery);
+        _nextBackward--;
+    }
+
+    /// <summary>BackwardStep's rows [b0, b1): de_t and dKeys by the softmax and the weighted sum, then the score's part.</summary>
+    private void BackwardRows(int t, ReadOnlySpan<float> dContext, Span<float> dQuery, int part)
+    {
         int B = _batch, S = _sourceLength, K = KeySize;
+        var (b0, b1) = PartRows(part);
         ReadOnlySpan<float> alpha = _alpha.Slice(t * B * S, B * S), keys = _keys.All;
         Span<float> de = _dScores.All, dKeys = _dKeys.All;
-        for (int b = 0; b < B; b++)
+        for (int b = b0; b < b1; b++)
         {
             int L = _lengths[b];
             var dc = dContext.Slice(b * K, K);
@@ -234,8 +270,7 @@ public abstract class Attention : IModule
             for (int s = 0; s < L; s++) de[b * S + s] = alpha[b * S + s] * (de[b * S + s] - weighted);
             de.Slice(b * S + L, S - L).Clear();
         }
-        ScoreBackward(t, _queries.Slice(t * B * QuerySize, B * QuerySize), de, dQuery, dKeys);
-        _nextBackward--;
+        ScoreBackwardRows(t, _queries.Slice(t * B * QuerySize, B * QuerySize), de, dQuery, dKeys, b0, b1, part);
     }
 
     /// <summary>
@@ -264,13 +299,24 @@ public abstract class Attention : IModule
         Forward(-1, query, context, weights);
     }
 
-    /// <summary>Scores into weights, the masked softmax in place, then c_b = Σ_{s&lt;L_b} α_s k_s.</summary>
-    private void Forward(int t, ReadOnlySpan<float> query, Span<float> context, Span<float> weights)
+    /// <summary>Scores into weights, the masked softmax in place, then c_b = Σ_{s&lt;L_b} α_s k_s: the rows cut into parts.</summary>
+    private unsafe void Forward(int t, ReadOnlySpan<float> query, Span<float> context, Span<float> weights)
     {
-        Score(t, query, weights);
+        PrepareScore(t, query);
+        fixed (float* q = query, c = context, w = weights)
+        {
+            _work.Set(t, forward: true, q, c, w);
+            ParallelParts.Run(_work, Parts);
+        }
+    }
+
+    private void ForwardRows(int t, ReadOnlySpan<float> query, Span<float> context, Span<float> weights, int part)
+    {
+        var (b0, b1) = PartRows(part);
+        ScoreRows(t, query, weights, b0, b1, part);
         int S = _sourceLength, K = KeySize;
         ReadOnlySpan<float> keys = _keys.All;
-        for (int b = 0; b < _batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             int L = _lengths[b];
             var alpha = weights.Slice(b * S, S);
@@ -279,6 +325,29 @@ public abstract class Attention : IModule
             var c = context.Slice(b * K, K);
             c.Clear();
             for (int s = 0; s < L; s++) Kernels.AddScaled(c, keys.Slice((b * S + s) * K, K), alpha[s]);
+        }
+    }
+
+    /// <summary>One step's rows, forward (query, context, weights) or backward (dContext, dQuery), as parts.</summary>
+    private sealed unsafe class RowsWork(Attention owner) : IParallelWork
+    {
+        private int _t;
+        private bool _forward;
+        private float* _first, _second, _third;
+
+        public void Set(int t, bool forward, float* first, float* second, float* third)
+        {
+            (_t, _forward) = (t, forward);
+            _first = first; _second = second; _third = third;
+        }
+
+        public void RunPart(int part)
+        {
+            int B = owner._batch, Q = owner.QuerySize, K = owner.KeySize;
+            if (_forward)
+                owner.ForwardRows(_t, new ReadOnlySpan<float>(_first, B * Q), new Span<float>(_second, B * K),
+                    new Span<float>(_third, B * owner._sourceLength), part);
+            else owner.BackwardRows(_t, new ReadOnlySpan<float>(_first, B * K), new Span<float>(_second, B * Q), part);
         }
     }
 

@@ -13,10 +13,11 @@ namespace Recurrent.Layers;
 /// Per batch (SetKeys):  P = k W_kᵀ + b_k  [B, S, A], one GEMM (the per-key half of the tanh's argument).
 /// Per step:  W_q q_t [B, A], one GEMM;  u_t,s = tanh(P_s + W_q q_t),  e_t,s = v·u_t,s  for each real (b, s).
 /// Backward of step t, given de_t:  z_t,s = de_t,s v ⊙ (1 − u_t,s²) (the gradient under the tanh);  dv += Σ_s de_t,s u_t,s;
-///   g_t = Σ_s z_t,s [B, A];  dq_t = g_t W_q;  dP_s += z_t,s.
+///   g_t = Σ_s z_t,s [B, A];  dq_t = g_t W_q;  dP_s += z_t,s.  The rows b are cut among the threads (each z in the
+///   part's own scratch row); dv, a sum over every row, is added on one thread afterwards in (b, s) order.
 /// EndBackward, once for all steps:  dW_q += Σ_t g_tᵀ q_t (one GEMM over the T·B rows),  dW_k += dPᵀ k,  db_k += Σ dP,
 ///   dk += dP W_k.
-/// Kept for backward: u [T, B, S, A] (each step's turned into z in place by its backward) and g [T, B, A]; the
+/// Kept for backward: u [T, B, S, A] and g [T, B, A]; the
 /// queries are the base's. Padding rows of P are b_k (the keys' copy is zero there) and are never read.
 /// </summary>
 public sealed class BahdanauAttention : Attention
@@ -31,7 +32,7 @@ public sealed class BahdanauAttention : Attention
 
     private AlignedFloats _projectedKeys, _dProjectedKeys; // P, dP [B, S, A]
     private AlignedFloats _tanh, _dQueryProjection;        // u [T, B, S, A], g [T, B, A]
-    private AlignedFloats _queryProjection, _row;          // W_q q [B, A] of the current step; Attend's u of one (b, s) [A]
+    private AlignedFloats _queryProjection, _row;          // W_q q [B, A] of the current step; each part's u of one (b, s) in Attend, z in backward [parts, A]
     private readonly float[] _dv;
 
     internal BahdanauAttention(AttentionKind kind, int querySize, int keySize, int attentionSize, Rng rng)
@@ -61,7 +62,6 @@ public sealed class BahdanauAttention : Attention
         _v = new Parameter("v", attentionSize);
         Init.Uniform(_v.Value, 1f / MathF.Sqrt(attentionSize), rng);
         _dv = new float[attentionSize];
-        _row = AlignedFloats.Allocate(attentionSize);
     }
 
     /// <summary>bahdanau: query_projection.weight, key_projection.weight, key_projection.bias, v; luong-concat: weight, v.</summary>
@@ -84,6 +84,7 @@ public sealed class BahdanauAttention : Attention
         _tanh = _tanh.Fit(checked(maxSteps * rows * A));
         _dQueryProjection = _dQueryProjection.Fit(checked(maxSteps * B * A));
         _queryProjection = _queryProjection.Fit(B * A);
+        _row = _row.Fit(Parts * A);
         // P[B·S, A] = k[B·S, K] · W_kᵀ (+ b_k)
         if (_keyBias is not null)
             Gemm.MultiplyAddBias(Keys, K, false, KeyWeight, _keyStride, true, _keyBias.Value.Data, _projectedKeys, A, rows, A, K);
@@ -91,21 +92,25 @@ public sealed class BahdanauAttention : Attention
             Gemm.Multiply(Keys, K, false, KeyWeight, _keyStride, true, _projectedKeys, A, rows, A, K);
     }
 
-    private protected override void Score(int t, ReadOnlySpan<float> query, Span<float> scores)
+    private protected override void PrepareScore(int t, ReadOnlySpan<float> query)
+    {
+        int B = Batch, A = AttentionSize;
+        // W_q q [B, A] = q[B, Q] · W_qᵀ
+        Gemm.Multiply(query, QuerySize, false, QueryWeight, _queryStride, true, _queryProjection, A, B, A, QuerySize);
+    }
+
+    private protected override void ScoreRows(int t, ReadOnlySpan<float> query, Span<float> scores, int b0, int b1, int part)
     {
         int B = Batch, S = SourceLength, A = AttentionSize;
-        Span<float> wq = _queryProjection;
-        // W_q q [B, A] = q[B, Q] · W_qᵀ
-        Gemm.Multiply(query, QuerySize, false, QueryWeight, _queryStride, true, wq, A, B, A, QuerySize);
-        ReadOnlySpan<float> projected = _projectedKeys, v = _v.Value.Data;
+        ReadOnlySpan<float> wq = _queryProjection, projected = _projectedKeys, v = _v.Value.Data;
         var lengths = Lengths;
-        for (int b = 0; b < B; b++)
+        for (int b = b0; b < b1; b++)
         {
             var wqb = wq.Slice(b * A, A);
             for (int s = 0; s < lengths[b]; s++)
             {
                 int row = b * S + s;
-                var u = t >= 0 ? _tanh.Slice(((t * B + b) * S + s) * A, A) : _row.All;
+                var u = t >= 0 ? _tanh.Slice(((t * B + b) * S + s) * A, A) : _row.Slice(part * A, A);
                 Kernels.Add(projected.Slice(row * A, A), wqb, u);
                 Kernels.Tanh(u, u);
                 scores[row] = Kernels.Dot(u, v);
@@ -119,32 +124,40 @@ public sealed class BahdanauAttention : Attention
         Array.Clear(_dv);
     }
 
-    private protected override void ScoreBackward(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery, Span<float> dKeys)
+    private protected override void ScoreBackwardRows(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery,
+        Span<float> dKeys, int b0, int b1, int part)
     {
         int B = Batch, S = SourceLength, A = AttentionSize;
-        var g = _dQueryProjection.Slice(t * B * A, B * A);
-        g.Clear();
-        Span<float> dProjected = _dProjectedKeys;
+        Span<float> dProjected = _dProjectedKeys, z = _row.Slice(part * A, A);
         ReadOnlySpan<float> v = _v.Value.Data;
         var lengths = Lengths;
-        for (int b = 0; b < B; b++)
+        for (int b = b0; b < b1; b++)
         {
-            var gb = g.Slice(b * A, A);
+            var gb = _dQueryProjection.Slice((t * B + b) * A, A);
+            gb.Clear();
             for (int s = 0; s < lengths[b]; s++)
             {
                 int row = b * S + s;
-                float de = dScores[row];
-                var u = _tanh.Slice(((t * B + b) * S + s) * A, A);
-                Kernels.AddScaled(_dv, u, de);
-                Kernels.TanhBackward(u, v, u); // u ← v ⊙ (1 − u²)
-                Kernels.Scale(u, de);          // z
+                ReadOnlySpan<float> u = _tanh.Slice(((t * B + b) * S + s) * A, A);
+                Kernels.TanhBackward(u, v, z); // v ⊙ (1 − u²)
+                Kernels.Scale(z, dScores[row]);
                 var dp = dProjected.Slice(row * A, A);
-                Kernels.Add(dp, u, dp);
-                Kernels.Add(gb, u, gb);
+                Kernels.Add(dp, z, dp);
+                Kernels.Add(gb, z, gb);
             }
         }
+    }
+
+    /// <summary>dv += Σ de u over the step's (b, s) in order, on one thread; then dq = g W_q for the whole batch.</summary>
+    private protected override void FinishScoreBackward(int t, ReadOnlySpan<float> dScores, Span<float> dQuery)
+    {
+        int B = Batch, S = SourceLength, A = AttentionSize;
+        var lengths = Lengths;
+        for (int b = 0; b < B; b++)
+            for (int s = 0; s < lengths[b]; s++)
+                Kernels.AddScaled(_dv, _tanh.Slice(((t * B + b) * S + s) * A, A), dScores[b * S + s]);
         // dq[B, Q] = g[B, A] · W_q[A, Q]
-        Gemm.Multiply(g, A, false, QueryWeight, _queryStride, false, dQuery, QuerySize, B, QuerySize, A);
+        Gemm.Multiply(_dQueryProjection.Slice(t * B * A, B * A), A, false, QueryWeight, _queryStride, false, dQuery, QuerySize, B, QuerySize, A);
     }
 
     private protected override void EndScoreBackward(int steps, ReadOnlySpan<float> queries, Span<float> dKeys)

@@ -80,8 +80,7 @@ public sealed class Linear : IModule
         // dW[out, in] += dy[N, out]ᵀ · x[N, in]
         Gemm.Multiply(dy.Span, OutFeatures, true, x.Span, InFeatures, false, Weight.Grad.Data, InFeatures,
             OutFeatures, InFeatures, n, accumulate: true);
-        if (Bias is not null)
-            for (int r = 0; r < n; r++) Kernels.Add(Bias.Grad.Span, dy.Span.Slice(r * OutFeatures, OutFeatures), Bias.Grad.Span);
+        if (Bias is not null) ColumnSums.Accumulate(dy.Span, n, Bias.Grad.Span);
         // dx[N, in] = dy[N, out] · W[out, in]
         Resize(_dx, x.Shape, InFeatures);
         Gemm.Multiply(dy.Span, OutFeatures, false, Weight.Value.Data, InFeatures, false, _dx.Span, InFeatures,

@@ -53,12 +53,12 @@ public sealed class LuongAttention : Attention
         Gemm.Multiply(Keys, K, false, _weight.Value.Data, K, true, _projected, Q, rows, Q, K);
     }
 
-    private protected override void Score(int t, ReadOnlySpan<float> query, Span<float> scores)
+    private protected override void ScoreRows(int t, ReadOnlySpan<float> query, Span<float> scores, int b0, int b1, int part)
     {
         int S = SourceLength, Q = QuerySize;
         var projected = Projected;
         var lengths = Lengths;
-        for (int b = 0; b < Batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             var q = query.Slice(b * Q, Q);
             for (int s = 0; s < lengths[b]; s++) scores[b * S + s] = Kernels.Dot(q, projected.Slice((b * S + s) * Q, Q));
@@ -70,13 +70,14 @@ public sealed class LuongAttention : Attention
         if (_weight is not null) _dProjected.All.Clear();
     }
 
-    private protected override void ScoreBackward(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery, Span<float> dKeys)
+    private protected override void ScoreBackwardRows(int t, ReadOnlySpan<float> query, ReadOnlySpan<float> dScores, Span<float> dQuery,
+        Span<float> dKeys, int b0, int b1, int part)
     {
         int S = SourceLength, Q = QuerySize;
         var projected = Projected;
         var dProjected = _weight is null ? dKeys : _dProjected.All;
         var lengths = Lengths;
-        for (int b = 0; b < Batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             var q = query.Slice(b * Q, Q);
             var dq = dQuery.Slice(b * Q, Q);

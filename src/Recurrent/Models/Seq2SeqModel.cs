@@ -63,6 +63,7 @@ public sealed class Seq2SeqModel : ITaskModel
     private readonly Tensor _rows = Tensor.Growable(0), _dAttended = Tensor.Growable(0); // [N, 2H], [T, B, 2H]
     private float[] _guessLogits = [];   // [B, V] teacher forcing's own guesses
     private float[] _dContext = [], _dHidden = [], _dQuery = []; // [B, H] each
+    private float[] _dMasked = [];       // [E] one row's embedding gradient through the dropout mask
     private readonly Tensor _dEncoderOutput = Tensor.Growable(0), _dFinalHidden = Tensor.Growable(0), _dBridge = Tensor.Growable(0);
 
     /// <summary>
@@ -255,6 +256,7 @@ public sealed class Seq2SeqModel : ITaskModel
         Buffers.Grow(ref _dContext, B * H);
         Buffers.Grow(ref _dHidden, B * H);
         Buffers.Grow(ref _dQuery, B * H);
+        Buffers.Grow(ref _dMasked, E);
         var dContext = _dContext.AsSpan(0, B * H);
         var dHidden = _dHidden.AsSpan(0, B * H);
         var dQuery = _dQuery.AsSpan(0, B * H);
@@ -281,8 +283,10 @@ public sealed class Seq2SeqModel : ITaskModel
                 var grad = dEmbedding.Slice(_fed[t * B + b] * E, E);
                 if (dropEmbedding)
                 {
-                    var mask = _embeddingMask.AsSpan((t * B + b) * E, E);
-                    for (int e = 0; e < E; e++) grad[e] += dEmbedded[e] * mask[e];
+                    // grad += dEmbedded ⊙ mask, the product rounded before the sum (as a scalar loop does), in vectors
+                    var masked = _dMasked.AsSpan(0, E);
+                    Kernels.Multiply(dEmbedded, _embeddingMask.AsSpan((t * B + b) * E, E), masked);
+                    Kernels.Add(grad, masked, grad);
                 }
                 else Kernels.Add(grad, dEmbedded, grad);
                 dx.Slice(b * (E + H) + E, H).CopyTo(dContext.Slice(b * H, H)); // dL/dc_{t−1}

@@ -9,17 +9,15 @@ public static class GradientClipping
     /// <summary>
     /// ‖g‖ = √(Σ over all gradients of g²) (accumulated in double); when maxNorm/(‖g‖ + 1e-6) &lt; 1 every gradient is
     /// scaled by it (PyTorch's coefficient, computed in float as 1/(‖g‖ + 1e-6)·maxNorm). Returns ‖g‖ before clipping.
+    /// Both passes are shared among the GEMM threads (<see cref="GradientPasses"/>), with the same result on any number.
     /// </summary>
     public static float ClipGlobalNorm(IEnumerable<Parameter> parameters, float maxNorm)
     {
         if (!(maxNorm > 0)) throw new ArgumentException($"GradientClipping.ClipGlobalNorm: max norm must be > 0, got {maxNorm}");
-        var list = parameters as IReadOnlyCollection<Parameter> ?? parameters.ToArray();
-        double sum = 0;
-        foreach (var p in list) sum += Kernels.SumOfSquares(p.Grad.Span);
-        float norm = (float)Math.Sqrt(sum);
+        var list = parameters as IReadOnlyList<Parameter> ?? parameters.ToArray();
+        float norm = (float)Math.Sqrt(GradientPasses.SumOfSquares(list));
         float coefficient = 1f / (norm + 1e-6f) * maxNorm;
-        if (coefficient < 1f)
-            foreach (var p in list) Kernels.Scale(p.Grad.Span, coefficient);
+        if (coefficient < 1f) GradientPasses.Scale(list, coefficient);
         return norm;
     }
 

@@ -54,7 +54,7 @@ public abstract class Optimizer
     /// <summary>Sets every parameter's gradient to 0 (torch's zero_grad(set_to_none=False)).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.Grad.Zero();
+        GradientPasses.Zero(Parameters); // on the GEMM threads: 50 MB a step for a translation model
     }
 
     /// <summary>One state tensor per parameter, shaped like it, filled with initial; saved and loaded as "kind.name".</summary>

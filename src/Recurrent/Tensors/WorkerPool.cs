@@ -18,8 +18,8 @@ internal interface IParallelWork
 /// fields. A part must not start parallel work of its own (the nested call would find the pool held by its own thread).
 ///
 /// Workers spin for 5 ms after each job before sleeping, so they stay awake through a training step's
-/// single-threaded stretches (the loss, Adam: a fraction of a millisecond to a few) and a layer's next job finds them
-/// spinning. A woken thread is placed by the OS, sometimes on the caller's own core (seen once on this VM); spinners
+/// single-threaded stretches (dropout masks, copies between layers: a fraction of a millisecond) and a layer's next
+/// job finds them spinning. A woken thread is placed by the OS, sometimes on the caller's own core (seen once on this VM); spinners
 /// yield the core every 20 µs so that case costs a time slice at most. Side by side with the former 200 µs
 /// Thread.SpinWait loop these measured the same, fast or slow with the host (LSTM 2×128 moves by ±30 % from one
 /// minute to the next on this VM): they are precautions, not measured gains. Past the spin the workers sleep, so a
