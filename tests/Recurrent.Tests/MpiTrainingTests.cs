@@ -50,6 +50,11 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
         Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", after, "--overlap", "off"]).Code);
         Assert.Equal(0, Cli(2, [.. TinyCharLm, "--steps", "12", "--out", during, "--overlap", "on"]).Code);
         AssertSameWeights(after, during, exact: true);
+        // The translation model's output layer is summed while the decoder's backward runs.
+        string[] translate = ["--task", "translate", "--train", _pairs.TranslateTrain, .. Seq2SeqTaskFixture.TinyTranslate, "--steps", "8"];
+        Assert.Equal(0, Cli(2, [.. translate, "--out", after + "-mt", "--overlap", "off"]).Code);
+        Assert.Equal(0, Cli(2, [.. translate, "--out", during + "-mt", "--overlap", "on"]).Code);
+        AssertSameWeights(after + "-mt", during + "-mt", exact: true);
     }
 
     [MpiFact]

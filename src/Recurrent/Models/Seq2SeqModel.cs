@@ -1,3 +1,4 @@
+using Recurrent.Distributed;
 using System.Text.Json;
 using Recurrent.Data;
 using Recurrent.Layers;
@@ -28,8 +29,11 @@ namespace Recurrent.Models;
 /// Keeps for backward: what each layer keeps, the ids the decoder read, its embedding dropout mask [T, B, E], the
 /// contexts and [s_t; c_t] rows [T, B, 2H], and s_{−1}. Buffers grow to the largest batch seen.
 /// </summary>
-public sealed class Seq2SeqModel : ITaskModel
+public sealed class Seq2SeqModel : ITaskModel, IGradientHooks
 {
+    /// <inheritdoc/>
+    public Action<IModule>? GradientsReady { get; set; }
+
     /// <summary>The model's shape, vocabularies and attention, as config.json stores them.</summary>
     public Seq2SeqConfig Config { get; }
     internal Embedding SourceEmbedding { get; }
@@ -249,6 +253,7 @@ public sealed class Seq2SeqModel : ITaskModel
         _guard.Backward(nameof(Seq2SeqModel));
         int T = _targetSteps, B = _batch, S = _sourceSteps, H = Config.HiddenSize, E = Config.EmbeddingSize;
         var dRows = _outputDropout.Backward(Output.Backward(_loss.Backward())).Span; // [N, 2H]
+        GradientsReady?.Invoke(Output); // the largest layer: its sum over the ranks starts under the decoder's backward
         _dAttended.Resize(T, B, 2 * H);
         var dAttended = _dAttended.Span;
         dAttended.Clear();
