@@ -54,7 +54,7 @@ public class CliHelpTests
     private static readonly string[][] Commands =
     [
         ["train"], ["train", "--task", "classify"], ["train", "--task", "tag"], ["train", "--task", "translate"], ["train", "--task", "generate"],
-        ["sample"], ["eval"], ["predict"], ["plot"], ["verify"], ["bench"], ["bench", "gemm"], ["bench", "rnn"], ["bench", "tasks"], ["analyze"], ["serve"],
+        ["sample"], ["eval"], ["predict"], ["plot"], ["verify"], ["bench"], ["bench", "gemm"], ["bench", "rnn"], ["bench", "tasks"], ["bench", "allreduce"], ["analyze"], ["serve"],
     ];
 
     public static TheoryData<string[]> HelpOf() => new(Commands);

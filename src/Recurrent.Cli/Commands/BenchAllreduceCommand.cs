@@ -13,7 +13,8 @@ public static class BenchAllreduceCommand
     public const string Summary = "time of the gradients' sum over mpirun's ranks, 4 B to 64 MiB (run under mpirun -np N)";
 
     public const string Usage = """
-        usage: mpirun -np N recurrent bench allreduce [options]
+        usage: recurrent bench allreduce [options]
+          run under mpirun: mpirun -np N recurrent bench allreduce
           microseconds per MPI_Allreduce (float32 sum, in place) from 4 B to 64 MiB, and the bus bandwidth
           2(N−1)/N × bytes / time: the bytes a ring all-reduce moves through each rank's link, per second
           --json         one JSON array, one object per size, instead of the table
