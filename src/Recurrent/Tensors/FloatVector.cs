@@ -80,9 +80,9 @@ internal readonly struct Vec512(Vector512<float> v) : IFloatVector<Vec512>
 {
     public readonly Vector512<float> V = v;
 
-    public static int Count => Vector512<float>.Count;
-    public static Vec512 Zero => new(Vector512<float>.Zero);
-    public static Vec512 One => new(Vector512<float>.One);
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<float>.Count; }
+    public static Vec512 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<float>.Zero); }
+    public static Vec512 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<float>.One); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Create(float value) => new(Vector512.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Load(ref float src, nuint at) => new(Vector512.LoadUnsafe(ref src, at));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec512 v, ref float dst, nuint at) => v.V.StoreUnsafe(ref dst, at);
@@ -110,11 +110,11 @@ internal readonly struct Vec512(Vector512<float> v) : IFloatVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Mask(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
-    public static Vec512 operator +(Vec512 a, Vec512 b) => new(a.V + b.V);
-    public static Vec512 operator -(Vec512 a, Vec512 b) => new(a.V - b.V);
-    public static Vec512 operator *(Vec512 a, Vec512 b) => new(a.V * b.V);
-    public static Vec512 operator /(Vec512 a, Vec512 b) => new(a.V / b.V);
-    public static Vec512 operator -(Vec512 a) => new(-a.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 operator +(Vec512 a, Vec512 b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 operator -(Vec512 a, Vec512 b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 operator *(Vec512 a, Vec512 b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 operator /(Vec512 a, Vec512 b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 operator -(Vec512 a) => new(-a.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 FusedMultiplyAdd(Vec512 a, Vec512 b, Vec512 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Abs(Vec512 x) => new(Vector512.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Min(Vec512 a, Vec512 b) => new(Vector512.Min(a.V, b.V));
@@ -138,9 +138,9 @@ internal readonly struct Vec256(Vector256<float> v) : IFloatVector<Vec256>
 {
     public readonly Vector256<float> V = v;
 
-    public static int Count => Vector256<float>.Count;
-    public static Vec256 Zero => new(Vector256<float>.Zero);
-    public static Vec256 One => new(Vector256<float>.One);
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<float>.Count; }
+    public static Vec256 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<float>.Zero); }
+    public static Vec256 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<float>.One); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Create(float value) => new(Vector256.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Load(ref float src, nuint at) => new(Vector256.LoadUnsafe(ref src, at));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec256 v, ref float dst, nuint at) => v.V.StoreUnsafe(ref dst, at);
@@ -171,11 +171,11 @@ internal readonly struct Vec256(Vector256<float> v) : IFloatVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Mask(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
 
-    public static Vec256 operator +(Vec256 a, Vec256 b) => new(a.V + b.V);
-    public static Vec256 operator -(Vec256 a, Vec256 b) => new(a.V - b.V);
-    public static Vec256 operator *(Vec256 a, Vec256 b) => new(a.V * b.V);
-    public static Vec256 operator /(Vec256 a, Vec256 b) => new(a.V / b.V);
-    public static Vec256 operator -(Vec256 a) => new(-a.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 operator +(Vec256 a, Vec256 b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 operator -(Vec256 a, Vec256 b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 operator *(Vec256 a, Vec256 b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 operator /(Vec256 a, Vec256 b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 operator -(Vec256 a) => new(-a.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 FusedMultiplyAdd(Vec256 a, Vec256 b, Vec256 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Abs(Vec256 x) => new(Vector256.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Min(Vec256 a, Vec256 b) => new(Vector256.Min(a.V, b.V));
@@ -199,9 +199,9 @@ internal readonly struct Vec128(Vector128<float> v) : IFloatVector<Vec128>
 {
     public readonly Vector128<float> V = v;
 
-    public static int Count => Vector128<float>.Count;
-    public static Vec128 Zero => new(Vector128<float>.Zero);
-    public static Vec128 One => new(Vector128<float>.One);
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<float>.Count; }
+    public static Vec128 Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<float>.Zero); }
+    public static Vec128 One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<float>.One); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Create(float value) => new(Vector128.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Load(ref float src, nuint at) => new(Vector128.LoadUnsafe(ref src, at));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vec128 v, ref float dst, nuint at) => v.V.StoreUnsafe(ref dst, at);
@@ -232,11 +232,11 @@ internal readonly struct Vec128(Vector128<float> v) : IFloatVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Mask(int count) => Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(count)).AsSingle();
 
-    public static Vec128 operator +(Vec128 a, Vec128 b) => new(a.V + b.V);
-    public static Vec128 operator -(Vec128 a, Vec128 b) => new(a.V - b.V);
-    public static Vec128 operator *(Vec128 a, Vec128 b) => new(a.V * b.V);
-    public static Vec128 operator /(Vec128 a, Vec128 b) => new(a.V / b.V);
-    public static Vec128 operator -(Vec128 a) => new(-a.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 operator +(Vec128 a, Vec128 b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 operator -(Vec128 a, Vec128 b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 operator *(Vec128 a, Vec128 b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 operator /(Vec128 a, Vec128 b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 operator -(Vec128 a) => new(-a.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 FusedMultiplyAdd(Vec128 a, Vec128 b, Vec128 c) => new(Vector128.FusedMultiplyAdd(a.V, b.V, c.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Abs(Vec128 x) => new(Vector128.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Min(Vec128 a, Vec128 b) => new(Vector128.Min(a.V, b.V));

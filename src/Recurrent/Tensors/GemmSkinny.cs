@@ -80,13 +80,13 @@ internal static unsafe class GemmSkinny
                 Sse.Prefetch0(next + 2 * ldb + p);
                 Sse.Prefetch0(next + 3 * ldb + p);
             }
-            for (int q = p; q < p + 16; q += TV.Count)
+            // 16 / TV.Count steps, written out (TV.Count is a JIT-time constant): a loop here would cost register copies.
+            Step(a, b0, b1, b2, b3, p, ref acc0, ref acc1, ref acc2, ref acc3);
+            if (TV.Count < 16) Step(a, b0, b1, b2, b3, p + TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
+            if (TV.Count < 8)
             {
-                var av = TV.Load(ref a[q], 0);
-                acc0 = TV.FusedMultiplyAdd(av, TV.Load(ref b0[q], 0), acc0);
-                acc1 = TV.FusedMultiplyAdd(av, TV.Load(ref b1[q], 0), acc1);
-                acc2 = TV.FusedMultiplyAdd(av, TV.Load(ref b2[q], 0), acc2);
-                acc3 = TV.FusedMultiplyAdd(av, TV.Load(ref b3[q], 0), acc3);
+                Step(a, b0, b1, b2, b3, p + 2 * TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
+                Step(a, b0, b1, b2, b3, p + 3 * TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
             }
         }
         float s0 = TV.Sum(acc0), s1 = TV.Sum(acc1), s2 = TV.Sum(acc2), s3 = TV.Sum(acc3);
@@ -99,5 +99,16 @@ internal static unsafe class GemmSkinny
             s3 = MathF.FusedMultiplyAdd(av, b3[p], s3);
         }
         return (s0, s1, s2, s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TV>(float* a, float* b0, float* b1, float* b2, float* b3, int p,
+        ref TV acc0, ref TV acc1, ref TV acc2, ref TV acc3) where TV : struct, IFloatVector<TV>
+    {
+        var av = TV.Load(ref a[p], 0);
+        acc0 = TV.FusedMultiplyAdd(av, TV.Load(ref b0[p], 0), acc0);
+        acc1 = TV.FusedMultiplyAdd(av, TV.Load(ref b1[p], 0), acc1);
+        acc2 = TV.FusedMultiplyAdd(av, TV.Load(ref b2[p], 0), acc2);
+        acc3 = TV.FusedMultiplyAdd(av, TV.Load(ref b3[p], 0), acc3);
     }
 }
