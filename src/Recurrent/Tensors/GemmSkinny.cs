@@ -53,24 +53,15 @@ internal static unsafe class GemmSkinny
     private static void Store(in GemmProblem g, float* c, int j, float value) =>
         c[j] = g.Accumulate ? c[j] + value : g.Bias != null ? value + g.Bias[j] : value;
 
-    /// <summary>Four dot products of a with b0..b3 at the vector width picked at startup (see <see cref="Simd"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (float, float, float, float) Dot4(float* a, float* b0, float* b1, float* b2, float* b3, int k,
-        float* next, int ldb) =>
-        Simd.Is512 ? Dot4<Vec512>(a, b0, b1, b2, b3, k, next, ldb)
-        : Simd.Is256 ? Dot4<Vec256>(a, b0, b1, b2, b3, k, next, ldb)
-        : Dot4<Vec128>(a, b0, b1, b2, b3, k, next, ldb);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (float, float, float, float) Dot4<TV>(float* a, float* b0, float* b1, float* b2, float* b3, int k,
-        float* next, int ldb) where TV : struct, IFloatVector<TV>
+        float* next, int ldb)
     {
-        var acc0 = TV.Zero;
-        var acc1 = TV.Zero;
-        var acc2 = TV.Zero;
-        var acc3 = TV.Zero;
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
         int p = 0;
-        // 16 floats (one cache line of each row) per step, one prefetch per line, whatever the width.
         for (; p + 16 <= k; p += 16)
         {
             if (Sse.IsSupported && next != null)
@@ -80,16 +71,13 @@ internal static unsafe class GemmSkinny
                 Sse.Prefetch0(next + 2 * ldb + p);
                 Sse.Prefetch0(next + 3 * ldb + p);
             }
-            // 16 / TV.Count steps, written out (TV.Count is a JIT-time constant): a loop here would cost register copies.
-            Step(a, b0, b1, b2, b3, p, ref acc0, ref acc1, ref acc2, ref acc3);
-            if (TV.Count < 16) Step(a, b0, b1, b2, b3, p + TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
-            if (TV.Count < 8)
-            {
-                Step(a, b0, b1, b2, b3, p + 2 * TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
-                Step(a, b0, b1, b2, b3, p + 3 * TV.Count, ref acc0, ref acc1, ref acc2, ref acc3);
-            }
+            var av = Vector512.Load(a + p);
+            acc0 = Vector512.FusedMultiplyAdd(av, Vector512.Load(b0 + p), acc0);
+            acc1 = Vector512.FusedMultiplyAdd(av, Vector512.Load(b1 + p), acc1);
+            acc2 = Vector512.FusedMultiplyAdd(av, Vector512.Load(b2 + p), acc2);
+            acc3 = Vector512.FusedMultiplyAdd(av, Vector512.Load(b3 + p), acc3);
         }
-        float s0 = TV.Sum(acc0), s1 = TV.Sum(acc1), s2 = TV.Sum(acc2), s3 = TV.Sum(acc3);
+        float s0 = Vector512.Sum(acc0), s1 = Vector512.Sum(acc1), s2 = Vector512.Sum(acc2), s3 = Vector512.Sum(acc3);
         for (; p < k; p++)
         {
             float av = a[p];
@@ -99,16 +87,5 @@ internal static unsafe class GemmSkinny
             s3 = MathF.FusedMultiplyAdd(av, b3[p], s3);
         }
         return (s0, s1, s2, s3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TV>(float* a, float* b0, float* b1, float* b2, float* b3, int p,
-        ref TV acc0, ref TV acc1, ref TV acc2, ref TV acc3) where TV : struct, IFloatVector<TV>
-    {
-        var av = TV.Load(ref a[p], 0);
-        acc0 = TV.FusedMultiplyAdd(av, TV.Load(ref b0[p], 0), acc0);
-        acc1 = TV.FusedMultiplyAdd(av, TV.Load(ref b1[p], 0), acc1);
-        acc2 = TV.FusedMultiplyAdd(av, TV.Load(ref b2[p], 0), acc2);
-        acc3 = TV.FusedMultiplyAdd(av, TV.Load(ref b3[p], 0), acc3);
     }
 }
