@@ -546,22 +546,30 @@ internal sealed class RecurrentDirection : IParallelWork
     /// <summary>
     /// Adds step t's rows [rowFrom, rowTo) of matrix ([T·B, width]), columns [col, col + count), to the bias partials
     /// ([blocks, G·H]) at columns [sumCol, sumCol + count): each block of RowBlock rows to its own row, in row order,
-    /// each 16 columns' sum in a register across the block.
+    /// each vector of columns' sum in a register across the block.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddRows(AlignedFloats matrix, int width, int t, int col, int count, int rowFrom, int rowTo,
         AlignedFloats partials, int sumCol)
+    {
+        if (Simd.Is512) AddRows<Vec512>(matrix, width, t, col, count, rowFrom, rowTo, partials, sumCol);
+        else if (Simd.Is256) AddRows<Vec256>(matrix, width, t, col, count, rowFrom, rowTo, partials, sumCol);
+        else AddRows<Vec128>(matrix, width, t, col, count, rowFrom, rowTo, partials, sumCol);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddRows<TV>(AlignedFloats matrix, int width, int t, int col, int count, int rowFrom, int rowTo,
+        AlignedFloats partials, int sumCol) where TV : struct, IFloatVector<TV>
     {
         Span<float> step = matrix.Slice(t * _batch * width, _batch * width);
         for (int b0 = rowFrom; b0 < rowTo; b0 += RowBlock)
         {
             Span<float> sums = partials.Slice(b0 / RowBlock * _gateWidth + sumCol, count);
             int b1 = Math.Min(rowTo, b0 + RowBlock);
-            for (int j = 0; j < count; j += Lanes.Width)
+            for (int j = 0; j < count; j += TV.Count)
             {
-                int n = Math.Min(Lanes.Width, count - j);
-                var sum = Lanes.Load(sums[j..], n);
-                for (int b = b0; b < b1; b++) sum += Lanes.Load(step[(b * width + col + j)..], n);
+                int n = Math.Min(TV.Count, count - j);
+                var sum = Lanes.Load<TV>(sums[j..], n);
+                for (int b = b0; b < b1; b++) sum += Lanes.Load<TV>(step[(b * width + col + j)..], n);
                 Lanes.Store(sum, sums[j..], n);
             }
         }

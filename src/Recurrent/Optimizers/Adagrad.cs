@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Layers;
+using Recurrent.Tensors;
 
 namespace Recurrent.Optimizers;
 
@@ -54,16 +54,17 @@ public sealed class Adagrad : Optimizer
 
     private readonly struct Update(float weightDecay, float eps, float negClr) : IElementUpdate
     {
-        private readonly Vector512<float> _wd = Vector512.Create(weightDecay), _eps = Vector512.Create(eps), _negClr = Vector512.Create(negClr);
+        private readonly float _wd = weightDecay, _eps = eps, _negClr = negClr;
         private readonly bool _decay = weightDecay != 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> sum, ref Vector512<float> s1, ref Vector512<float> s2)
+        public void Apply<TV>(ref TV p, TV g, ref TV sum, ref TV s1, ref TV s2)
+            where TV : struct, IFloatVector<TV>
         {
-            if (_decay) g = ElementwiseUpdate.L2(g, p, _wd);
-            sum = Vector512.FusedMultiplyAdd(g, g, sum);
-            var std = Vector512.Sqrt(sum) + _eps;
-            p += _negClr * g / std;
+            if (_decay) g = ElementwiseUpdate.L2(g, p, TV.Create(_wd));
+            sum = TV.FusedMultiplyAdd(g, g, sum);
+            var std = TV.Sqrt(sum) + TV.Create(_eps);
+            p += TV.Create(_negClr) * g / std;
         }
     }
 }

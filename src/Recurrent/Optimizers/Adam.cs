@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Layers;
 using Recurrent.Tensors;
 
@@ -94,21 +93,22 @@ internal static class AdamStep
     private readonly struct Update(float l2, float decay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
         float biasCorrection2Sqrt, float eps, float negStepSize) : IElementUpdate
     {
-        private readonly Vector512<float> _l2 = Vector512.Create(l2), _decay = Vector512.Create(decay),
-            _b1 = Vector512.Create(beta1), _c1 = Vector512.Create(oneMinusBeta1),
-            _b2 = Vector512.Create(beta2), _c2 = Vector512.Create(oneMinusBeta2),
-            _bc2 = Vector512.Create(biasCorrection2Sqrt), _eps = Vector512.Create(eps), _negStep = Vector512.Create(negStepSize);
+        private readonly float _l2 = l2, _decay = decay,
+            _b1 = beta1, _c1 = oneMinusBeta1,
+            _b2 = beta2, _c2 = oneMinusBeta2,
+            _bc2 = biasCorrection2Sqrt, _eps = eps, _negStep = negStepSize;
         private readonly bool _useL2 = l2 != 0, _useDecay = decay != 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> m, ref Vector512<float> v, ref Vector512<float> s2)
+        public void Apply<TV>(ref TV p, TV g, ref TV m, ref TV v, ref TV s2)
+            where TV : struct, IFloatVector<TV>
         {
-            if (_useDecay) p *= _decay;                          // AdamW: param.mul_(1 − lr·λ)
-            if (_useL2) g = ElementwiseUpdate.L2(g, p, _l2);     // Adam: grad.add(param, alpha=λ)
-            m = Vector512.FusedMultiplyAdd(g, _c1, m * _b1);     // exp_avg.mul_(β₁).add_(g, alpha=1−β₁)
-            v = Vector512.FusedMultiplyAdd(_c2 * g, g, v * _b2); // exp_avg_sq.mul_(β₂).addcmul_(g, g, value=1−β₂)
-            var denom = Vector512.Sqrt(v) / _bc2 + _eps;         // (exp_avg_sq.sqrt() / √bc₂).add_(ε)
-            p += _negStep * m / denom;                           // param.addcdiv_(exp_avg, denom, value=−step_size)
+            if (_useDecay) p *= TV.Create(_decay);                              // AdamW: param.mul_(1 − lr·λ)
+            if (_useL2) g = ElementwiseUpdate.L2(g, p, TV.Create(_l2));         // Adam: grad.add(param, alpha=λ)
+            m = TV.FusedMultiplyAdd(g, TV.Create(_c1), m * TV.Create(_b1));     // exp_avg.mul_(β₁).add_(g, alpha=1−β₁)
+            v = TV.FusedMultiplyAdd(TV.Create(_c2) * g, g, v * TV.Create(_b2)); // exp_avg_sq.mul_(β₂).addcmul_(g, g, value=1−β₂)
+            var denom = TV.Sqrt(v) / TV.Create(_bc2) + TV.Create(_eps);         // (exp_avg_sq.sqrt() / √bc₂).add_(ε)
+            p += TV.Create(_negStep) * m / denom;                               // param.addcdiv_(exp_avg, denom, value=−step_size)
         }
     }
 }

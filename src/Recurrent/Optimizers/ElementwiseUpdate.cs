@@ -1,25 +1,22 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Tensors;
 
 namespace Recurrent.Optimizers;
 
-/// <summary>One optimizer's update of 16 parameters from their gradients and up to three state values.</summary>
+/// <summary>One optimizer's update of one vector of parameters (at any width) from their gradients and up to three state values.</summary>
 internal interface IElementUpdate
 {
-    void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2);
+    void Apply<TV>(ref TV p, TV g, ref TV s0, ref TV s1, ref TV s2) where TV : struct, IFloatVector<TV>;
 }
 
 /// <summary>
-/// Runs an IElementUpdate over a parameter in one pass (p, g and the state read once, written once), 16 floats at a
-/// time; the tail goes through the same vector code as zero-padded vectors (Tail), so every element gets identical
-/// arithmetic. Unused state slots are empty spans.
+/// Runs an IElementUpdate over a parameter in one pass (p, g and the state read once, written once), one vector at a
+/// time at the width picked at startup (<see cref="Simd"/>); the tail goes through the same vector code as zero-padded
+/// vectors (LoadPartial), so every element gets identical arithmetic. Unused state slots are empty spans.
 /// </summary>
 internal static class ElementwiseUpdate
 {
-    private const int W = 16;
-
     /// <summary>Below this many parameters one thread does the update; above, the worker threads share it.</summary>
     private const int ParallelMinLength = 1 << 16;
 
@@ -36,7 +33,7 @@ internal static class ElementwiseUpdate
         RunRange(update, p, g, s0, s1, s2);
     }
 
-    /// <summary>Elements [16·k, …) are the same arithmetic wherever a part starts, so any split gives the same bits.</summary>
+    /// <summary>Every element gets the same arithmetic wherever a part starts, so any split gives the same bits.</summary>
     private sealed unsafe class ElementwiseWork<TUpdate> : IParallelWork where TUpdate : struct, IElementUpdate
     {
         [ThreadStatic] private static ElementwiseWork<TUpdate>? _current;
@@ -60,13 +57,21 @@ internal static class ElementwiseUpdate
                 Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length));
         }
 
-        private int Boundary(int part) => part >= _parts ? _n : (int)((long)_n / W * part / _parts) * W;
+        private int Boundary(int part) => part >= _parts ? _n : (int)((long)_n / Simd.Width * part / _parts) * Simd.Width;
 
         private static Span<float> Slice(float* state, int start, int length) => state == null ? default : new Span<float>(state + start, length);
     }
 
     private static void RunRange<TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
         Span<float> s0, Span<float> s1, Span<float> s2) where TUpdate : struct, IElementUpdate
+    {
+        if (Simd.Is512) RunRange<Vec512, TUpdate>(update, p, g, s0, s1, s2);
+        else if (Simd.Is256) RunRange<Vec256, TUpdate>(update, p, g, s0, s1, s2);
+        else RunRange<Vec128, TUpdate>(update, p, g, s0, s1, s2);
+    }
+
+    private static void RunRange<TV, TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
+        Span<float> s0, Span<float> s1, Span<float> s2) where TV : struct, IFloatVector<TV> where TUpdate : struct, IElementUpdate
     {
         int n = p.Length;
         bool h0 = !s0.IsEmpty, h1 = !s1.IsEmpty, h2 = !s2.IsEmpty;
@@ -77,36 +82,35 @@ internal static class ElementwiseUpdate
         ref float r1 = ref MemoryMarshal.GetReference(s1);
         ref float r2 = ref MemoryMarshal.GetReference(s2);
         int i = 0;
-        for (; i <= n - W; i += W)
+        for (; i <= n - TV.Count; i += TV.Count)
         {
             nuint at = (nuint)i;
-            var vp = Vector512.LoadUnsafe(ref rp, at);
-            var v0 = h0 ? Vector512.LoadUnsafe(ref r0, at) : default;
-            var v1 = h1 ? Vector512.LoadUnsafe(ref r1, at) : default;
-            var v2 = h2 ? Vector512.LoadUnsafe(ref r2, at) : default;
-            u.Apply(ref vp, Vector512.LoadUnsafe(ref rg, at), ref v0, ref v1, ref v2);
-            vp.StoreUnsafe(ref rp, at);
-            if (h0) v0.StoreUnsafe(ref r0, at);
-            if (h1) v1.StoreUnsafe(ref r1, at);
-            if (h2) v2.StoreUnsafe(ref r2, at);
+            var vp = TV.Load(ref rp, at);
+            var v0 = h0 ? TV.Load(ref r0, at) : default;
+            var v1 = h1 ? TV.Load(ref r1, at) : default;
+            var v2 = h2 ? TV.Load(ref r2, at) : default;
+            u.Apply(ref vp, TV.Load(ref rg, at), ref v0, ref v1, ref v2);
+            TV.Store(vp, ref rp, at);
+            if (h0) TV.Store(v0, ref r0, at);
+            if (h1) TV.Store(v1, ref r1, at);
+            if (h2) TV.Store(v2, ref r2, at);
         }
         if (i < n)
         {
             int r = n - i;
-            var vp = Tail.Load(ref Unsafe.Add(ref rp, i), r);
-            var v0 = h0 ? Tail.Load(ref Unsafe.Add(ref r0, i), r) : default;
-            var v1 = h1 ? Tail.Load(ref Unsafe.Add(ref r1, i), r) : default;
-            var v2 = h2 ? Tail.Load(ref Unsafe.Add(ref r2, i), r) : default;
-            u.Apply(ref vp, Tail.Load(ref Unsafe.Add(ref rg, i), r), ref v0, ref v1, ref v2);
-            Tail.Store(ref Unsafe.Add(ref rp, i), r, vp);
-            if (h0) Tail.Store(ref Unsafe.Add(ref r0, i), r, v0);
-            if (h1) Tail.Store(ref Unsafe.Add(ref r1, i), r, v1);
-            if (h2) Tail.Store(ref Unsafe.Add(ref r2, i), r, v2);
+            var vp = TV.LoadPartial(ref Unsafe.Add(ref rp, i), r, TV.Zero);
+            var v0 = h0 ? TV.LoadPartial(ref Unsafe.Add(ref r0, i), r, TV.Zero) : default;
+            var v1 = h1 ? TV.LoadPartial(ref Unsafe.Add(ref r1, i), r, TV.Zero) : default;
+            var v2 = h2 ? TV.LoadPartial(ref Unsafe.Add(ref r2, i), r, TV.Zero) : default;
+            u.Apply(ref vp, TV.LoadPartial(ref Unsafe.Add(ref rg, i), r, TV.Zero), ref v0, ref v1, ref v2);
+            TV.StorePartial(vp, ref Unsafe.Add(ref rp, i), r);
+            if (h0) TV.StorePartial(v0, ref Unsafe.Add(ref r0, i), r);
+            if (h1) TV.StorePartial(v1, ref Unsafe.Add(ref r1, i), r);
+            if (h2) TV.StorePartial(v2, ref Unsafe.Add(ref r2, i), r);
         }
     }
 
     /// <summary>g + wd·p with one rounding: PyTorch's grad.add(param, alpha=weight_decay).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> L2(Vector512<float> g, Vector512<float> p, Vector512<float> weightDecay) =>
-        Vector512.FusedMultiplyAdd(p, weightDecay, g);
+    public static TV L2<TV>(TV g, TV p, TV weightDecay) where TV : struct, IFloatVector<TV> => TV.FusedMultiplyAdd(p, weightDecay, g);
 }

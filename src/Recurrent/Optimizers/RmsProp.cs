@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Layers;
+using Recurrent.Tensors;
 
 namespace Recurrent.Optimizers;
 
@@ -62,31 +62,32 @@ public sealed class RmsProp : Optimizer
     private readonly struct Update(float weightDecay, float alpha, float oneMinusAlpha, float eps, float momentum, bool centered, float negLr)
         : IElementUpdate
     {
-        private readonly Vector512<float> _wd = Vector512.Create(weightDecay), _alpha = Vector512.Create(alpha),
-            _oneMinusAlpha = Vector512.Create(oneMinusAlpha), _eps = Vector512.Create(eps), _mu = Vector512.Create(momentum),
-            _negLr = Vector512.Create(negLr);
+        private readonly float _wd = weightDecay, _alpha = alpha,
+            _oneMinusAlpha = oneMinusAlpha, _eps = eps, _mu = momentum,
+            _negLr = negLr;
         private readonly bool _decay = weightDecay != 0, _centered = centered, _momentum = momentum > 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> squareAvg, ref Vector512<float> gradAvg, ref Vector512<float> buf)
+        public void Apply<TV>(ref TV p, TV g, ref TV squareAvg, ref TV gradAvg, ref TV buf)
+            where TV : struct, IFloatVector<TV>
         {
-            if (_decay) g = ElementwiseUpdate.L2(g, p, _wd);
+            if (_decay) g = ElementwiseUpdate.L2(g, p, TV.Create(_wd));
             // square_avg.mul_(α).addcmul_(g, g, value=1−α): one fused (1−α)g·g + α·v
-            squareAvg = Vector512.FusedMultiplyAdd(_oneMinusAlpha * g, g, squareAvg * _alpha);
-            Vector512<float> avg;
+            squareAvg = TV.FusedMultiplyAdd(TV.Create(_oneMinusAlpha) * g, g, squareAvg * TV.Create(_alpha));
+            TV avg;
             if (_centered)
             {
-                gradAvg = Vector512.FusedMultiplyAdd(g, _oneMinusAlpha, gradAvg * _alpha);
-                avg = Vector512.Sqrt(Vector512.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg));
+                gradAvg = TV.FusedMultiplyAdd(g, TV.Create(_oneMinusAlpha), gradAvg * TV.Create(_alpha));
+                avg = TV.Sqrt(TV.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg));
             }
-            else avg = Vector512.Sqrt(squareAvg);
-            avg += _eps;
+            else avg = TV.Sqrt(squareAvg);
+            avg += TV.Create(_eps);
             if (_momentum)
             {
-                buf = buf * _mu + g / avg;
-                p = Vector512.FusedMultiplyAdd(buf, _negLr, p);
+                buf = buf * TV.Create(_mu) + g / avg;
+                p = TV.FusedMultiplyAdd(buf, TV.Create(_negLr), p);
             }
-            else p += _negLr * g / avg;
+            else p += TV.Create(_negLr) * g / avg;
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Layers;
+using Recurrent.Tensors;
 
 namespace Recurrent.Optimizers;
 
@@ -61,20 +61,21 @@ public sealed class Sgd : Optimizer
     private readonly struct Update(float weightDecay, float momentum, float oneMinusDampening, bool nesterov, bool first, float negLr)
         : IElementUpdate
     {
-        private readonly Vector512<float> _wd = Vector512.Create(weightDecay), _mu = Vector512.Create(momentum),
-            _keep = Vector512.Create(oneMinusDampening), _negLr = Vector512.Create(negLr);
+        private readonly float _wd = weightDecay, _mu = momentum,
+            _keep = oneMinusDampening, _negLr = negLr;
         private readonly bool _decay = weightDecay != 0, _momentum = momentum != 0, _nesterov = nesterov, _first = first;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Apply(ref Vector512<float> p, Vector512<float> g, ref Vector512<float> buf, ref Vector512<float> s1, ref Vector512<float> s2)
+        public void Apply<TV>(ref TV p, TV g, ref TV buf, ref TV s1, ref TV s2)
+            where TV : struct, IFloatVector<TV>
         {
-            var d = _decay ? ElementwiseUpdate.L2(g, p, _wd) : g;
+            var d = _decay ? ElementwiseUpdate.L2(g, p, TV.Create(_wd)) : g;
             if (_momentum)
             {
-                buf = _first ? d : Vector512.FusedMultiplyAdd(d, _keep, buf * _mu);
-                d = _nesterov ? Vector512.FusedMultiplyAdd(buf, _mu, d) : buf;
+                buf = _first ? d : TV.FusedMultiplyAdd(d, TV.Create(_keep), buf * TV.Create(_mu));
+                d = _nesterov ? TV.FusedMultiplyAdd(buf, TV.Create(_mu), d) : buf;
             }
-            p = Vector512.FusedMultiplyAdd(d, _negLr, p);
+            p = TV.FusedMultiplyAdd(d, TV.Create(_negLr), p);
         }
     }
 }

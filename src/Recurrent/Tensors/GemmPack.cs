@@ -72,16 +72,25 @@ internal static unsafe class GemmPack
     /// dst[p·width + r] = src[r·ld + p] for r &lt; count, p &lt; kc; zeros for r in [count, width). width is at most 16
     /// or a multiple of 16. The vector path writes 16 floats per p even when width &lt; 16, spilling past the row into
     /// the next p's slot (rewritten by the next store) or, after the panel's last row, up to 16 floats further, into
-    /// space the next panel or the buffer's slack owns.
+    /// space the next panel or the buffer's slack owns. Without AVX-512 the AVX path does the same 8 by 8, where width
+    /// is at most 8 or a multiple of 8 (the AVX2 kernel's 6 and 16); other widths go element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(float* src, int ld, int count, int kc, int width, float* dst)
     {
         int p = 0;
         if (Avx512F.IsSupported)
+        {
             for (; p + 16 <= kc; p += 16)
                 for (int r0 = 0; r0 < width; r0 += 16)
                     Transpose16(src + (long)r0 * ld + p, ld, Math.Clamp(count - r0, 0, 16), dst + p * width + r0, width);
+        }
+        else if (Avx.IsSupported && (width <= 8 || width % 8 == 0))
+        {
+            for (; p + 8 <= kc; p += 8)
+                for (int r0 = 0; r0 < width; r0 += 8)
+                    Transpose8(src + (long)r0 * ld + p, ld, Math.Clamp(count - r0, 0, 8), dst + p * width + r0, width);
+        }
         for (; p < kc; p++)
         {
             float* d = dst + p * width;
@@ -152,6 +161,43 @@ internal static unsafe class GemmPack
         Avx512F.Shuffle4x128(v6, v14, 0xDD).Store(dst + 14 * stride);
         Avx512F.Shuffle4x128(v7, v15, 0xDD).Store(dst + 15 * stride);
     }
+
+    /// <summary>
+    /// The 8×8 transpose with AVX: dst[p·stride + r] = src[r·ld + p] for p, r &lt; 8, with zeros for rows r ≥ rows.
+    /// Three rounds: 2×2 blocks and 4×4 within each 128-bit lane, then the lanes' halves exchanged.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose8(float* src, long ld, int rows, float* dst, int stride)
+    {
+        Vector256<float> r0 = Row8(src, ld, rows, 0), r1 = Row8(src, ld, rows, 1), r2 = Row8(src, ld, rows, 2), r3 = Row8(src, ld, rows, 3);
+        Vector256<float> r4 = Row8(src, ld, rows, 4), r5 = Row8(src, ld, rows, 5), r6 = Row8(src, ld, rows, 6), r7 = Row8(src, ld, rows, 7);
+
+        // t: pairs of rows interleaved, per 128-bit lane L: (a[4L], b[4L], a[4L+1], b[4L+1]) and the high half.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+
+        // u: per lane L, rows 4q..4q+3 of column 4L+c (u[4q+c]).
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+
+        // Column p: rows 0-3 from u[p mod 4] and rows 4-7 from u[4 + p mod 4], low lanes for p < 4, high for p ≥ 4.
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + stride);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * stride);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * stride);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * stride);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * stride);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * stride);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row8(float* src, long ld, int rows, int r) =>
+        r < rows ? Vector256.Load(src + r * ld) : Vector256<float>.Zero;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Row(float* src, long ld, int rows, int r) =>

@@ -6,14 +6,13 @@ namespace Recurrent.Tensors;
 
 /// <summary>
 /// Span kernels: activations and their derivatives, row-wise (log-)softmax, and the BLAS-1 operations.
-/// One vectorized driver per arity runs an operator 16 floats at a time; the tail (length mod 16) goes through the
-/// same operator as one zero-padded vector (Tail), so an element gets the same arithmetic wherever it sits in a span.
-/// Outputs may alias inputs exactly (in place); lengths must match. Nothing allocates.
+/// One vectorized driver per arity runs an operator one vector at a time, at the width picked at startup (see
+/// <see cref="Simd"/>: 16, 8 or 4 floats); the tail (length mod the width) goes through the same operator as one
+/// zero-padded vector (LoadPartial), so an element gets the same arithmetic wherever it sits in a span, and at any
+/// width. Outputs may alias inputs exactly (in place); lengths must match. Nothing allocates.
 /// </summary>
 public static partial class Kernels
 {
-    private const int W = 16; // floats per Vector512
-
     // ---- activations: y = f(x) ----
 
     /// <summary>y = σ(x) = 1/(1+e^{−x}).</summary>
@@ -50,17 +49,17 @@ public static partial class Kernels
         Map(a, b, dst, new MultiplyOp(), "Multiply");
 
     /// <summary>x ← s·x.</summary>
-    public static void Scale(Span<float> x, float s) => Map(x, x, new ScaleOp(Vector512.Create(s)), "Scale");
+    public static void Scale(Span<float> x, float s) => Map(x, x, new ScaleOp(s), "Scale");
 
     /// <summary>dst ← dst + s·x, one rounding per element (fused multiply-add, as PyTorch's add_(x, alpha=s)).</summary>
     public static void AddScaled(Span<float> dst, ReadOnlySpan<float> x, float s) =>
-        Map(x, dst, dst, new AddScaledOp(Vector512.Create(s)), "AddScaled");
+        Map(x, dst, dst, new AddScaledOp(s), "AddScaled");
 
     /// <summary>x ← min(max(x, low), high) (NaN stays NaN, as torch.clamp_).</summary>
     public static void Clamp(Span<float> x, float low, float high)
     {
         if (!(low <= high)) throw new ArgumentException($"Kernels.Clamp: low {low} is above high {high}");
-        Map(x, x, new ClampOp(Vector512.Create(low), Vector512.Create(high)), "Clamp");
+        Map(x, x, new ClampOp(low, high), "Clamp");
     }
 
     /// <summary>[P, Q, R] → [Q, P, R]: batch-first ↔ time-major (not in place).</summary>
@@ -75,19 +74,24 @@ public static partial class Kernels
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         SameLength("Dot", a.Length, b.Length);
+        return Simd.Is512 ? Dot<Vec512>(a, b) : Simd.Is256 ? Dot<Vec256>(a, b) : Dot<Vec128>(a, b);
+    }
+
+    private static float Dot<TV>(ReadOnlySpan<float> a, ReadOnlySpan<float> b) where TV : struct, IFloatVector<TV>
+    {
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rb = ref MemoryMarshal.GetReference(b);
-        int n = a.Length, i = 0;
-        var acc0 = Vector512<float>.Zero;
-        var acc1 = Vector512<float>.Zero; // two chains hide the FMA latency
-        for (; i <= n - 2 * W; i += 2 * W)
+        int n = a.Length, i = 0, w = TV.Count;
+        var acc0 = TV.Zero;
+        var acc1 = TV.Zero; // two chains hide the FMA latency
+        for (; i <= n - 2 * w; i += 2 * w)
         {
-            acc0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), acc0);
-            acc1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)(i + W)), Vector512.LoadUnsafe(ref rb, (nuint)(i + W)), acc1);
+            acc0 = TV.FusedMultiplyAdd(TV.Load(ref ra, (nuint)i), TV.Load(ref rb, (nuint)i), acc0);
+            acc1 = TV.FusedMultiplyAdd(TV.Load(ref ra, (nuint)(i + w)), TV.Load(ref rb, (nuint)(i + w)), acc1);
         }
-        for (; i <= n - W; i += W)
-            acc0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), acc0);
-        float sum = Vector512.Sum(acc0 + acc1);
+        for (; i <= n - w; i += w)
+            acc0 = TV.FusedMultiplyAdd(TV.Load(ref ra, (nuint)i), TV.Load(ref rb, (nuint)i), acc0);
+        float sum = TV.Sum(acc0 + acc1);
         for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
         return sum;
     }
@@ -95,29 +99,60 @@ public static partial class Kernels
     /// <summary>Σ xᵢ², accumulated in double (the gradient norm must not lose small parameters to large ones).</summary>
     public static double SumOfSquares(ReadOnlySpan<float> x)
     {
+        // A reduction that widens to double, which IFloatVector does not model: one copy per width, the same loop.
         ref float rx = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
-        var acc0 = Vector512<double>.Zero;
-        var acc1 = Vector512<double>.Zero;
-        for (; i <= n - W; i += W)
+        double sum;
+        if (Simd.Is512)
         {
-            var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref rx, (nuint)i));
-            acc0 = Vector512.FusedMultiplyAdd(lo, lo, acc0);
-            acc1 = Vector512.FusedMultiplyAdd(hi, hi, acc1);
+            var acc0 = Vector512<double>.Zero;
+            var acc1 = Vector512<double>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref rx, (nuint)i));
+                acc0 = Vector512.FusedMultiplyAdd(lo, lo, acc0);
+                acc1 = Vector512.FusedMultiplyAdd(hi, hi, acc1);
+            }
+            sum = Vector512.Sum(acc0 + acc1);
         }
-        double sum = Vector512.Sum(acc0 + acc1);
+        else if (Simd.Is256)
+        {
+            var acc0 = Vector256<double>.Zero;
+            var acc1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref rx, (nuint)i));
+                acc0 = Vector256.FusedMultiplyAdd(lo, lo, acc0);
+                acc1 = Vector256.FusedMultiplyAdd(hi, hi, acc1);
+            }
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+        else
+        {
+            var acc0 = Vector128<double>.Zero;
+            var acc1 = Vector128<double>.Zero;
+            for (; i <= n - 4; i += 4)
+            {
+                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref rx, (nuint)i));
+                acc0 = Vector128.FusedMultiplyAdd(lo, lo, acc0);
+                acc1 = Vector128.FusedMultiplyAdd(hi, hi, acc1);
+            }
+            sum = Vector128.Sum(acc0 + acc1);
+        }
         for (; i < n; i++) sum += (double)x[i] * x[i];
         return sum;
     }
 
     /// <summary>Σ xᵢ in float lanes.</summary>
-    public static float Sum(ReadOnlySpan<float> x)
+    public static float Sum(ReadOnlySpan<float> x) => Simd.Is512 ? Sum<Vec512>(x) : Simd.Is256 ? Sum<Vec256>(x) : Sum<Vec128>(x);
+
+    private static float Sum<TV>(ReadOnlySpan<float> x) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
-        var acc = Vector512<float>.Zero;
-        for (; i <= n - W; i += W) acc += Vector512.LoadUnsafe(ref rx, (nuint)i);
-        float sum = Vector512.Sum(acc);
+        var acc = TV.Zero;
+        for (; i <= n - TV.Count; i += TV.Count) acc += TV.Load(ref rx, (nuint)i);
+        float sum = TV.Sum(acc);
         for (; i < n; i++) sum += x[i];
         return sum;
     }
@@ -126,42 +161,60 @@ public static partial class Kernels
 
     private interface IUnaryOp
     {
-        Vector512<float> Invoke(Vector512<float> x);
+        TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV>;
     }
 
     private interface IBinaryOp
     {
-        Vector512<float> Invoke(Vector512<float> a, Vector512<float> b);
+        TV Invoke<TV>(TV a, TV b) where TV : struct, IFloatVector<TV>;
     }
 
-    /// <summary>y = op(x) over whole vectors, then the tail as one zero-padded vector.</summary>
+    /// <summary>y = op(x) at the startup width.</summary>
     private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y, TOp op, string name) where TOp : struct, IUnaryOp
     {
         SameLength(name, x.Length, y.Length);
+        if (Simd.Is512) MapAt<Vec512, TOp>(x, y, op);
+        else if (Simd.Is256) MapAt<Vec256, TOp>(x, y, op);
+        else MapAt<Vec128, TOp>(x, y, op);
+    }
+
+    /// <summary>y = op(x) over whole vectors, then the tail as one zero-padded vector.</summary>
+    private static void MapAt<TV, TOp>(ReadOnlySpan<float> x, Span<float> y, TOp op)
+        where TV : struct, IFloatVector<TV> where TOp : struct, IUnaryOp
+    {
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
         int n = x.Length, i = 0;
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        for (; i <= n - TV.Count; i += TV.Count)
+            TV.Store(op.Invoke(TV.Load(ref rx, (nuint)i)), ref ry, (nuint)i);
         if (i < n)
-            Tail.Store(ref Unsafe.Add(ref ry, i), n - i, op.Invoke(Tail.Load(ref Unsafe.Add(ref rx, i), n - i)));
+            TV.StorePartial(op.Invoke(TV.LoadPartial(ref Unsafe.Add(ref rx, i), n - i, TV.Zero)), ref Unsafe.Add(ref ry, i), n - i);
     }
 
-    /// <summary>dst = op(a, b) over whole vectors, then the tail as zero-padded vectors.</summary>
+    /// <summary>dst = op(a, b) at the startup width.</summary>
     private static void Map<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, TOp op, string name)
         where TOp : struct, IBinaryOp
     {
         SameLength(name, a.Length, b.Length);
         SameLength(name, a.Length, dst.Length);
+        if (Simd.Is512) MapAt<Vec512, TOp>(a, b, dst, op);
+        else if (Simd.Is256) MapAt<Vec256, TOp>(a, b, dst, op);
+        else MapAt<Vec128, TOp>(a, b, dst, op);
+    }
+
+    /// <summary>dst = op(a, b) over whole vectors, then the tail as zero-padded vectors.</summary>
+    private static void MapAt<TV, TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, TOp op)
+        where TV : struct, IFloatVector<TV> where TOp : struct, IBinaryOp
+    {
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rb = ref MemoryMarshal.GetReference(b);
         ref float rd = ref MemoryMarshal.GetReference(dst);
         int n = a.Length, i = 0;
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+        for (; i <= n - TV.Count; i += TV.Count)
+            TV.Store(op.Invoke(TV.Load(ref ra, (nuint)i), TV.Load(ref rb, (nuint)i)), ref rd, (nuint)i);
         if (i < n)
-            Tail.Store(ref Unsafe.Add(ref rd, i), n - i,
-                op.Invoke(Tail.Load(ref Unsafe.Add(ref ra, i), n - i), Tail.Load(ref Unsafe.Add(ref rb, i), n - i)));
+            TV.StorePartial(op.Invoke(TV.LoadPartial(ref Unsafe.Add(ref ra, i), n - i, TV.Zero),
+                TV.LoadPartial(ref Unsafe.Add(ref rb, i), n - i, TV.Zero)), ref Unsafe.Add(ref rd, i), n - i);
     }
 
     private static void SameLength(string name, int a, int b)
@@ -174,67 +227,67 @@ public static partial class Kernels
     private readonly struct SigmoidOp : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Sigmoid(x);
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => VectorMath.Sigmoid(x);
     }
 
     private readonly struct TanhOp : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Tanh(x);
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => VectorMath.Tanh(x);
     }
 
     private readonly struct ReluOp : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => TV.Max(x, TV.Zero);
     }
 
-    private readonly struct ScaleOp(Vector512<float> s) : IUnaryOp
+    private readonly struct ScaleOp(float s) : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => x * s;
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => x * TV.Create(s);
     }
 
-    private readonly struct ClampOp(Vector512<float> low, Vector512<float> high) : IUnaryOp
+    private readonly struct ClampOp(float low, float high) : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => Vector512.Min(Vector512.Max(x, low), high);
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => TV.Min(TV.Max(x, TV.Create(low)), TV.Create(high));
     }
 
     private readonly struct SigmoidBackwardOp : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * (Vector512<float>.One - y) * y;
+        public TV Invoke<TV>(TV y, TV dy) where TV : struct, IFloatVector<TV> => dy * (TV.One - y) * y;
     }
 
     private readonly struct TanhBackwardOp : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * Vector512.FusedMultiplyAdd(-y, y, Vector512<float>.One);
+        public TV Invoke<TV>(TV y, TV dy) where TV : struct, IFloatVector<TV> => dy * TV.FusedMultiplyAdd(-y, y, TV.One);
     }
 
     private readonly struct ReluBackwardOp : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) =>
-            Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dy, Vector512<float>.Zero);
+        public TV Invoke<TV>(TV y, TV dy) where TV : struct, IFloatVector<TV> =>
+            TV.ConditionalSelect(TV.GreaterThan(y, TV.Zero), dy, TV.Zero);
     }
 
     private readonly struct AddOp : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => a + b;
+        public TV Invoke<TV>(TV a, TV b) where TV : struct, IFloatVector<TV> => a + b;
     }
 
     private readonly struct MultiplyOp : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => a * b;
+        public TV Invoke<TV>(TV a, TV b) where TV : struct, IFloatVector<TV> => a * b;
     }
 
-    private readonly struct AddScaledOp(Vector512<float> s) : IBinaryOp
+    private readonly struct AddScaledOp(float s) : IBinaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dst) => Vector512.FusedMultiplyAdd(x, s, dst);
+        public TV Invoke<TV>(TV x, TV dst) where TV : struct, IFloatVector<TV> => TV.FusedMultiplyAdd(x, TV.Create(s), dst);
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Recurrent.Tensors;
 
@@ -31,7 +30,7 @@ public static partial class Kernels
     public static double SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         float sum = ExpMinusMax(x, y, out float max);
-        if (x.Length > 0) Map(y, y, new DivideOp(Vector512.Create(sum)), "SoftmaxRow");
+        if (x.Length > 0) Map(y, y, new DivideOp(sum), "SoftmaxRow");
         return max + Math.Log(sum);
     }
 
@@ -42,7 +41,7 @@ public static partial class Kernels
         if (x.Length == 0) return double.NegativeInfinity;
         float max = Max(x);
         float logSum = MathF.Log(SumExp(x, max, default, store: false));
-        Map(x, y, new ShiftTwiceOp(Vector512.Create(max), Vector512.Create(logSum)), "LogSoftmaxRow");
+        Map(x, y, new ShiftTwiceOp(max, logSum), "LogSoftmaxRow");
         return max + (double)logSum;
     }
 
@@ -65,44 +64,47 @@ public static partial class Kernels
     }
 
     /// <summary>The largest element (NaN if any is NaN); −∞ for an empty span.</summary>
-    public static float Max(ReadOnlySpan<float> x)
+    public static float Max(ReadOnlySpan<float> x) => Simd.Is512 ? Max<Vec512>(x) : Simd.Is256 ? Max<Vec256>(x) : Max<Vec128>(x);
+
+    private static float Max<TV>(ReadOnlySpan<float> x) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
-        var negInf = Vector512.Create(float.NegativeInfinity);
+        var negInf = TV.Create(float.NegativeInfinity);
         var m = negInf;
-        for (; i <= n - W; i += W) m = Vector512.Max(m, Vector512.LoadUnsafe(ref rx, (nuint)i));
-        if (i < n) m = Vector512.Max(m, Tail.Load(ref Unsafe.Add(ref rx, i), n - i, negInf));
-        var half = Vector256.Max(m.GetLower(), m.GetUpper());
-        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
-        return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
+        for (; i <= n - TV.Count; i += TV.Count) m = TV.Max(m, TV.Load(ref rx, (nuint)i));
+        if (i < n) m = TV.Max(m, TV.LoadPartial(ref Unsafe.Add(ref rx, i), n - i, negInf));
+        return TV.MaxAcross(m);
     }
 
     /// <summary>
     /// Σ e^{x−max}, also storing each e^{x−max} into y when store is set (y may be x). x − max ≤ 0: the domain of
     /// VectorMath's float32 exp, faster than Vector512.Exp (which works in double).
     /// </summary>
-    private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store)
+    private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store) =>
+        Simd.Is512 ? SumExp<Vec512>(x, max, y, store) : Simd.Is256 ? SumExp<Vec256>(x, max, y, store) : SumExp<Vec128>(x, max, y, store);
+
+    private static float SumExp<TV>(ReadOnlySpan<float> x, float max, Span<float> y, bool store) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
-        var vmax = Vector512.Create(max);
-        var acc = Vector512<float>.Zero;
+        var vmax = TV.Create(max);
+        var acc = TV.Zero;
         int n = x.Length, i = 0;
-        for (; i <= n - W; i += W)
+        for (; i <= n - TV.Count; i += TV.Count)
         {
-            var e = VectorMath.ExpNonPositive(Vector512.LoadUnsafe(ref rx, (nuint)i) - vmax);
-            if (store) e.StoreUnsafe(ref ry, (nuint)i);
+            var e = VectorMath.ExpNonPositive(TV.Load(ref rx, (nuint)i) - vmax);
+            if (store) TV.Store(e, ref ry, (nuint)i);
             acc += e;
         }
         if (i < n)
         {
             // Padding lanes hold −∞, whose e^{−∞−max} = 0 adds nothing (when max is ±∞ the row is NaN anyway).
-            var e = VectorMath.ExpNonPositive(Tail.Load(ref Unsafe.Add(ref rx, i), n - i, Vector512.Create(float.NegativeInfinity)) - vmax);
-            if (store) Tail.Store(ref Unsafe.Add(ref ry, i), n - i, e);
+            var e = VectorMath.ExpNonPositive(TV.LoadPartial(ref Unsafe.Add(ref rx, i), n - i, TV.Create(float.NegativeInfinity)) - vmax);
+            if (store) TV.StorePartial(e, ref Unsafe.Add(ref ry, i), n - i);
             acc += e;
         }
-        return Vector512.Sum(acc);
+        return TV.Sum(acc);
     }
 
     private static int RowCount(string name, int xLength, int yLength, int cols)
@@ -113,15 +115,15 @@ public static partial class Kernels
         return xLength / cols;
     }
 
-    private readonly struct DivideOp(Vector512<float> d) : IUnaryOp
+    private readonly struct DivideOp(float d) : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => x / d;
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => x / TV.Create(d);
     }
 
-    private readonly struct ShiftTwiceOp(Vector512<float> max, Vector512<float> logSum) : IUnaryOp
+    private readonly struct ShiftTwiceOp(float max, float logSum) : IUnaryOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => x - max - logSum;
+        public TV Invoke<TV>(TV x) where TV : struct, IFloatVector<TV> => x - TV.Create(max) - TV.Create(logSum);
     }
 }

@@ -4,30 +4,56 @@ using System.Runtime.Intrinsics;
 namespace Recurrent.Tensors;
 
 /// <summary>
-/// The activation functions on one Vector512 of floats, for the fused kernels. Saturating forms: exp never sees a
-/// positive argument, so no input (±inf included) produces NaN or overflow.
+/// The activation functions on one vector of floats, for the fused kernels. Saturating forms: exp never sees a
+/// positive argument, so no input (±inf included) produces NaN or overflow. Each is written once, over
+/// <see cref="IFloatVector{TSelf}"/>, and an element gets the same operations in the same order at every width, so
+/// the Vector128, Vector256 and Vector512 forms agree to the bit lane by lane.
 /// </summary>
 public static class VectorMath
 {
     /// <summary>σ(x) = 1/(1+e^{-x}), computed as e^{-|x|} based so it is exact-ish at both tails.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x)
-    {
-        var e = ExpNonPositive(-Vector512.Abs(x));          // in [0, 1]
-        var r = Vector512<float>.One / (Vector512<float>.One + e); // σ(|x|)
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), r, e * r);
-    }
+    public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid(new Vec512(x)).V;
+
+    /// <summary>σ(x) on 8 lanes; the same per-lane result as the Vector512 form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid(new Vec256(x)).V;
+
+    /// <summary>σ(x) on 4 lanes; the same per-lane result as the Vector512 form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sigmoid(Vector128<float> x) => Sigmoid(new Vec128(x)).V;
 
     /// <summary>tanh(x) = sign(x)·(1 − 2/(e^{2|x|}+1)) written with e^{-2|x|} ∈ (0,1]: (1−e)/(1+e).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x)
+    public static Vector512<float> Tanh(Vector512<float> x) => Tanh(new Vec512(x)).V;
+
+    /// <summary>tanh(x) on 8 lanes; the same per-lane result as the Vector512 form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x) => Tanh(new Vec256(x)).V;
+
+    /// <summary>tanh(x) on 4 lanes; the same per-lane result as the Vector512 form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Tanh(Vector128<float> x) => Tanh(new Vec128(x)).V;
+
+    /// <summary>σ(x) = 1/(1+e^{-x}) at any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV Sigmoid<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
-        var ax = Vector512.Abs(x);
-        var e = ExpNonPositive(ax * Vector512.Create(-2f));
-        var t = (Vector512<float>.One - e) / (Vector512<float>.One + e);
+        var e = ExpNonPositive(-TV.Abs(x));       // in [0, 1]
+        var r = TV.One / (TV.One + e);            // σ(|x|)
+        return TV.ConditionalSelect(TV.GreaterThanOrEqual(x, TV.Zero), r, e * r);
+    }
+
+    /// <summary>tanh(x) at any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV Tanh<TV>(TV x) where TV : struct, IFloatVector<TV>
+    {
+        var ax = TV.Abs(x);
+        var e = ExpNonPositive(ax * TV.Create(-2f));
+        var t = (TV.One - e) / (TV.One + e);
         // Near 0 the formula above loses digits to cancellation in 1−e; the Taylor series is exact to float there.
-        t = Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(SmallTanh)), TanhSeries(ax), t);
-        return Vector512.CopySign(t, x);
+        t = TV.ConditionalSelect(TV.LessThan(ax, TV.Create(SmallTanh)), TanhSeries(ax), t);
+        return TV.CopySign(t, x);
     }
 
     private const float SmallTanh = 0.25f;
@@ -39,30 +65,33 @@ public static class VectorMath
     /// NaN stays NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> ExpNonPositive(Vector512<float> x)
+    internal static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpNonPositive(new Vec512(x)).V;
+
+    /// <summary>e^x for x ≤ 0 at any width (see the Vector512 form).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV ExpNonPositive<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
-        var n = Vector512.Round(x * Vector512.Create(1.44269504f));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        p = Vector512.FusedMultiplyAdd(p * r, r, r + Vector512<float>.One);
-        var twoToN = ((Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23).AsSingle();
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87.33654f)), Vector512<float>.Zero, p * twoToN);
+        var n = TV.Round(x * TV.Create(1.44269504f));
+        var r = TV.FusedMultiplyAdd(n, TV.Create(-0.693359375f), x);
+        r = TV.FusedMultiplyAdd(n, TV.Create(2.12194440e-4f), r);
+        var p = TV.FusedMultiplyAdd(TV.Create(1.9875691500e-4f), r, TV.Create(1.3981999507e-3f));
+        p = TV.FusedMultiplyAdd(p, r, TV.Create(8.3334519073e-3f));
+        p = TV.FusedMultiplyAdd(p, r, TV.Create(4.1665795894e-2f));
+        p = TV.FusedMultiplyAdd(p, r, TV.Create(1.6666665459e-1f));
+        p = TV.FusedMultiplyAdd(p, r, TV.Create(5.0000001201e-1f));
+        p = TV.FusedMultiplyAdd(p * r, r, r + TV.One);
+        return TV.ConditionalSelect(TV.LessThan(x, TV.Create(-87.33654f)), TV.Zero, p * TV.ExponentToFloat(n));
     }
 
     /// <summary>tanh x = x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835 for |x| &lt; 1/4 (next term below 1e-8·x).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> TanhSeries(Vector512<float> x)
+    private static TV TanhSeries<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
         var x2 = x * x;
-        var p = Vector512.FusedMultiplyAdd(x2, Vector512.Create(62f / 2835f), Vector512.Create(-17f / 315f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(2f / 15f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-1f / 3f));
-        return Vector512.FusedMultiplyAdd(x * x2, p, x);
+        var p = TV.FusedMultiplyAdd(x2, TV.Create(62f / 2835f), TV.Create(-17f / 315f));
+        p = TV.FusedMultiplyAdd(x2, p, TV.Create(2f / 15f));
+        p = TV.FusedMultiplyAdd(x2, p, TV.Create(-1f / 3f));
+        return TV.FusedMultiplyAdd(x * x2, p, x);
     }
 
     /// <summary>Scalar twins of the vector functions, for tails shorter than one vector; same formulas (exp may differ in the last bit).</summary>

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Recurrent.Tensors;
-using V = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace Recurrent.Layers.Cells;
 
@@ -23,22 +22,31 @@ internal static class GruKernels
     /// <param name="hidden">H: the width of one gate block.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
         ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
     {
-        for (int j = from; j < to; j += Lanes.Width)
+        if (Simd.Is512) Forward<Vec512>(gates, hiddenProjection, biasHn, hPrev, hn, h, output, hidden, from, to);
+        else if (Simd.Is256) Forward<Vec256>(gates, hiddenProjection, biasHn, hPrev, hn, h, output, hidden, from, to);
+        else Forward<Vec128>(gates, hiddenProjection, biasHn, hPrev, hn, h, output, hidden, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
+        ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V r = VectorMath.Sigmoid(Lanes.Load(gates[j..], k) + Lanes.Load(hiddenProjection[j..], k));
-            V z = VectorMath.Sigmoid(Lanes.Load(gates[(hidden + j)..], k) + Lanes.Load(hiddenProjection[(hidden + j)..], k));
-            V hnv = Lanes.Load(hiddenProjection[(2 * hidden + j)..], k) + Lanes.Load(biasHn[j..], k);
-            V n = VectorMath.Tanh(Lanes.Load(gates[(2 * hidden + j)..], k) + r * hnv);
+            int k = Math.Min(V.Count, to - j);
+            V r = VectorMath.Sigmoid(Lanes.Load<V>(gates[j..], k) + Lanes.Load<V>(hiddenProjection[j..], k));
+            V z = VectorMath.Sigmoid(Lanes.Load<V>(gates[(hidden + j)..], k) + Lanes.Load<V>(hiddenProjection[(hidden + j)..], k));
+            V hnv = Lanes.Load<V>(hiddenProjection[(2 * hidden + j)..], k) + Lanes.Load<V>(biasHn[j..], k);
+            V n = VectorMath.Tanh(Lanes.Load<V>(gates[(2 * hidden + j)..], k) + r * hnv);
             Lanes.Store(r, gates[j..], k);
             Lanes.Store(z, gates[(hidden + j)..], k);
             Lanes.Store(n, gates[(2 * hidden + j)..], k);
             Lanes.Store(hnv, hn[j..], k);
-            V ht = n + z * (Lanes.Load(hPrev[j..], k) - n);
+            V ht = n + z * (Lanes.Load<V>(hPrev[j..], k) - n);
             Lanes.Store(ht, h[j..], k);
             Lanes.Store(ht, output[j..], k);
         }
@@ -59,21 +67,30 @@ internal static class GruKernels
     /// <param name="hidden">H: the width of one gate block.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)
     {
+        if (Simd.Is512) Backward<Vec512>(gates, hn, hPrev, dh, hiddenGradN, dhPrev, hidden, from, to);
+        else if (Simd.Is256) Backward<Vec256>(gates, hn, hPrev, dh, hiddenGradN, dhPrev, hidden, from, to);
+        else Backward<Vec128>(gates, hn, hPrev, dh, hiddenGradN, dhPrev, hidden, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
+        ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
         V one = V.One;
-        for (int j = from; j < to; j += Lanes.Width)
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V r = Lanes.Load(gates[j..], k);
-            V z = Lanes.Load(gates[(hidden + j)..], k);
-            V n = Lanes.Load(gates[(2 * hidden + j)..], k);
-            V dhv = Lanes.Load(dh[j..], k);
+            int k = Math.Min(V.Count, to - j);
+            V r = Lanes.Load<V>(gates[j..], k);
+            V z = Lanes.Load<V>(gates[(hidden + j)..], k);
+            V n = Lanes.Load<V>(gates[(2 * hidden + j)..], k);
+            V dhv = Lanes.Load<V>(dh[j..], k);
             V dan = dhv * (one - z) * (one - n * n);
-            V dar = dan * Lanes.Load(hn[j..], k) * r * (one - r);
-            V daz = dhv * (Lanes.Load(hPrev[j..], k) - n) * z * (one - z);
+            V dar = dan * Lanes.Load<V>(hn[j..], k) * r * (one - r);
+            V daz = dhv * (Lanes.Load<V>(hPrev[j..], k) - n) * z * (one - z);
             Lanes.Store(dar, gates[j..], k);
             Lanes.Store(daz, gates[(hidden + j)..], k);
             Lanes.Store(dan, gates[(2 * hidden + j)..], k);

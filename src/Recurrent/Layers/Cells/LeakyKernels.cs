@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Recurrent.Tensors;
-using V = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace Recurrent.Layers.Cells;
 
@@ -21,16 +20,25 @@ internal static class LeakyKernels
     /// <param name="output">[H] out: h_t again, the layer's output row.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
         int from, int to)
     {
-        for (int j = from; j < to; j += Lanes.Width)
+        if (Simd.Is512) Forward<Vec512>(gates, hPrev, alpha, h, output, from, to);
+        else if (Simd.Is256) Forward<Vec256>(gates, hPrev, alpha, h, output, from, to);
+        else Forward<Vec128>(gates, hPrev, alpha, h, output, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
+        int from, int to)
+        where V : struct, IFloatVector<V>
+    {
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V n = VectorMath.Tanh(Lanes.Load(gates[j..], k));
-            V a = Lanes.Load(alpha[j..], k);
-            V ht = (V.One - a) * Lanes.Load(hPrev[j..], k) + a * n;
+            int k = Math.Min(V.Count, to - j);
+            V n = VectorMath.Tanh(Lanes.Load<V>(gates[j..], k));
+            V a = Lanes.Load<V>(alpha[j..], k);
+            V ht = (V.One - a) * Lanes.Load<V>(hPrev[j..], k) + a * n;
             Lanes.Store(n, gates[j..], k);
             Lanes.Store(ht, h[j..], k);
             Lanes.Store(ht, output[j..], k);
@@ -45,20 +53,29 @@ internal static class LeakyKernels
     /// <param name="alpha">[H] each unit's α.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, ReadOnlySpan<float> dh,
         Span<float> dhPrev, Span<float> dAlpha, int from, int to)
     {
+        if (Simd.Is512) Backward<Vec512>(gates, hPrev, alpha, dh, dhPrev, dAlpha, from, to);
+        else if (Simd.Is256) Backward<Vec256>(gates, hPrev, alpha, dh, dhPrev, dAlpha, from, to);
+        else Backward<Vec128>(gates, hPrev, alpha, dh, dhPrev, dAlpha, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, ReadOnlySpan<float> dh,
+        Span<float> dhPrev, Span<float> dAlpha, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
         bool learned = !dAlpha.IsEmpty;
-        for (int j = from; j < to; j += Lanes.Width)
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V n = Lanes.Load(gates[j..], k);
-            V a = Lanes.Load(alpha[j..], k);
-            V dhv = Lanes.Load(dh[j..], k);
+            int k = Math.Min(V.Count, to - j);
+            V n = Lanes.Load<V>(gates[j..], k);
+            V a = Lanes.Load<V>(alpha[j..], k);
+            V dhv = Lanes.Load<V>(dh[j..], k);
             Lanes.Store(dhv * a * (V.One - n * n), gates[j..], k);
             Lanes.Store(dhv * (V.One - a), dhPrev[j..], k);
-            if (learned) Lanes.Store(Lanes.Load(dAlpha[j..], k) + dhv * (n - Lanes.Load(hPrev[j..], k)), dAlpha[j..], k);
+            if (learned) Lanes.Store(Lanes.Load<V>(dAlpha[j..], k) + dhv * (n - Lanes.Load<V>(hPrev[j..], k)), dAlpha[j..], k);
         }
     }
 }

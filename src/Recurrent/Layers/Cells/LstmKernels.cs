@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Tensors;
-using V = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace Recurrent.Layers.Cells;
 
@@ -19,18 +17,27 @@ internal static class LstmKernels
     /// <param name="hidden">H: the width of one gate block.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> output,
         int hidden, int from, int to)
     {
-        for (int j = from; j < to; j += Lanes.Width)
+        if (Simd.Is512) Forward<Vec512>(gates, cPrev, c, h, output, hidden, from, to);
+        else if (Simd.Is256) Forward<Vec256>(gates, cPrev, c, h, output, hidden, from, to);
+        else Forward<Vec128>(gates, cPrev, c, h, output, hidden, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> output,
+        int hidden, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
+        for (int j = from; j < to; j += V.Count)
         {
-            int n = Math.Min(Lanes.Width, to - j);
-            V i = VectorMath.Sigmoid(Lanes.Load(gates[j..], n));
-            V f = VectorMath.Sigmoid(Lanes.Load(gates[(hidden + j)..], n));
-            V g = VectorMath.Tanh(Lanes.Load(gates[(2 * hidden + j)..], n));
-            V o = VectorMath.Sigmoid(Lanes.Load(gates[(3 * hidden + j)..], n));
-            V ct = f * Lanes.Load(cPrev[j..], n) + i * g;
+            int n = Math.Min(V.Count, to - j);
+            V i = VectorMath.Sigmoid(Lanes.Load<V>(gates[j..], n));
+            V f = VectorMath.Sigmoid(Lanes.Load<V>(gates[(hidden + j)..], n));
+            V g = VectorMath.Tanh(Lanes.Load<V>(gates[(2 * hidden + j)..], n));
+            V o = VectorMath.Sigmoid(Lanes.Load<V>(gates[(3 * hidden + j)..], n));
+            V ct = f * Lanes.Load<V>(cPrev[j..], n) + i * g;
             Lanes.Store(i, gates[j..], n);
             Lanes.Store(f, gates[(hidden + j)..], n);
             Lanes.Store(g, gates[(2 * hidden + j)..], n);
@@ -54,23 +61,32 @@ internal static class LstmKernels
     /// <param name="hidden">H: the width of one gate block.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c,
         ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)
     {
+        if (Simd.Is512) Backward<Vec512>(gates, cPrev, c, dh, dc, hidden, from, to);
+        else if (Simd.Is256) Backward<Vec256>(gates, cPrev, c, dh, dc, hidden, from, to);
+        else Backward<Vec128>(gates, cPrev, c, dh, dc, hidden, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c,
+        ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
         V one = V.One;
-        for (int j = from; j < to; j += Lanes.Width)
+        for (int j = from; j < to; j += V.Count)
         {
-            int n = Math.Min(Lanes.Width, to - j);
-            V i = Lanes.Load(gates[j..], n);
-            V f = Lanes.Load(gates[(hidden + j)..], n);
-            V g = Lanes.Load(gates[(2 * hidden + j)..], n);
-            V o = Lanes.Load(gates[(3 * hidden + j)..], n);
-            V tc = VectorMath.Tanh(Lanes.Load(c[j..], n));
-            V dhv = Lanes.Load(dh[j..], n);
-            V dct = Lanes.Load(dc[j..], n) + dhv * o * (one - tc * tc);
+            int n = Math.Min(V.Count, to - j);
+            V i = Lanes.Load<V>(gates[j..], n);
+            V f = Lanes.Load<V>(gates[(hidden + j)..], n);
+            V g = Lanes.Load<V>(gates[(2 * hidden + j)..], n);
+            V o = Lanes.Load<V>(gates[(3 * hidden + j)..], n);
+            V tc = VectorMath.Tanh(Lanes.Load<V>(c[j..], n));
+            V dhv = Lanes.Load<V>(dh[j..], n);
+            V dct = Lanes.Load<V>(dc[j..], n) + dhv * o * (one - tc * tc);
             Lanes.Store(dct * g * i * (one - i), gates[j..], n);
-            Lanes.Store(dct * Lanes.Load(cPrev[j..], n) * f * (one - f), gates[(hidden + j)..], n);
+            Lanes.Store(dct * Lanes.Load<V>(cPrev[j..], n) * f * (one - f), gates[(hidden + j)..], n);
             Lanes.Store(dct * i * (one - g * g), gates[(2 * hidden + j)..], n);
             Lanes.Store(dhv * tc * o * (one - o), gates[(3 * hidden + j)..], n);
             Lanes.Store(dct * f, dc[j..], n);

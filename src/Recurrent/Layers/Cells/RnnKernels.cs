@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Recurrent.Tensors;
-using V = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace Recurrent.Layers.Cells;
 
@@ -18,14 +16,22 @@ internal static class RnnKernels
     /// <param name="relu">ReLU (the IRNN) instead of tanh.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
     {
-        for (int j = from; j < to; j += Lanes.Width)
+        if (Simd.Is512) Forward<Vec512>(preactivation, h, output, relu, from, to);
+        else if (Simd.Is256) Forward<Vec256>(preactivation, h, output, relu, from, to);
+        else Forward<Vec128>(preactivation, h, output, relu, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<V>(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V a = Lanes.Load(preactivation[j..], k);
-            V ht = relu ? Vector512.Max(a, V.Zero) : VectorMath.Tanh(a);
+            int k = Math.Min(V.Count, to - j);
+            V a = Lanes.Load<V>(preactivation[j..], k);
+            V ht = relu ? V.Max(a, V.Zero) : VectorMath.Tanh(a);
             Lanes.Store(ht, preactivation[j..], k);
             Lanes.Store(ht, h[j..], k);
             Lanes.Store(ht, output[j..], k);
@@ -37,15 +43,23 @@ internal static class RnnKernels
     /// <param name="relu">ReLU (the IRNN) instead of tanh.</param>
     /// <param name="from">the first hidden unit of this call's share.</param>
     /// <param name="to">one past its last.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> h, ReadOnlySpan<float> dh, bool relu, int from, int to)
     {
-        for (int j = from; j < to; j += Lanes.Width)
+        if (Simd.Is512) Backward<Vec512>(h, dh, relu, from, to);
+        else if (Simd.Is256) Backward<Vec256>(h, dh, relu, from, to);
+        else Backward<Vec128>(h, dh, relu, from, to);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<V>(Span<float> h, ReadOnlySpan<float> dh, bool relu, int from, int to)
+        where V : struct, IFloatVector<V>
+    {
+        for (int j = from; j < to; j += V.Count)
         {
-            int k = Math.Min(Lanes.Width, to - j);
-            V hv = Lanes.Load(h[j..], k);
-            V dhv = Lanes.Load(dh[j..], k);
-            V da = relu ? Vector512.ConditionalSelect(Vector512.GreaterThan(hv, V.Zero), dhv, V.Zero) : dhv * (V.One - hv * hv);
+            int k = Math.Min(V.Count, to - j);
+            V hv = Lanes.Load<V>(h[j..], k);
+            V dhv = Lanes.Load<V>(dh[j..], k);
+            V da = relu ? V.ConditionalSelect(V.GreaterThan(hv, V.Zero), dhv, V.Zero) : dhv * (V.One - hv * hv);
             Lanes.Store(da, h[j..], k);
         }
     }
