@@ -45,9 +45,12 @@ internal sealed class DataParallel
     public static void SetThreads(CliArgs args)
     {
         if (args.Threads() is { } threads) Gemm.Threads = threads;
-        else if (MpiCollective.Launched && int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > 0)
-            Gemm.Threads = Math.Max(1, Environment.ProcessorCount / local);
+        else if (LocalRanks is { } local) Gemm.Threads = Math.Max(1, Environment.ProcessorCount / local);
     }
+
+    /// <summary>The ranks mpirun started on this machine (OMPI_COMM_WORLD_LOCAL_SIZE); null without mpirun.</summary>
+    private static int? LocalRanks =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > 0 ? local : null;
 
     /// <summary>
     /// --overlap auto|on|off: whether to sum gradients while backward runs. Over a network the sum is the NIC's work
@@ -59,7 +62,7 @@ internal sealed class DataParallel
     {
         "on" => true,
         "off" => false,
-        _ => int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local < Place.Size,
+        _ => LocalRanks < Place.Size,
     };
 
     /// <summary>Starts MPI when mpirun launched this process (the last step before training).</summary>
