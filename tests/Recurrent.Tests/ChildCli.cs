@@ -16,6 +16,17 @@ internal sealed class ChildCli : IDisposable
     public int Id => _process.Id;
 
     public ChildCli(string workingDirectory, string outputPrefix, params string[] args)
+        : this(workingDirectory, outputPrefix, [], [], args) { }
+
+    /// <summary>`mpirun --oversubscribe -np RANKS dotnet recurrent.dll ARGS`: the child is mpirun (same pid), its ranks
+    /// its children, their output relayed into the same two files.</summary>
+    public static ChildCli UnderMpirun(int ranks, string workingDirectory, string outputPrefix, params string[] args) =>
+        new(workingDirectory, outputPrefix, ["mpirun", "--oversubscribe", "-np", ranks.ToString()],
+            // CI runs as root; mpirun refuses that unless told.
+            [("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")], args);
+
+    private ChildCli(string workingDirectory, string outputPrefix, string[] launcher, (string Name, string Value)[] environment,
+        string[] args)
     {
         StdoutPath = outputPrefix + ".out";
         StderrPath = outputPrefix + ".err";
@@ -23,13 +34,12 @@ internal sealed class ChildCli : IDisposable
         var start = new ProcessStartInfo("/bin/sh") { WorkingDirectory = workingDirectory, UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null");
-        start.ArgumentList.Add(ChildCliHost.Dotnet);
-        start.ArgumentList.Add(ChildCliHost.Dll);
-        foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (string a in (string[])[.. launcher, ChildCliHost.Dotnet, ChildCliHost.Dll, .. args]) start.ArgumentList.Add(a);
         start.Environment["OUT"] = StdoutPath;
         start.Environment["ERR"] = StderrPath;
         start.Environment["DOTNET_NOLOGO"] = "1";
-        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.ArgumentList[2]);
     }
 
     public bool HasExited => _process.HasExited;
@@ -37,11 +47,11 @@ internal sealed class ChildCli : IDisposable
     /// <summary>kill -9: the process ends at once, wherever it was.</summary>
     public void KillHard()
     {
-        try { _process.Kill(); } // SIGKILL on Unix
+        try { _process.Kill(entireProcessTree: true); } // SIGKILL on Unix; under mpirun, its ranks too
         catch (InvalidOperationException) { } // already ended
     }
 
-    public const int SigInt = 2, SigTerm = 15;
+    public const int SigInt = 2, SigUsr1 = 10, SigTerm = 15;
 
     public void Signal(int signal)
     {

@@ -37,8 +37,8 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
         string one = dir.Sub("one"), two = dir.Sub("two");
         Assert.Equal(0, Cli(1, [.. TinyCharLm, "--steps", "20", "--out", one]).Code);
         var run = Cli(2, [.. TinyCharLm, "--steps", "20", "--out", two, "--json"]);
-        Assert.True(run.Code == 0, run.Output);
-        Assert.StartsWith("{\"steps\":20,", run.Output.TrimStart()); // rank 0 alone prints, and nothing but the JSON
+        Assert.True(run.Code == 0, run.Stderr);
+        Assert.StartsWith("{\"steps\":20,", run.Stdout); // rank 0 alone prints, and nothing but the JSON
         AssertSameWeights(one, two);
     }
 
@@ -69,7 +69,7 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
             string one = dir.Sub(name + "1"), two = dir.Sub(name + "2");
             var single = Cli(1, [.. flags, "--out", one, "--json"]);
             var ranks = Cli(2, [.. flags, "--out", two, "--json"]);
-            Assert.True(single.Code == 0 && ranks.Code == 0, single.Output + ranks.Output);
+            Assert.True(single.Code == 0 && ranks.Code == 0, single.Stderr + ranks.Stderr);
             AssertSameWeights(one, two);
         }
     }
@@ -106,27 +106,21 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
     {
         using var dir = new TempDir();
         string model = dir.Sub("model");
-        var job = Start(2, [.. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--checkpoint-every", "3", "--out", model],
-            dir.Sub("job"));
-        try
-        {
-            string log = Path.Combine(model, "log.jsonl");
-            Assert.True(SpinUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
-                "no training progress: " + File.ReadAllText(dir.Sub("job") + ".log"));
-            int rank1 = RankPids(job.Id).Single(r => r.Rank == 1).Pid;
-            var clock = Stopwatch.StartNew();
-            Process.GetProcessById(rank1).Kill();
-            Assert.True(job.WaitForExit(30_000), "the job went on after a rank was killed");
-            Assert.NotEqual(0, job.ExitCode);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
-            string output = File.ReadAllText(dir.Sub("job") + ".log");
-            Assert.Contains("process rank 1", output); // mpirun's line names the killed rank
-            Assert.Contains($"{model} keeps its last checkpoint", output); // rank 0's line
-        }
-        finally { if (!job.HasExited) job.Kill(entireProcessTree: true); }
+        using var job = ChildCli.UnderMpirun(2, dir.Root, dir.Sub("job"),
+            ["train", .. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--checkpoint-every", "3", "--out", model]);
+        string log = Path.Combine(model, "log.jsonl");
+        Assert.True(job.WaitUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
+            "no training progress: " + job.Stderr);
+        int rank1 = RankPids(job.Id).Single(r => r.Rank == 1).Pid;
+        var clock = Stopwatch.StartNew();
+        Process.GetProcessById(rank1).Kill();
+        Assert.NotEqual(0, job.Wait(TimeSpan.FromSeconds(30))); // throws if the job goes on
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
+        Assert.Contains("process rank 1", job.Stderr); // mpirun's line names the killed rank
+        Assert.Contains($"{model} keeps its last checkpoint", job.Stderr); // rank 0's line
         // The checkpoint resumes (in one process), whatever step the kill came at.
         var resumed = Cli(1, ["--resume", model, "--steps", "1", "--threads", "1", "--json"]);
-        Assert.True(resumed.Code == 0, resumed.Output);
+        Assert.True(resumed.Code == 0, resumed.Stderr);
     }
 
     [MpiFact]
@@ -134,28 +128,20 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
     {
         using var dir = new TempDir();
         string model = dir.Sub("model");
-        var job = Start(2, [.. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--out", model], dir.Sub("job"));
-        try
-        {
-            string log = Path.Combine(model, "log.jsonl");
-            Assert.True(SpinUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
-                "no training progress: " + File.ReadAllText(dir.Sub("job") + ".log"));
-            Assert.Equal(0, Kill(job.Id, 10)); // SIGUSR1, which mpirun forwards to every rank
-            Assert.True(job.WaitForExit(60_000), "the job did not stop");
-            string output = File.ReadAllText(dir.Sub("job") + ".log");
-            Assert.True(job.ExitCode == 0, output);
-            Assert.Contains("stopping after this step and saving (SIGUSR1", output);
-            // The checkpoint is of the last step trained: it resumes from there.
-            long last = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(log)[^1]).RootElement.GetProperty("step").GetInt64();
-            var resumed = Cli(1, ["--resume", model, "--steps", (last + 1).ToString(), "--threads", "1", "--json"]);
-            Assert.True(resumed.Code == 0, resumed.Output);
-            Assert.Contains("\"steps_this_run\":1,", resumed.Output);
-        }
-        finally { if (!job.HasExited) job.Kill(entireProcessTree: true); }
+        using var job = ChildCli.UnderMpirun(2, dir.Root, dir.Sub("job"),
+            ["train", .. WordTaskFixture.With(TinyCharLm, ["--eval-every", "0"]), "--steps", "1000000", "--out", model]);
+        string log = Path.Combine(model, "log.jsonl");
+        Assert.True(job.WaitUntil(() => File.Exists(log) && File.ReadAllLines(log).Length >= 3, TimeSpan.FromSeconds(60)),
+            "no training progress: " + job.Stderr);
+        job.Signal(ChildCli.SigUsr1); // which mpirun forwards to every rank
+        Assert.True(job.Wait(TimeSpan.FromSeconds(60)) == 0, job.Stderr);
+        Assert.Contains("stopping after this step and saving (SIGUSR1", job.Stderr);
+        // The checkpoint is of the last step trained: it resumes from there.
+        long last = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(log)[^1]).RootElement.GetProperty("step").GetInt64();
+        var resumed = Cli(1, ["--resume", model, "--steps", (last + 1).ToString(), "--threads", "1", "--json"]);
+        Assert.True(resumed.Code == 0, resumed.Stderr);
+        Assert.Contains("\"steps_this_run\":1,", resumed.Stdout);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
     private static void AssertSameWeights(string expectedDir, string actualDir, bool exact = false)
     {
@@ -172,30 +158,15 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
         }
     }
 
-    private static (int Code, string Output) Cli(int ranks, string[] args)
+    private static (int Code, string Stdout, string Stderr) Cli(int ranks, string[] args)
     {
-        string log = Path.GetTempFileName();
-        using var process = Start(ranks, args, log[..^4]);
-        if (!process.WaitForExit(180_000)) { process.Kill(entireProcessTree: true); throw new TimeoutException("mpirun did not end"); }
-        string output = File.ReadAllText(log[..^4] + ".log");
-        return (process.ExitCode, output);
-    }
-
-    // `recurrent train ARGS` as ranks under mpirun (one rank too, so both sides run the same way), stdout and stderr
-    // to PREFIX.log.
-    private static Process Start(int ranks, string[] args, string prefix)
-    {
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$@\" >\"$LOG\" 2>&1 </dev/null");
-        start.ArgumentList.Add("sh");
-        foreach (string a in (string[])["mpirun", "--oversubscribe", "-np", ranks.ToString(), ChildCliHost.Dotnet, ChildCliHost.Dll, "train", .. args])
-            start.ArgumentList.Add(a);
-        start.Environment["LOG"] = prefix + ".log";
-        start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; // CI runs as root; mpirun refuses that unless told
-        start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        return Process.Start(start) ?? throw new InvalidOperationException("could not start mpirun");
+        string prefix = Path.Combine(Path.GetTempPath(), "recurrent-mpi-" + Guid.NewGuid().ToString("N"));
+        using var run = ChildCli.UnderMpirun(ranks, Path.GetTempPath(), prefix, ["train", .. args]);
+        int code = run.Wait(TimeSpan.FromMinutes(3));
+        var result = (code, run.Stdout, run.Stderr);
+        File.Delete(run.StdoutPath);
+        File.Delete(run.StderrPath);
+        return result;
     }
 
     // The ranks mpirun started: its child processes, each with OMPI_COMM_WORLD_RANK in its environment.
@@ -219,21 +190,10 @@ public sealed class MpiTrainingTests : IClassFixture<WordTaskFixture>, IClassFix
         return ranks;
     }
 
-    private static bool SpinUntil(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            try { if (condition()) return true; }
-            catch (IOException) { } // a file being replaced
-            Thread.Sleep(20);
-        }
-        return false;
-    }
-
     private sealed class TempDir : IDisposable
     {
         private readonly string _path = Directory.CreateTempSubdirectory("mpi").FullName;
+        public string Root => _path;
         public string Sub(string name) => Path.Combine(_path, name);
         public void Dispose() { try { Directory.Delete(_path, recursive: true); } catch (IOException) { } }
     }
