@@ -26,17 +26,12 @@ public static class SameRun
             $"batch {settings.Batch}", $"seed {settings.Seed}", $"step {progress.Step}",
             $"weights summing to {weights:R}",
         ];
-        var all = group.AllGather(Encoding.UTF8.GetBytes(string.Join('\n', mine)));
+        var all = group.AllGather(Encoding.UTF8.GetBytes(string.Join('\n', mine)))
+            .Select(bytes => Encoding.UTF8.GetString(bytes).Split('\n')).ToArray();
         for (int rank = 1; rank < all.Length; rank++)
-        {
-            string[] theirs = Encoding.UTF8.GetString(all[rank]).Split('\n');
             for (int i = 0; i < mine.Length; i++)
-            {
-                string ours = Encoding.UTF8.GetString(all[0]).Split('\n')[i];
-                if (theirs[i] != ours)
-                    throw new InvalidDataException($"rank {rank} is not running what rank 0 runs: its {theirs[i]}, rank 0's {ours} " +
+                if (all[rank][i] != all[0][i])
+                    throw new InvalidDataException($"rank {rank} is not running what rank 0 runs: its {all[rank][i]}, rank 0's {all[0][i]} " +
                                                    "(every rank must read the same data files and model directory)");
-            }
-        }
     }
 }
