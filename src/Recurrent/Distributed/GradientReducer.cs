@@ -5,8 +5,9 @@ namespace Recurrent.Distributed;
 
 /// <summary>
 /// Sums the gradients of a step over the ranks, as PyTorch's DistributedDataParallel does: the parameters are cut
-/// into buckets of about <see cref="BucketFloats"/> floats, in reverse order (the output layer first, the embedding
-/// last: the order backward finishes them in), and each bucket is one all-reduce of a flat buffer. Each rank's
+/// into buckets of about <see cref="DefaultBucketFloats"/> floats (or as many as asked), in reverse order (the output
+/// layer first, the embedding last: the order backward finishes them in), and each bucket is one all-reduce of a flat
+/// buffer. Each rank's
 /// gradient is of its own share's mean loss; scaled by the share's fraction of the global batch's loss terms before
 /// the sum, it becomes the gradient of the global batch's mean loss, the one a single process computes.
 ///
@@ -33,15 +34,10 @@ public sealed class GradientReducer : IDisposable
     private Exception? _error;
     private float _scale = 1;
 
-    /// <summary>Floats per bucket (a parameter larger than that is a bucket alone).</summary>
-    public int BucketFloats { get; }
     /// <summary>Reduce buckets on a thread of their own while backward goes on.</summary>
     public bool Overlap { get; }
     /// <summary>The number of buckets.</summary>
     public int Buckets => _buckets.Length;
-    /// <summary>Seconds the main thread spent in <see cref="Finish"/> (waiting for, or doing, the reduction), summed
-    /// over steps: what overlap is meant to shrink.</summary>
-    public double WaitSeconds { get; private set; }
 
     /// <summary>Buckets over <paramref name="parameters"/> (the optimizer's, in its order) for <paramref name="group"/>.</summary>
     public GradientReducer(ICollective group, IReadOnlyList<Parameter> parameters, bool overlap = false,
@@ -49,7 +45,6 @@ public sealed class GradientReducer : IDisposable
     {
         if (bucketFloats < 1) throw new ArgumentOutOfRangeException(nameof(bucketFloats), $"a bucket must hold at least 1 float (got {bucketFloats})");
         _group = group;
-        BucketFloats = bucketFloats;
         Overlap = overlap && group.Size > 1;
         var buckets = new List<Bucket>();
         var current = new List<Tensor>();
@@ -102,7 +97,6 @@ public sealed class GradientReducer : IDisposable
     /// same summed gradients.</summary>
     public void Finish()
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!Overlap)
         {
             if (_group.Size > 1) foreach (var bucket in _buckets) bucket.Reduce(_group, _scale);
@@ -117,7 +111,6 @@ public sealed class GradientReducer : IDisposable
                 if (_error != null) throw new MpiException($"the gradient all-reduce failed: {_error.Message}");
             }
         }
-        WaitSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     // Lets the reducing thread take every bucket, in order, whose parameters are all finished.

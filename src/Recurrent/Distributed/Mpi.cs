@@ -6,7 +6,7 @@ namespace Recurrent.Distributed;
 /// <summary>
 /// The thin binding to Open MPI (Debian's openmpi-bin / libmpi.so.40) that data-parallel training needs, and nothing
 /// more: init with thread support, rank and size of MPI_COMM_WORLD, in-place sum all-reduce of float, double and long
-/// buffers, broadcast of bytes, barrier, abort and finalize. Errors return codes (MPI_ERRORS_RETURN) that become one
+/// buffers, broadcast of bytes, barrier and finalize. Errors return codes (MPI_ERRORS_RETURN) that become one
 /// <see cref="MpiException"/> line each instead of Open MPI's default of killing the job with a banner.
 ///
 /// The library is opened on the first call, with RTLD_GLOBAL: Open MPI's plugins (mca_*.so) resolve symbols of
@@ -26,7 +26,6 @@ internal static unsafe class Mpi
     private static delegate* unmanaged<int*, int> _initialized;
     private static delegate* unmanaged<int*, int> _finalized;
     private static delegate* unmanaged<int> _finalize;
-    private static delegate* unmanaged<nint, int, int> _abort;
     private static delegate* unmanaged<nint, int*, int> _commRank, _commSize;
     private static delegate* unmanaged<nint, nint, int> _commSetErrhandler;
     private static delegate* unmanaged<nint, void*, int, nint, nint, nint, int> _allreduce;
@@ -94,12 +93,6 @@ internal static unsafe class Mpi
         _finalize();
     }
 
-    /// <summary>MPI_Abort: ends every rank of the job (mpirun kills the others) with this exit code.</summary>
-    public static void Abort(int code)
-    {
-        if (_library != 0) _abort(_world, code);
-    }
-
     private static void Load()
     {
         if (_library != 0) return;
@@ -119,7 +112,6 @@ internal static unsafe class Mpi
         _initialized = (delegate* unmanaged<int*, int>)Export("MPI_Initialized");
         _finalized = (delegate* unmanaged<int*, int>)Export("MPI_Finalized");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
-        _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         _commRank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
         _commSize = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size");
         _commSetErrhandler = (delegate* unmanaged<nint, nint, int>)Export("MPI_Comm_set_errhandler");

@@ -45,9 +45,6 @@ public sealed class MpiCollective : ICollective, IDisposable
     /// <summary>Waits for every rank (MPI_Barrier).</summary>
     public void Barrier() => Mpi.Barrier();
 
-    /// <summary>Ends every rank of the job at once: for a failure on this rank that the others cannot know of.</summary>
-    public static void Abort(int code) => Mpi.Abort(code);
-
     /// <summary>MPI_Finalize: after the last collective, on every rank.</summary>
     public void Dispose() => Mpi.End();
 }
