@@ -89,10 +89,10 @@ public sealed class ClassifyTask(SequenceClassifier model, ClassificationData tr
         return result;
     }
 
-
-    internal static int[] Gather(int[] values, int[] indices)
+    /// <summary>values[indices[i]] for each i: a batch's labels, or one rank's share of a data set's sentences.</summary>
+    internal static T[] Gather<T>(T[] values, int[] indices)
     {
-        var result = new int[indices.Length];
+        var result = new T[indices.Length];
         for (int i = 0; i < indices.Length; i++) result[i] = values[indices[i]];
         return result;
     }

@@ -58,8 +58,10 @@ public sealed class TagTask(SequenceTagger model, TaggingData train, TaggingData
         var labels = model.Config.Labels;
         var metrics = new EntityMetrics();
         int[] mine = group.Mine(Enumerable.Range(0, data.Tokens.Length)).ToArray();
-        var (predicted, lossSum) = Decode(model, [.. mine.Select(i => data.Tokens[i])],
-            data.Characters == null ? null : [.. mine.Select(i => data.Characters[i])], batch, [.. mine.Select(i => data.Tags[i])]);
+        var (predicted, lossSum) = group.Size == 1
+            ? Decode(model, data.Tokens, data.Characters, batch, data.Tags)
+            : Decode(model, ClassifyTask.Gather(data.Tokens, mine), data.Characters == null ? null : ClassifyTask.Gather(data.Characters, mine),
+                batch, ClassifyTask.Gather(data.Tags, mine));
         for (int j = 0; j < mine.Length; j++)
             metrics.Add(data.Sentences[mine[j]].Tags, predicted[j].Select(labels.Name).ToArray());
         metrics.SumOver(group, EntityMetrics.TypesOf(labels.Names));
