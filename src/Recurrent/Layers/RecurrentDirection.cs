@@ -556,7 +556,7 @@ internal sealed class RecurrentDirection : IParallelWork
         else AddRows<Vec128>(matrix, width, t, col, count, rowFrom, rowTo, partials, sumCol);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void AddRows<TV>(AlignedFloats matrix, int width, int t, int col, int count, int rowFrom, int rowTo,
         AlignedFloats partials, int sumCol) where TV : struct, IFloatVector<TV>
     {

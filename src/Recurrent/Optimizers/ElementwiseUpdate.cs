@@ -70,6 +70,7 @@ internal static class ElementwiseUpdate
         else RunRange<Vec128, TUpdate>(update, p, g, s0, s1, s2);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RunRange<TV, TUpdate>(in TUpdate update, Span<float> p, ReadOnlySpan<float> g,
         Span<float> s0, Span<float> s1, Span<float> s2) where TV : struct, IFloatVector<TV> where TUpdate : struct, IElementUpdate
     {

@@ -77,6 +77,7 @@ public static partial class Kernels
         return Simd.Is512 ? Dot<Vec512>(a, b) : Simd.Is256 ? Dot<Vec256>(a, b) : Dot<Vec128>(a, b);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Dot<TV>(ReadOnlySpan<float> a, ReadOnlySpan<float> b) where TV : struct, IFloatVector<TV>
     {
         ref float ra = ref MemoryMarshal.GetReference(a);
@@ -146,6 +147,7 @@ public static partial class Kernels
     /// <summary>Σ xᵢ in float lanes.</summary>
     public static float Sum(ReadOnlySpan<float> x) => Simd.Is512 ? Sum<Vec512>(x) : Simd.Is256 ? Sum<Vec256>(x) : Sum<Vec128>(x);
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Sum<TV>(ReadOnlySpan<float> x) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
@@ -179,6 +181,7 @@ public static partial class Kernels
     }
 
     /// <summary>y = op(x) over whole vectors, then the tail as one zero-padded vector.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void MapAt<TV, TOp>(ReadOnlySpan<float> x, Span<float> y, TOp op)
         where TV : struct, IFloatVector<TV> where TOp : struct, IUnaryOp
     {
@@ -203,6 +206,7 @@ public static partial class Kernels
     }
 
     /// <summary>dst = op(a, b) over whole vectors, then the tail as zero-padded vectors.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void MapAt<TV, TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, TOp op)
         where TV : struct, IFloatVector<TV> where TOp : struct, IBinaryOp
     {

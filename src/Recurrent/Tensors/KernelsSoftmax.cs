@@ -66,6 +66,7 @@ public static partial class Kernels
     /// <summary>The largest element (NaN if any is NaN); −∞ for an empty span.</summary>
     public static float Max(ReadOnlySpan<float> x) => Simd.Is512 ? Max<Vec512>(x) : Simd.Is256 ? Max<Vec256>(x) : Max<Vec128>(x);
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Max<TV>(ReadOnlySpan<float> x) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
@@ -84,6 +85,7 @@ public static partial class Kernels
     private static float SumExp(ReadOnlySpan<float> x, float max, Span<float> y, bool store) =>
         Simd.Is512 ? SumExp<Vec512>(x, max, y, store) : Simd.Is256 ? SumExp<Vec256>(x, max, y, store) : SumExp<Vec128>(x, max, y, store);
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float SumExp<TV>(ReadOnlySpan<float> x, float max, Span<float> y, bool store) where TV : struct, IFloatVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);

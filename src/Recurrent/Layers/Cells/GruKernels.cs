@@ -30,7 +30,7 @@ internal static class GruKernels
         else Forward<Vec128>(gates, hiddenProjection, biasHn, hPrev, hn, h, output, hidden, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hiddenProjection, ReadOnlySpan<float> biasHn,
         ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
         where V : struct, IFloatVector<V>
@@ -75,7 +75,7 @@ internal static class GruKernels
         else Backward<Vec128>(gates, hn, hPrev, dh, hiddenGradN, dhPrev, hidden, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)
         where V : struct, IFloatVector<V>

@@ -28,7 +28,7 @@ internal static class LeakyKernels
         else Forward<Vec128>(gates, hPrev, alpha, h, output, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
         int from, int to)
         where V : struct, IFloatVector<V>
@@ -61,7 +61,7 @@ internal static class LeakyKernels
         else Backward<Vec128>(gates, hPrev, alpha, dh, dhPrev, dAlpha, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, ReadOnlySpan<float> dh,
         Span<float> dhPrev, Span<float> dAlpha, int from, int to)
         where V : struct, IFloatVector<V>

@@ -25,7 +25,7 @@ internal static class LstmKernels
         else Forward<Vec128>(gates, cPrev, c, h, output, hidden, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> output,
         int hidden, int from, int to)
         where V : struct, IFloatVector<V>
@@ -69,7 +69,7 @@ internal static class LstmKernels
         else Backward<Vec128>(gates, cPrev, c, dh, dc, hidden, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Backward<V>(Span<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> c,
         ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)
         where V : struct, IFloatVector<V>

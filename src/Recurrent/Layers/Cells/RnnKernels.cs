@@ -23,7 +23,7 @@ internal static class RnnKernels
         else Forward<Vec128>(preactivation, h, output, relu, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Forward<V>(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
         where V : struct, IFloatVector<V>
     {
@@ -50,7 +50,7 @@ internal static class RnnKernels
         else Backward<Vec128>(h, dh, relu, from, to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Backward<V>(Span<float> h, ReadOnlySpan<float> dh, bool relu, int from, int to)
         where V : struct, IFloatVector<V>
     {
