@@ -93,12 +93,20 @@ internal static unsafe class GemmBlocked
                     int rows = Math.Min(mr, mc - ir);
                     float* a = ap + ir * kc;
                     float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
+                    int pairRows = wide ? GemmKernel512.PairRows : GemmKernel256.PairRows;
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         float* b = bBlock + jr * kc;
                         float* bias = add || g.Bias == null ? null : g.Bias + jc + jr;
                         int cols = Math.Min(nr, nc - jr);
-                        if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);
+                        if (rows <= pairRows && jr + 2 * nr <= nc)
+                        {
+                            // A short row panel takes two column panels at a time (see RunPair).
+                            if (wide) GemmKernel512.RunPair(rows, a, b, b + nr * kc, kc, c + jr, g.Ldc, add, bias);
+                            else GemmKernel256.RunPair(rows, a, b, b + nr * kc, kc, c + jr, g.Ldc, add, bias);
+                            jr += nr;
+                        }
+                        else if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);
                         else
                         {
                             // A short last column panel: full-width tile into the buffer, then the valid columns.
