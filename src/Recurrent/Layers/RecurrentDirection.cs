@@ -219,8 +219,13 @@ internal sealed class RecurrentDirection : IParallelWork
         if (learnedLeak) _alphaPartials.All.Clear();
         StepProfiler.Mark(StepPhase.RecurrentGemmBackward);
 
-        // Cut by rows, each thread also takes its rows of dX_t = dA_t W_ih as soon as its cells have written dA_t.
-        bool dxInLoop = lookup == null && RowParts() > 1;
+        // Cut by rows, each thread also takes its rows of dX_t = dA_t W_ih as soon as its cells have written dA_t, when
+        // W_ih is small enough to stay in the core's cache across steps. A larger one streams from L3 at every step:
+        // on the Xeon of 2026-12-07 (2 MB L2, slow L3) that product ran at 62 % of the FMA peak against 80 % for one
+        // GEMM over the whole sequence after the loop (LSTM 2×512 +2.4 %, AVX2 +5 %, tanh-RNN 2×512 +3 %), while
+        // LSTM 2×128 (a 256 KB W_ih) keeps the in-loop product's 1 %. (On a Zen 4, 2026-12-01, the in-loop product had
+        // measured 1–2 % faster for LSTM 2×512.)
+        bool dxInLoop = lookup == null && RowParts() > 1 && (long)GH * _inputSize * sizeof(float) <= DxInLoopMaxBytes;
         if (dxInLoop)
         {
             _inputBackward ??= new GemmPackedB(GH, _inputSize);
@@ -315,6 +320,9 @@ internal sealed class RecurrentDirection : IParallelWork
 
     /// <summary>How many parts a loop cut by rows has: 1 (not cut by rows) when the batch has too few rows.</summary>
     private int RowParts() => _packed && WorthThreads ? Math.Min(Gemm.Threads, RowBlocks) : 1;
+
+    /// <summary>The largest W_ih whose dX product runs inside a time loop cut by rows (see Backward).</summary>
+    private const long DxInLoopMaxBytes = 512 * 1024;
 
     /// <summary>Parts cut the units on multiples of this: a whole number of GEMM kernel panels of every gate.</summary>
     private const int UnitBlock = 32;
