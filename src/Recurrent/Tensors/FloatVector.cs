@@ -65,6 +65,8 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 /// Vector256 on AVX2, Vector128 (SSE, NEON) otherwise. The IsHardwareAccelerated properties are constants to the JIT,
 /// so the tests <c>if (Simd.Is512) …Kernel&lt;Vec512&gt;() else if (Simd.Is256) …</c> at an entry point compile to a
 /// single call. DOTNET_EnableAVX512=0 (and DOTNET_EnableAVX2=0) select the narrower widths on any x64 machine.
+/// The generic kernel bodies are NoInlining | AggressiveOptimization: inlined whole into such an entry point (at tier
+/// 1, or into a large caller) a body ran out of the JIT's inline budget, and the wrappers below stayed calls.
 /// </summary>
 internal static class Simd
 {

@@ -79,6 +79,7 @@ internal static unsafe class GemmBlocked
     {
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
+        int pairRows = wide ? GemmKernel512.PairRows : GemmKernel256.PairRows;
         bool add = g.Accumulate || p0 > 0;
         foreach (var (j0, j1) in columns)
         {
@@ -93,7 +94,6 @@ internal static unsafe class GemmBlocked
                     int rows = Math.Min(mr, mc - ir);
                     float* a = ap + ir * kc;
                     float* c = g.C + (long)(ic + ir) * g.Ldc + jc;
-                    int pairRows = wide ? GemmKernel512.PairRows : GemmKernel256.PairRows;
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         float* b = bBlock + jr * kc;

@@ -68,7 +68,6 @@ internal static unsafe class GemmKernel256
         if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add, bias);
     }
 
-
     /// <summary>The most rows <see cref="RunPair"/> takes.</summary>
     public const int PairRows = 2;
 

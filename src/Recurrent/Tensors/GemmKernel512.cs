@@ -93,15 +93,12 @@ internal static unsafe class GemmKernel512
         if (R.Value > 11) Store(c + 11 * ldc, c11_0, c11_1, add, bias);
     }
 
-
     /// <summary>The most rows <see cref="RunPair"/> takes.</summary>
     public const int PairRows = 4;
 
     /// <summary>
-    /// Two adjacent column panels at once for a short row panel (rows ≤ <see cref="PairRows"/>): C[r, 0..2·NR) from
-    /// b (the first panel) and bNext (the second). A tile of r rows has only 2r accumulator chains, too few to keep both
-    /// FMA units busy (they need about eight: four cycles of latency each); two panels double them. Every C element is
-    /// still the one FMA chain over p that <see cref="Run"/> computes, so the result is the same bit for bit.
+    /// Two adjacent column panels at once for a short row panel, as <see cref="GemmKernel256.RunPair"/> (which says
+    /// why): C[r, 0..2·NR) from b and bNext, for rows ≤ <see cref="PairRows"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunPair(int rows, float* a, float* b, float* bNext, int kc, float* c, int ldc, bool add, float* bias)
