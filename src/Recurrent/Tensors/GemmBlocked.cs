@@ -79,7 +79,7 @@ internal static unsafe class GemmBlocked
     {
         int mr = wide ? GemmKernel512.MR : GemmKernel256.MR;
         int nr = wide ? GemmKernel512.NR : GemmKernel256.NR;
-        int pairRows = wide ? GemmKernel512.PairRows : GemmKernel256.PairRows;
+        int pairRows = GemmKernelPair.MaxRows(wide);
         bool add = g.Accumulate || p0 > 0;
         foreach (var (j0, j1) in columns)
         {
@@ -101,9 +101,8 @@ internal static unsafe class GemmBlocked
                         int cols = Math.Min(nr, nc - jr);
                         if (rows <= pairRows && jr + 2 * nr <= nc)
                         {
-                            // A short row panel takes two column panels at a time (see RunPair).
-                            if (wide) GemmKernel512.RunPair(rows, a, b, b + nr * kc, kc, c + jr, g.Ldc, add, bias);
-                            else GemmKernel256.RunPair(rows, a, b, b + nr * kc, kc, c + jr, g.Ldc, add, bias);
+                            // A short row panel takes two column panels at a time (see GemmKernelPair).
+                            GemmKernelPair.Run(wide, rows, a, mr, b, b + nr * kc, kc, c + jr, g.Ldc, add, bias);
                             jr += nr;
                         }
                         else if (cols == nr) Kernel(wide, rows, a, b, kc, c + jr, g.Ldc, add, bias);

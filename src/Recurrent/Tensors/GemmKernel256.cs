@@ -68,47 +68,6 @@ internal static unsafe class GemmKernel256
         if (R.Value > 5) Store(c + 5 * ldc, c5_0, c5_1, add, bias);
     }
 
-    /// <summary>The most rows <see cref="RunPair"/> takes.</summary>
-    public const int PairRows = 2;
-
-    /// <summary>
-    /// Two adjacent column panels at once for a short row panel (rows ≤ <see cref="PairRows"/>): C[r, 0..2·NR) from
-    /// b (the first panel) and bNext (the second). A tile of r rows has only 2r accumulator chains, too few to keep both
-    /// FMA units busy (they need about eight: four cycles of latency each); two panels double them. Every C element is
-    /// still the one FMA chain over p that <see cref="Run"/> computes, so the result is the same bit for bit.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunPair(int rows, float* a, float* b, float* bNext, int kc, float* c, int ldc, bool add, float* bias)
-    {
-        switch (rows)
-        {
-            case 2: TilePair<GemmRows2>(a, b, bNext, kc, c, ldc, add, bias); break;
-            case 1: TilePair<GemmRows1>(a, b, bNext, kc, c, ldc, add, bias); break;
-            default: throw new ArgumentOutOfRangeException(nameof(rows));
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TilePair<R>(float* a, float* b, float* bNext, int kc, float* c, int ldc, bool add, float* bias) where R : struct, IGemmRows
-    {
-        Vector256<float> c0_0 = default, c0_1 = default, c0_2 = default, c0_3 = default, c1_0 = default, c1_1 = default, c1_2 = default, c1_3 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b + 0);
-            var b1 = Vector256.Load(b + 8);
-            var b2 = Vector256.Load(bNext + 0);
-            var b3 = Vector256.Load(bNext + 8);
-            Vector256<float> x;
-            if (R.Value > 0) { x = Vector256.Create(a[0]); c0_0 = Vector256.FusedMultiplyAdd(x, b0, c0_0); c0_1 = Vector256.FusedMultiplyAdd(x, b1, c0_1); c0_2 = Vector256.FusedMultiplyAdd(x, b2, c0_2); c0_3 = Vector256.FusedMultiplyAdd(x, b3, c0_3); }
-            if (R.Value > 1) { x = Vector256.Create(a[1]); c1_0 = Vector256.FusedMultiplyAdd(x, b0, c1_0); c1_1 = Vector256.FusedMultiplyAdd(x, b1, c1_1); c1_2 = Vector256.FusedMultiplyAdd(x, b2, c1_2); c1_3 = Vector256.FusedMultiplyAdd(x, b3, c1_3); }
-            a += MR;
-            b += NR;
-            bNext += NR;
-        }
-        if (R.Value > 0) { Store(c + 0 * ldc, c0_0, c0_1, add, bias); Store(c + 0 * ldc + NR, c0_2, c0_3, add, bias == null ? null : bias + NR); }
-        if (R.Value > 1) { Store(c + 1 * ldc, c1_0, c1_1, add, bias); Store(c + 1 * ldc + NR, c1_2, c1_3, add, bias == null ? null : bias + NR); }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool add, float* bias)
     {

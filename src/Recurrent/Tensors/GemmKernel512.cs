@@ -93,51 +93,6 @@ internal static unsafe class GemmKernel512
         if (R.Value > 11) Store(c + 11 * ldc, c11_0, c11_1, add, bias);
     }
 
-    /// <summary>The most rows <see cref="RunPair"/> takes.</summary>
-    public const int PairRows = 4;
-
-    /// <summary>
-    /// Two adjacent column panels at once for a short row panel, as <see cref="GemmKernel256.RunPair"/> (which says
-    /// why): C[r, 0..2·NR) from b and bNext, for rows ≤ <see cref="PairRows"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunPair(int rows, float* a, float* b, float* bNext, int kc, float* c, int ldc, bool add, float* bias)
-    {
-        switch (rows)
-        {
-            case 4: TilePair<GemmRows4>(a, b, bNext, kc, c, ldc, add, bias); break;
-            case 3: TilePair<GemmRows3>(a, b, bNext, kc, c, ldc, add, bias); break;
-            case 2: TilePair<GemmRows2>(a, b, bNext, kc, c, ldc, add, bias); break;
-            case 1: TilePair<GemmRows1>(a, b, bNext, kc, c, ldc, add, bias); break;
-            default: throw new ArgumentOutOfRangeException(nameof(rows));
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TilePair<R>(float* a, float* b, float* bNext, int kc, float* c, int ldc, bool add, float* bias) where R : struct, IGemmRows
-    {
-        Vector512<float> c0_0 = default, c0_1 = default, c0_2 = default, c0_3 = default, c1_0 = default, c1_1 = default, c1_2 = default, c1_3 = default, c2_0 = default, c2_1 = default, c2_2 = default, c2_3 = default, c3_0 = default, c3_1 = default, c3_2 = default, c3_3 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b + 0);
-            var b1 = Vector512.Load(b + 16);
-            var b2 = Vector512.Load(bNext + 0);
-            var b3 = Vector512.Load(bNext + 16);
-            Vector512<float> x;
-            if (R.Value > 0) { x = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(x, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(x, b1, c0_1); c0_2 = Vector512.FusedMultiplyAdd(x, b2, c0_2); c0_3 = Vector512.FusedMultiplyAdd(x, b3, c0_3); }
-            if (R.Value > 1) { x = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(x, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(x, b1, c1_1); c1_2 = Vector512.FusedMultiplyAdd(x, b2, c1_2); c1_3 = Vector512.FusedMultiplyAdd(x, b3, c1_3); }
-            if (R.Value > 2) { x = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(x, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(x, b1, c2_1); c2_2 = Vector512.FusedMultiplyAdd(x, b2, c2_2); c2_3 = Vector512.FusedMultiplyAdd(x, b3, c2_3); }
-            if (R.Value > 3) { x = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(x, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(x, b1, c3_1); c3_2 = Vector512.FusedMultiplyAdd(x, b2, c3_2); c3_3 = Vector512.FusedMultiplyAdd(x, b3, c3_3); }
-            a += MR;
-            b += NR;
-            bNext += NR;
-        }
-        if (R.Value > 0) { Store(c + 0 * ldc, c0_0, c0_1, add, bias); Store(c + 0 * ldc + NR, c0_2, c0_3, add, bias == null ? null : bias + NR); }
-        if (R.Value > 1) { Store(c + 1 * ldc, c1_0, c1_1, add, bias); Store(c + 1 * ldc + NR, c1_2, c1_3, add, bias == null ? null : bias + NR); }
-        if (R.Value > 2) { Store(c + 2 * ldc, c2_0, c2_1, add, bias); Store(c + 2 * ldc + NR, c2_2, c2_3, add, bias == null ? null : bias + NR); }
-        if (R.Value > 3) { Store(c + 3 * ldc, c3_0, c3_1, add, bias); Store(c + 3 * ldc + NR, c3_2, c3_3, add, bias == null ? null : bias + NR); }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, bool add, float* bias)
     {
