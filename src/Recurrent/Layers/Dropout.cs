@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
@@ -50,6 +51,7 @@ public sealed class Dropout
     /// (u ≥ p ⟺ NextUInt() >> 8 ≥ ⌈p·2²⁴⌉) and selected without a branch, which a random keep/drop would mispredict.
     /// Public for callers that apply a mask a row at a time (a decoder's inputs, known one step at a time).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once a step: tiering would leave it in slow code for many steps
     public void DrawMask(Span<float> mask)
     {
         int threshold = (int)Math.Ceiling(P * (double)(1 << 24));

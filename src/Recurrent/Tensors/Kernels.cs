@@ -98,6 +98,7 @@ public static partial class Kernels
     }
 
     /// <summary>Σ xᵢ², accumulated in double (the gradient norm must not lose small parameters to large ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a few calls a step: tiering would leave it in slow code for many steps
     public static double SumOfSquares(ReadOnlySpan<float> x)
     {
         // A reduction that widens to double, which IFloatVector does not model: one copy per width, the same loop.
