@@ -44,10 +44,12 @@ public sealed class Tensor
     /// The tensor's array, exactly Length floats. Throws for a resized buffer whose array is longer (every use of an
     /// array's length would take the floats past Length along): read <see cref="Span"/> there.
     /// </summary>
-    public float[] Data => _data.Length == _length
-        ? _data
-        : throw new InvalidOperationException($"{this} is the first {_length} floats of a buffer of {_data.Length} " +
-                                              "(a layer's output, grown for a larger batch): read Span, not Data");
+    public float[] Data => _data.Length == _length ? _data : ThrowPartialData();
+
+    // Out of line, so that Data itself is small enough to inline (it is read for every weight at every step).
+    private float[] ThrowPartialData() =>
+        throw new InvalidOperationException($"{this} is the first {_length} floats of a buffer of {_data.Length} " +
+                                            "(a layer's output, grown for a larger batch): read Span, not Data");
 
     /// <summary>
     /// The whole array, Capacity floats, of which the tensor is the first Length: for code in this assembly that hands
