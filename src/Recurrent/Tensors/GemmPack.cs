@@ -67,22 +67,8 @@ internal static unsafe class GemmPack
         {
             float* d = dst + p * width;
             int q = 0;
-            for (; q < full; q++, d += panel)
-            {
-                float* s = src + q * width;
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; j + 16 <= width; j += 16) Vector512.Store(Vector512.Load(s + j), d + j);
-                for (; j + 8 <= width; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
-                for (; j < width; j++) d[j] = s[j];
-            }
-            if (rest > 0)
-            {
-                float* s = src + q * width;
-                int j = 0;
-                for (; j < rest; j++) d[j] = s[j];
-                for (; j < width; j++) d[j] = 0;
-            }
+            for (; q < full; q++, d += panel) CopyPadded(src + q * width, d, width, width);
+            if (rest > 0) CopyPadded(src + q * width, d, rest, width);
         }
     }
 
@@ -105,8 +91,7 @@ internal static unsafe class GemmPack
                 Vector128.Store(Vector128.Load(src), dst);
                 *(ulong*)(dst + 4) = *(ulong*)(src + 4);
             }
-            else
-                for (int j = 0; j < width; j++) dst[j] = src[j];
+            else CopyPadded(src, dst, width, width);
         }
     }
 
@@ -114,16 +99,20 @@ internal static unsafe class GemmPack
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRows(float* src, int ld, int kc, int count, int width, float* dst)
     {
-        for (int p = 0; p < kc; p++, src += ld, dst += width)
-        {
-            int j = 0;
-            if (Vector512.IsHardwareAccelerated)
-                for (; j + 16 <= count; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
-            for (; j + 8 <= count; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
-            for (; j + 4 <= count; j += 4) Vector128.Store(Vector128.Load(src + j), dst + j);
-            for (; j < count; j++) dst[j] = src[j];
-            for (; j < width; j++) dst[j] = 0;
-        }
+        for (int p = 0; p < kc; p++, src += ld, dst += width) CopyPadded(src, dst, count, width);
+    }
+
+    /// <summary>dst[0..count) = src[0..count) in the widest vectors that fit, then zeros up to width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(float* src, float* dst, int count, int width)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= count; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+        for (; j + 8 <= count; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        for (; j + 4 <= count; j += 4) Vector128.Store(Vector128.Load(src + j), dst + j);
+        for (; j < count; j++) dst[j] = src[j];
+        for (; j < width; j++) dst[j] = 0;
     }
 
     /// <summary>
