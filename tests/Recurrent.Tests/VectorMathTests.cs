@@ -67,41 +67,31 @@ public class VectorMathTests
         var xs = new List<float>(special);
         for (int i = -90 * 1024; i <= 90 * 1024; i += 7) xs.Add(i / 1024f);
         while (xs.Count % 16 != 0) xs.Add(0.5f);
-        for (int i = 0; i < xs.Count; i += 16)
+        float[] all = [.. xs];
+        var s512 = Activations<Vec512>(all);
+        var s256 = Activations<Vec256>(all);
+        var s128 = Activations<Vec128>(all);
+        string[] names = ["sigmoid", "tanh", "exp"];
+        for (int f = 0; f < 3; f++)
+            for (int i = 0; i < all.Length; i++)
+            {
+                Same(s512[f][i], s256[f][i], names[f] + " 256", all[i]);
+                Same(s512[f][i], s128[f][i], names[f] + " 128", all[i]);
+            }
+    }
+
+    /// <summary>σ(x), tanh(x) and e^{−|x|} of every element, computed TV.Count lanes at a time (xs.Length a multiple of 16).</summary>
+    private static float[][] Activations<TV>(float[] xs) where TV : struct, IFloatVector<TV>
+    {
+        float[][] result = [new float[xs.Length], new float[xs.Length], new float[xs.Length]];
+        for (int i = 0; i < xs.Length; i += TV.Count)
         {
-            var x512 = Vector512.Create(xs.ToArray(), i);
-            var s512 = VectorMath.Sigmoid(x512);
-            var t512 = VectorMath.Tanh(x512);
-            var e512 = VectorMath.ExpNonPositive(-Vector512.Abs(x512));
-            for (int half = 0; half < 2; half++)
-            {
-                var x256 = Vector256.Create(xs.ToArray(), i + 8 * half);
-                var s256 = VectorMath.Sigmoid(x256);
-                var t256 = VectorMath.Tanh(x256);
-                var e256 = VectorMath.ExpNonPositive(new Vec256(-Vector256.Abs(x256))).V;
-                for (int k = 0; k < 8; k++)
-                {
-                    int lane = 8 * half + k;
-                    Same(s512.GetElement(lane), s256.GetElement(k), "sigmoid 256", x256.GetElement(k));
-                    Same(t512.GetElement(lane), t256.GetElement(k), "tanh 256", x256.GetElement(k));
-                    Same(e512.GetElement(lane), e256.GetElement(k), "exp 256", x256.GetElement(k));
-                }
-            }
-            for (int quarter = 0; quarter < 4; quarter++)
-            {
-                var x128 = Vector128.Create(xs.ToArray(), i + 4 * quarter);
-                var s128 = VectorMath.Sigmoid(x128);
-                var t128 = VectorMath.Tanh(x128);
-                var e128 = VectorMath.ExpNonPositive(new Vec128(-Vector128.Abs(x128))).V;
-                for (int k = 0; k < 4; k++)
-                {
-                    int lane = 4 * quarter + k;
-                    Same(s512.GetElement(lane), s128.GetElement(k), "sigmoid 128", x128.GetElement(k));
-                    Same(t512.GetElement(lane), t128.GetElement(k), "tanh 128", x128.GetElement(k));
-                    Same(e512.GetElement(lane), e128.GetElement(k), "exp 128", x128.GetElement(k));
-                }
-            }
+            var x = TV.Load(ref xs[0], (nuint)i);
+            TV.Store(VectorMath.Sigmoid(x), ref result[0][0], (nuint)i);
+            TV.Store(VectorMath.Tanh(x), ref result[1][0], (nuint)i);
+            TV.Store(VectorMath.ExpNonPositive(-TV.Abs(x)), ref result[2][0], (nuint)i);
         }
+        return result;
     }
 
     private static void Same(float want, float got, string what, float x)

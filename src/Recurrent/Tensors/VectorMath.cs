@@ -15,25 +15,9 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid(new Vec512(x)).V;
 
-    /// <summary>σ(x) on 8 lanes; the same per-lane result as the Vector512 form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid(new Vec256(x)).V;
-
-    /// <summary>σ(x) on 4 lanes; the same per-lane result as the Vector512 form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sigmoid(Vector128<float> x) => Sigmoid(new Vec128(x)).V;
-
     /// <summary>tanh(x) = sign(x)·(1 − 2/(e^{2|x|}+1)) written with e^{-2|x|} ∈ (0,1]: (1−e)/(1+e).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Tanh(Vector512<float> x) => Tanh(new Vec512(x)).V;
-
-    /// <summary>tanh(x) on 8 lanes; the same per-lane result as the Vector512 form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x) => Tanh(new Vec256(x)).V;
-
-    /// <summary>tanh(x) on 4 lanes; the same per-lane result as the Vector512 form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Tanh(Vector128<float> x) => Tanh(new Vec128(x)).V;
 
     /// <summary>σ(x) = 1/(1+e^{-x}) at any width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,15 +43,11 @@ public static class VectorMath
     private const float SmallTanh = 0.25f;
 
     /// <summary>
-    /// e^x for x ≤ 0, all the saturating forms above need: Cephes' expf (n = round(x·log₂e), r = x − n·ln 2 in two
-    /// parts, a degree-7 polynomial, times 2ⁿ), within 1.3 ulp of e^x on [−87.3, 0], about 1.5× the speed of
+    /// e^x for x ≤ 0 at any width, all the saturating forms above need: Cephes' expf (n = round(x·log₂e), r = x − n·ln 2
+    /// in two parts, a degree-7 polynomial, times 2ⁿ), within 1.3 ulp of e^x on [−87.3, 0], about 1.5× the speed of
     /// Vector512.Exp, which works in double. Below −87.3 (where e^x is no longer a normal float) it returns 0;
     /// NaN stays NaN.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpNonPositive(new Vec512(x)).V;
-
-    /// <summary>e^x for x ≤ 0 at any width (see the Vector512 form).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static TV ExpNonPositive<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
