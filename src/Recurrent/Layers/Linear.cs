@@ -21,6 +21,7 @@ public sealed class Linear : IModule
 
     private Tensor? _x;
     private readonly BackwardGuard _guard = new();
+    private readonly WeightGradientParts _weightGradients = new();
     private readonly Tensor _y = Tensor.Growable(0), _dx = Tensor.Growable(0);
 
     /// <summary>Weight and bias ~ U(−1/√in, 1/√in), PyTorch's default (weight first, then bias, from rng; an Rng from <see cref="Rng.FromGlobal"/> if null).</summary>
@@ -55,6 +56,7 @@ public sealed class Linear : IModule
     {
         if (x.Rank == 0 || x.Shape[^1] != InFeatures)
             throw new ShapeException($"{Name}.Forward: expected last dimension {InFeatures}, got {Tensor.Describe(x.Shape)}");
+        if (_weightGradients.Pending) throw new InvalidOperationException($"{Name}.Forward: the previous BackwardOverlapped is not finished");
         _guard.Forward();
         int n = x.Length / InFeatures;
         Resize(_y, x.Shape, OutFeatures);
@@ -81,10 +83,35 @@ public sealed class Linear : IModule
         Gemm.Multiply(dy.Span, OutFeatures, true, x.Span, InFeatures, false, Weight.Grad.Data, InFeatures,
             OutFeatures, InFeatures, n, accumulate: true);
         if (Bias is not null) ColumnSums.Accumulate(dy.Span, n, Bias.Grad.Span);
-        // dx[N, in] = dy[N, out] · W[out, in]
-        Resize(_dx, x.Shape, InFeatures);
+        return InputGradient(dy);
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> with the weight and bias gradients summed by the other cores while the caller goes on:
+    /// returns dx at once; the gradients are complete (bit for bit the same) when <see cref="FinishBackward"/> returns.
+    /// Until then dy and the input must not change, nothing may read the gradients, and other parallel work runs on the
+    /// caller's thread alone. For a layer whose weight gradient is a large product and whose caller's next work leaves
+    /// a core half idle: an encoder–decoder's output layer, ahead of the decoder's steps backward.
+    /// </summary>
+    public Tensor BackwardOverlapped(Tensor dy)
+    {
+        _guard.Backward(this);
+        var x = _x!;
+        Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
+        var dx = InputGradient(dy);
+        _weightGradients.Start(dy, x, x.Length / InFeatures, Weight.Grad, Bias?.Grad);
+        return dx;
+    }
+
+    /// <summary>Waits for the gradients <see cref="BackwardOverlapped"/> left to the other cores; nothing when none are pending.</summary>
+    public void FinishBackward() => _weightGradients.Finish();
+
+    // dx[N, in] = dy[N, out] · W[out, in]
+    private Tensor InputGradient(Tensor dy)
+    {
+        Resize(_dx, _x!.Shape, InFeatures);
         Gemm.Multiply(dy.Span, OutFeatures, false, Weight.Value.Data, InFeatures, false, _dx.Span, InFeatures,
-            n, InFeatures, OutFeatures);
+            _x.Length / InFeatures, InFeatures, OutFeatures);
         return _dx;
     }
 

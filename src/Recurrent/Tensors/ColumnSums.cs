@@ -34,7 +34,13 @@ internal sealed unsafe class ColumnSums : IParallelWork
     public void RunPart(int part)
     {
         var (from, to) = ParallelParts.Range(_width, _parts, part, unit: 16);
-        var sum = new Span<float>(_sum + from, to - from);
-        for (int r = 0; r < _rows; r++) Kernels.Add(sum, new ReadOnlySpan<float>(_matrix + (long)r * _width + from, to - from), sum);
+        AccumulateColumns(_matrix, _rows, _width, from, to, _sum);
+    }
+
+    /// <summary>sum[j] += Σ_r matrix[r, j] for the columns j in [from, to) of a [rows, width] matrix.</summary>
+    internal static void AccumulateColumns(float* matrix, int rows, int width, int from, int to, float* sum)
+    {
+        var range = new Span<float>(sum + from, to - from);
+        for (int r = 0; r < rows; r++) Kernels.Add(range, new ReadOnlySpan<float>(matrix + (long)r * width + from, to - from), range);
     }
 }

@@ -25,6 +25,10 @@ internal interface IParallelWork
 /// minute to the next on this VM): they are precautions, not measured gains. Past the spin the workers sleep, so a
 /// process that ran one parallel job and then waits costs no CPU (measured in WorkerPoolIdleTests: a few ms in the
 /// second after the job, the spin's 5 ms per worker at most).
+///
+/// A job can also be posted (<see cref="TryPost"/>): the workers start on it while its caller goes on with work of its
+/// own, whose parallel calls meanwhile run on the caller's thread (the pool is busy), and <see cref="Finish"/> takes
+/// what is left. That fills a core the caller's own work would leave half idle.
 /// </summary>
 internal static class WorkerPool
 {
@@ -42,6 +46,7 @@ internal static class WorkerPool
     private static IParallelWork? _work;
     private static int _parts;
     private static Exception? _error;
+    private static bool _posted;      // the job was posted by TryPost and runs until its caller's Finish
 
     /// <summary>Worker threads started so far (they live as long as the process; tests check that a job used them).</summary>
     internal static int Workers => Volatile.Read(ref _workers).Length;
@@ -52,29 +57,76 @@ internal static class WorkerPool
         if (!Monitor.TryEnter(Gate)) return false;
         try
         {
+            if (_posted) return false; // the Gate is re-entrant: this thread posted a job and has not finished it
             EnsureWorkers(parts - 1);
-            long job = _job + 1;
-            _work = work;
-            _parts = parts;
-            _error = null;
-            _remaining = parts;
-            Volatile.Write(ref _job, job);
-            Interlocked.Exchange(ref _tickets, job << 32); // publishes the fields above to whoever claims a ticket
-            lock (Signal)
-            {
-                _generation = job;
-                Monitor.PulseAll(Signal);
-            }
-            ClaimParts();
-            WaitForParts();
-            _work = null; // a GEMM's pointers are pinned only until we return
-            if (_error != null) throw new InvalidOperationException("a worker thread failed", _error);
+            Publish(work, parts);
+            Complete();
             return true;
         }
         finally
         {
             Monitor.Exit(Gate);
         }
+    }
+
+    /// <summary>
+    /// Starts parts [0, parts) of the work on up to <paramref name="workers"/> worker threads and returns at once,
+    /// keeping the pool; the caller must then call <see cref="Finish"/> (in a finally: the pool stays taken until it
+    /// does). False, with nothing started, when <paramref name="workers"/> is 0 or the pool is busy.
+    /// </summary>
+    public static bool TryPost(IParallelWork work, int parts, int workers)
+    {
+        if (workers < 1 || !Monitor.TryEnter(Gate)) return false;
+        if (_posted)
+        {
+            Monitor.Exit(Gate);
+            return false;
+        }
+        EnsureWorkers(workers);
+        Publish(work, parts);
+        _posted = true;
+        return true;
+    }
+
+    /// <summary>Runs the parts of the job this thread posted that no worker has claimed, waits for the others, and frees the pool.</summary>
+    public static void Finish()
+    {
+        if (!Monitor.IsEntered(Gate) || !_posted) throw new InvalidOperationException("WorkerPool.Finish: this thread has no posted job");
+        try
+        {
+            _posted = false;
+            Complete();
+        }
+        finally
+        {
+            Monitor.Exit(Gate);
+        }
+    }
+
+    /// <summary>Makes the work the current job and wakes the workers (the caller holds the Gate).</summary>
+    private static void Publish(IParallelWork work, int parts)
+    {
+        long job = _job + 1;
+        _work = work;
+        _parts = parts;
+        _error = null;
+        _remaining = parts;
+        Volatile.Write(ref _job, job);
+        Interlocked.Exchange(ref _tickets, job << 32); // publishes the fields above to whoever claims a ticket
+        lock (Signal)
+        {
+            _generation = job;
+            Monitor.PulseAll(Signal);
+        }
+    }
+
+    /// <summary>Takes the current job's unclaimed parts, waits for the rest, and reports a worker's failure.</summary>
+    private static void Complete()
+    {
+        ClaimParts();
+        WaitForParts();
+        _work = null; // a GEMM's pointers are pinned only until we return
+        if (_error != null) throw new InvalidOperationException("a worker thread failed", _error);
     }
 
     /// <summary>
