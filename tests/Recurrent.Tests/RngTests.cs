@@ -17,6 +17,17 @@ public class RngTests
     }
 
     [Fact]
+    public void FillDrawsTheNextValuesInOrder()
+    {
+        var one = new Rng(7);
+        var bulk = new Rng(7);
+        var values = new uint[37];
+        bulk.Fill(values);
+        foreach (uint value in values) Assert.Equal(one.NextUInt(), value);
+        Assert.Equal(one.State, bulk.State); // and leaves the state where one value at a time would
+    }
+
+    [Fact]
     public void UniformAndNormalHaveTheRightMoments()
     {
         var rng = new Rng(7);

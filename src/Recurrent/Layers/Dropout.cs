@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Recurrent.Tensors;
 
 namespace Recurrent.Layers;
@@ -49,18 +51,25 @@ public sealed class Dropout
     /// <summary>
     /// mask[i] = 1/(1 − p) when u ≥ p, else 0, for u = Rng.NextFloat() = (NextUInt() >> 8)·2⁻²⁴: compared as integers
     /// (u ≥ p ⟺ NextUInt() >> 8 ≥ ⌈p·2²⁴⌉) and selected without a branch, which a random keep/drop would mispredict.
+    /// The random bits are drawn into the mask first (in order, one Rng stream), then turned into the mask in vectors.
     /// Public for callers that apply a mask a row at a time (a decoder's inputs, known one step at a time).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once a step: tiering would leave it in slow code for many steps
     public void DrawMask(Span<float> mask)
     {
-        int threshold = (int)Math.Ceiling(P * (double)(1 << 24));
-        int scaleBits = BitConverter.SingleToInt32Bits(1f / (1f - P));
-        for (int i = 0; i < mask.Length; i++)
+        var bits = MemoryMarshal.Cast<float, uint>(mask);
+        _rng.Fill(bits);
+        uint threshold = (uint)Math.Ceiling(P * (double)(1 << 24));
+        uint scaleBits = BitConverter.SingleToUInt32Bits(1f / (1f - P));
+        var thresholds = new Vector<uint>(threshold);
+        var scales = new Vector<uint>(scaleBits);
+        int i = 0;
+        for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
         {
-            int keep = ~(((int)(_rng.NextUInt() >> 8) - threshold) >> 31); // all ones when kept
-            mask[i] = BitConverter.Int32BitsToSingle(scaleBits & keep);
+            var u = Vector.ShiftRightLogical(new Vector<uint>(bits[i..]), 8);
+            (Vector.GreaterThanOrEqual(u, thresholds) & scales).CopyTo(bits[i..]);
         }
+        for (; i < bits.Length; i++) bits[i] = bits[i] >> 8 >= threshold ? scaleBits : 0;
     }
 
     /// <summary>dx = dy ⊙ mask with the mask of the last Forward (dy itself after an identity Forward).</summary>
