@@ -98,13 +98,20 @@ def peer_env(mode):
     return env, torch_threads
 
 
+def task_steps(args):
+    """Timed steps of a task row, the same on both sides: the peer's scripts time a fixed number of steps, and ours
+    times at least as many (and at least --min-seconds). A translation step of ours is ~140 ms, so 2 s alone would be
+    14 steps, several of them still in the JIT's warm-up, against the peer's 30."""
+    return max(args.min_steps, 30)
+
+
 def measure_peer(row, mode, args):
     env, torch_threads = peer_env(mode)
     if row in TASK_ROWS:
         # The environment already names OpenBLAS's kernels (peer_env): torch_tasks.py keeps them.
         script = TORCH_SEQ2SEQ if row == "train_translate" else TORCH_TASKS
         cmd = [PY, script, *ROWS[row][0], "--threads", str(torch_threads), "--blas-threads", env["OPENBLAS_NUM_THREADS"],
-               "--rounds", str(max(args.min_steps, 30)), "--json", "--coretype", "keep"]
+               "--rounds", str(task_steps(args)), "--json", "--coretype", "keep"]
         r, others = run(cmd, env)
         return {"mode": mode, "per_second": r["tokens_per_second"], "peak_mib": r.get("maxrss_mib"), "others": others,
                 "median_s": r["ms_per_step"] / 1e3, "steps": r.get("steps"), "openblas": None}
@@ -119,7 +126,7 @@ def measure_peer(row, mode, args):
 def measure_ours(row, threads, peak, args):
     if row in TASK_ROWS:
         r, others = run([args.ours, "bench", "tasks", "--only", row.split("_")[1], "--threads", str(threads), "--json",
-                         "--min-seconds", str(args.min_seconds)], OURS_ENV)
+                         "--min-seconds", str(args.min_seconds), "--min-steps", str(task_steps(args))], OURS_ENV)
         out = r["rows"][0]
         out.update(others=others, utilization=None)
         return out
@@ -238,7 +245,8 @@ def main():
           f"{load_after[0]:.2f} after. Peer: PyTorch {versions[0] if versions else '?'}, numpy {versions[1] if len(versions) > 1 else '?'}"
           f"{', ' + openblas['config'] if openblas else ''}, "
           f"{'AVX2 paths: ours with DOTNET_EnableAVX512=0, the peer with OPENBLAS_CORETYPE=Haswell, the FMA peak of an AVX2 build. ' if args.isa == 'avx2' else 'OPENBLAS_CORETYPE=' + str(PEER_CORETYPE) + ' for the peer (the kernels for the CPU flags). '}"
-          f"Timing: median step after 3 warm-up steps, ≥ {args.min_seconds:g} s and ≥ {args.min_steps} timed steps, every "
+          f"Timing: median step after 3 warm-up steps, ≥ {args.min_seconds:g} s and ≥ {args.min_steps} timed steps "
+          f"(the task rows: ≥ {task_steps(args)} timed steps on both sides), every "
           f"measurement in its own process, ours and the peer alternating"
           f"{f'; best of {args.rounds} rounds for each side' if args.rounds > 1 else ''}.")
     if args.command:

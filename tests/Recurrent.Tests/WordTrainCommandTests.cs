@@ -201,12 +201,13 @@ public class BenchTasksCommandTests
     [Fact]
     public void MeasuresEveryTaskRowAsJson()
     {
-        var report = JsonDocument.Parse(Ok("bench", "tasks", "--threads", "1", "--min-seconds", "0", "--json")).RootElement;
+        var report = JsonDocument.Parse(Ok("bench", "tasks", "--threads", "1", "--min-seconds", "0", "--min-steps", "6", "--json")).RootElement;
         var rows = report.GetProperty("rows").EnumerateArray().ToList();
         Assert.Equal(["train_classify", "train_tag_crf", "train_translate"], rows.Select(r => r.GetProperty("name").GetString()));
         foreach (var row in rows)
         {
             Assert.True(row.GetProperty("per_second").GetDouble() > 0);
+            Assert.Equal(6, row.GetProperty("steps").GetInt32()); // no time floor: exactly the steps asked for
             Assert.Equal(row.GetProperty("name").GetString() == "train_translate" ? "target tokens" : "words", row.GetProperty("unit").GetString());
             Assert.Equal(row.GetProperty("batch").GetInt32() * row.GetProperty("seq_len").GetInt32() / (row.GetProperty("ms_per_step").GetDouble() / 1e3),
                 row.GetProperty("per_second").GetDouble(), 0.02 * row.GetProperty("per_second").GetDouble());

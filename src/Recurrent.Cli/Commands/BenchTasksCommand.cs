@@ -5,7 +5,7 @@ using Recurrent.Tensors;
 namespace Recurrent.Cli.Commands;
 
 /// <summary>
-/// `recurrent bench tasks [--only classify|tag|translate] [--threads N] [--min-seconds S] [--json]`: training words/s of
+/// `recurrent bench tasks [--only classify|tag|translate] [--threads N] [--min-seconds S] [--min-steps N] [--json]`: training words/s of
 /// one classifier step and one BiLSTM-CRF tagger step at the shapes of <see cref="WordTaskBench"/>, and target tokens/s
 /// of one translation step (<see cref="TranslateBench"/>), median step time after warm-up (bench/torch_tasks.py and
 /// bench/torch_seq2seq.py `step` measure PyTorch's at the same shapes; bench/side-by-side.sh runs both).
@@ -20,6 +20,7 @@ public static class BenchTasksCommand
           translation step (bench/torch_tasks.py and bench/torch_seq2seq.py measure PyTorch's at the same shapes)
           --only classify|tag|translate   one of them (default all)
           --min-seconds S  time each for at least S seconds (default 2)
+          --min-steps N    and at least N steps (default 5; the side-by-side gives both sides the peer's 30)
           --threads N      GEMM threads (default: the cores)
           --json           one JSON object instead of the table
         """;
@@ -29,6 +30,7 @@ public static class BenchTasksCommand
         bool json = args.Flag("json");
         int threads = args.Threads() ?? Environment.ProcessorCount;
         double minSeconds = args.Double("min-seconds", 2, 0, 3600);
+        int minSteps = args.Int("min-steps", 5, 1, 1 << 20);
         string only = args.Choice("only", "all", "all", "classify", "tag", "translate");
         args.RejectUnknown();
 
@@ -41,7 +43,7 @@ public static class BenchTasksCommand
             {
                 if (only != "all" && only != shape.Task) continue;
                 var bench = new WordTaskBench(shape);
-                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps: 5);
+                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps);
                 string name = "train_" + shape.Task + (shape.Crf ? "_crf" : "");
                 var row = new JsonObject
                 {
@@ -63,7 +65,7 @@ public static class BenchTasksCommand
             if (only is "all" or "translate")
             {
                 var bench = new TranslateBench();
-                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps: 5);
+                var stats = StepTiming.Measure(() => bench.TrainStep(), minSeconds, minSteps);
                 rows.Add(new JsonObject
                 {
                     ["name"] = "train_translate",
