@@ -47,6 +47,33 @@ public class OverlappedBackwardTests
         Assert.All(after.Runs, runs => Assert.Equal(1, runs));
     }
 
+    /// <summary>Each part tries to start parallel work of its own and records whether the pool took it.</summary>
+    private sealed class NestingWork(int parts) : IParallelWork
+    {
+        public readonly int[] NestedRan = new int[parts];
+
+        public void RunPart(int part)
+        {
+            var inner = new CountingWork(2);
+            if (WorkerPool.TryRun(inner, 2)) NestedRan[part] = -1; // the pool ran it: it must not (it holds this job)
+            else
+                for (int p = 0; p < 2; p++) inner.RunPart(p);
+            NestedRan[part] += inner.Runs.Sum();
+        }
+    }
+
+    [Fact]
+    public void APartsOwnParallelWorkRunsOnItsThread()
+    {
+        var work = new NestingWork(6);
+        Assert.True(WorkerPool.TryRun(work, 6));
+        Assert.All(work.NestedRan, runs => Assert.Equal(2, runs));
+        var posted = new NestingWork(6);
+        Assert.True(WorkerPool.TryPost(posted, 6, workers: 1));
+        WorkerPool.Finish();
+        Assert.All(posted.NestedRan, runs => Assert.Equal(2, runs));
+    }
+
     [Fact]
     public void APartsFailureSurfacesAtFinishAndFreesThePool()
     {

@@ -64,34 +64,30 @@ public sealed class Rng
     }
 
     /// <summary>The next 32 random bits (one xoshiro128** step).</summary>
-    public uint NextUInt()
-    {
-        uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
-        uint t = _s1 << 9;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = BitOperations.RotateLeft(_s3, 11);
-        return result;
-    }
+    public uint NextUInt() => Next(ref _s0, ref _s1, ref _s2, ref _s3);
 
     /// <summary>
-    /// The next destination.Length values of <see cref="NextUInt"/>, in order. The state stays in registers through the
-    /// loop (a NextUInt call loads and stores it from the object at every value, and each step waits on the last one's
-    /// stores): dropout's masks, a million values a translation step, drawn 3× faster.
+    /// The next destination.Length values of <see cref="NextUInt"/>, in order, with the state in registers through the
+    /// loop: a NextUInt call loads the state from the object and stores it back at every value, and each value waits
+    /// for the last one's stores. Dropout's masks (750,000 values a translation step) take half the time with it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Fill(Span<uint> destination)
     {
         uint s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
-        for (int i = 0; i < destination.Length; i++)
-        {
-            destination[i] = BitOperations.RotateLeft(s1 * 5, 7) * 9;
-            uint t = s1 << 9;
-            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
-            s2 ^= t;
-            s3 = BitOperations.RotateLeft(s3, 11);
-        }
+        for (int i = 0; i < destination.Length; i++) destination[i] = Next(ref s0, ref s1, ref s2, ref s3);
         (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Next(ref uint s0, ref uint s1, ref uint s2, ref uint s3)
+    {
+        uint result = BitOperations.RotateLeft(s1 * 5, 7) * 9;
+        uint t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = BitOperations.RotateLeft(s3, 11);
+        return result;
     }
 
     /// <summary>Uniform in [0, 1) with 24 random bits, every value exactly representable as float.</summary>

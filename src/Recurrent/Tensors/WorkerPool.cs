@@ -15,7 +15,7 @@ internal interface IParallelWork
 /// claim the parts of a job from a shared ticket counter, so a worker the OS has not scheduled yet (the machine is
 /// busy) delays nothing: the caller simply takes its part too. One job at a time: a caller that finds the pool busy
 /// runs the parts on its own thread (same result, bit for bit). No allocation per call: the job lives in static
-/// fields. A part must not start parallel work of its own (the nested call would find the pool held by its own thread).
+/// fields. A part that starts parallel work of its own runs it on its own thread (the nested call finds the pool busy).
 ///
 /// Workers spin for 5 ms after each job before sleeping, so they stay awake through a training step's
 /// single-threaded stretches (dropout masks, copies between layers: a fraction of a millisecond) and a layer's next
@@ -46,7 +46,8 @@ internal static class WorkerPool
     private static IParallelWork? _work;
     private static int _parts;
     private static Exception? _error;
-    private static bool _posted;      // the job was posted by TryPost and runs until its caller's Finish
+    private static bool _busy;        // the Gate's holder has a job out: a call re-entering from its thread runs alone
+    private static bool _posted;      // that job was posted by TryPost and runs until its caller's Finish
 
     /// <summary>Worker threads started so far (they live as long as the process; tests check that a job used them).</summary>
     internal static int Workers => Volatile.Read(ref _workers).Length;
@@ -55,9 +56,12 @@ internal static class WorkerPool
     public static bool TryRun(IParallelWork work, int parts)
     {
         if (!Monitor.TryEnter(Gate)) return false;
+        // The Gate is re-entrant: the thread holding it may call again, from a part it runs or under a posted job.
+        bool mine = !_busy;
         try
         {
-            if (_posted) return false; // the Gate is re-entrant: this thread posted a job and has not finished it
+            if (!mine) return false;
+            _busy = true;
             EnsureWorkers(parts - 1);
             Publish(work, parts);
             Complete();
@@ -65,6 +69,7 @@ internal static class WorkerPool
         }
         finally
         {
+            if (mine) _busy = false;
             Monitor.Exit(Gate);
         }
     }
@@ -77,14 +82,23 @@ internal static class WorkerPool
     public static bool TryPost(IParallelWork work, int parts, int workers)
     {
         if (workers < 1 || !Monitor.TryEnter(Gate)) return false;
-        if (_posted)
+        if (_busy)
         {
             Monitor.Exit(Gate);
             return false;
         }
-        EnsureWorkers(workers);
-        Publish(work, parts);
-        _posted = true;
+        _busy = _posted = true;
+        try
+        {
+            EnsureWorkers(workers);
+            Publish(work, parts);
+        }
+        catch
+        {
+            _busy = _posted = false;
+            Monitor.Exit(Gate);
+            throw;
+        }
         return true;
     }
 
@@ -94,11 +108,11 @@ internal static class WorkerPool
         if (!Monitor.IsEntered(Gate) || !_posted) throw new InvalidOperationException("WorkerPool.Finish: this thread has no posted job");
         try
         {
-            _posted = false;
             Complete();
         }
         finally
         {
+            _busy = _posted = false;
             Monitor.Exit(Gate);
         }
     }
