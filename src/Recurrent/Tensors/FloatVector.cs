@@ -47,12 +47,15 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     static abstract TSelf Round(TSelf x);
     /// <summary>The magnitude of x with the sign of sign.</summary>
     static abstract TSelf CopySign(TSelf x, TSelf sign);
-    /// <summary>Lanes of a where mask is all ones, of b where it is zero.</summary>
+    /// <summary>Lanes of a where mask is all ones, of b where it is zero; every lane of mask must be one or the other (a comparison's result).</summary>
     static abstract TSelf ConditionalSelect(TSelf mask, TSelf a, TSelf b);
     static abstract TSelf LessThan(TSelf a, TSelf b);
     static abstract TSelf GreaterThan(TSelf a, TSelf b);
     static abstract TSelf GreaterThanOrEqual(TSelf a, TSelf b);
-    /// <summary>2ⁿ for integral n in [−126, 127]: (n + 127) shifted into the exponent field.</summary>
+    /// <summary>
+    /// 2ⁿ for integral n in [−126, 127]: (n + 127) shifted into the exponent field. n being integral, x86's plain
+    /// truncating conversion (one vcvttps2dq) is exact, without the fix-up instructions of .NET's saturating one.
+    /// </summary>
     static abstract TSelf ExponentToFloat(TSelf n);
     /// <summary>The sum of the lanes (in a width-dependent order).</summary>
     static abstract float Sum(TSelf v);
@@ -129,7 +132,8 @@ internal readonly struct Vec512(Vector512<float> v) : IFloatVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 GreaterThan(Vec512 a, Vec512 b) => new(Vector512.GreaterThan(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 GreaterThanOrEqual(Vec512 a, Vec512 b) => new(Vector512.GreaterThanOrEqual(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 ExponentToFloat(Vec512 n) => new(((Vector512.ConvertToInt32(n.V) + Vector512.Create(127)) << 23).AsSingle());
+    public static Vec512 ExponentToFloat(Vec512 n) => new((((Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32WithTruncation(n.V) : Vector512.ConvertToInt32(n.V))
+        + Vector512.Create(127)) << 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec512 v) => Vector512.Sum(v.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vec512 v) => Vec256.MaxAcross(new(Vector256.Max(v.V.GetLower(), v.V.GetUpper())));
@@ -185,12 +189,16 @@ internal readonly struct Vec256(Vector256<float> v) : IFloatVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Sqrt(Vec256 x) => new(Vector256.Sqrt(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Round(Vec256 x) => new(Vector256.Round(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 CopySign(Vec256 x, Vec256 sign) => new(Vector256.CopySign(x.V, sign.V));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 ConditionalSelect(Vec256 mask, Vec256 a, Vec256 b) => new(Vector256.ConditionalSelect(mask.V, a.V, b.V));
+    /// <summary>With AVX one vblendvps, which reads each lane's sign bit: the same as the bitwise select for a comparison's mask.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec256 ConditionalSelect(Vec256 mask, Vec256 a, Vec256 b) =>
+        new(Avx.IsSupported ? Avx.BlendVariable(b.V, a.V, mask.V) : Vector256.ConditionalSelect(mask.V, a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 LessThan(Vec256 a, Vec256 b) => new(Vector256.LessThan(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 GreaterThan(Vec256 a, Vec256 b) => new(Vector256.GreaterThan(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 GreaterThanOrEqual(Vec256 a, Vec256 b) => new(Vector256.GreaterThanOrEqual(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec256 ExponentToFloat(Vec256 n) => new(((Vector256.ConvertToInt32(n.V) + Vector256.Create(127)) << 23).AsSingle());
+    public static Vec256 ExponentToFloat(Vec256 n) => new((((Avx.IsSupported ? Avx.ConvertToVector256Int32WithTruncation(n.V) : Vector256.ConvertToInt32(n.V))
+        + Vector256.Create(127)) << 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vec256 v) => Vector256.Sum(v.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vec256 v) => Vec128.MaxAcross(new(Vector128.Max(v.V.GetLower(), v.V.GetUpper())));
