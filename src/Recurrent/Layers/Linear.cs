@@ -78,11 +78,8 @@ public sealed class Linear : IModule
         _guard.Backward(this);
         var x = _x!;
         Tensor.RequireShape(dy, _y.Shape, $"{Name}.Backward");
-        int n = x.Length / InFeatures;
-        // dW[out, in] += dy[N, out]ᵀ · x[N, in]
-        Gemm.Multiply(dy.Span, OutFeatures, true, x.Span, InFeatures, false, Weight.Grad.Data, InFeatures,
-            OutFeatures, InFeatures, n, accumulate: true);
-        if (Bias is not null) ColumnSums.Accumulate(dy.Span, n, Bias.Grad.Span);
+        // dW[out, in] += dy[N, out]ᵀ · x[N, in], db += Σ_rows dy
+        WeightGradientParts.AccumulateNow(dy, x, x.Length / InFeatures, Weight.Grad, Bias?.Grad);
         return InputGradient(dy);
     }
 

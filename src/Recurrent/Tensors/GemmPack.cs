@@ -81,12 +81,12 @@ internal static unsafe class GemmPack
     {
         for (int p = 0; p < rows; p++, src += ld, dst += width)
         {
-            if (width == 12)
+            if (width == GemmKernel512.MR)
             {
                 Vector256.Store(Vector256.Load(src), dst);
                 Vector128.Store(Vector128.Load(src + 8), dst + 8);
             }
-            else if (width == 6)
+            else if (width == GemmKernel256.MR)
             {
                 Vector128.Store(Vector128.Load(src), dst);
                 *(ulong*)(dst + 4) = *(ulong*)(src + 4);
