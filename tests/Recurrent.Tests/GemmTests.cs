@@ -203,6 +203,33 @@ public class GemmTests
         Assert.Equal(expected, c);
     }
 
+    /// <summary>
+    /// Blocks whose plain cut would end in a short panel (16 = 6 + 6 + 4 at AVX2, 20 = 12 + 8 at AVX-512) are cut into
+    /// balanced panels (6, 5, 5; 10, 10): the bits of computing each row alone, at both widths, packed or not.
+    /// </summary>
+    [Theory]
+    [InlineData(16, false)]
+    [InlineData(16, true)]
+    [InlineData(9, true)]
+    [InlineData(20, false)]
+    [InlineData(23, true)]
+    public void BalancedRowPanelsGiveTheBitsOfSingleRows(int m, bool transA)
+    {
+        var t = new Case(m, 70, 300, transA, transB: true, pad: 1, seed: 41);
+        foreach (bool vector512 in new[] { true, false })
+        {
+            var packed = new GemmPackedB(t.K, t.N, 1, vector512);
+            packed.Pack(t.B, t.Ldb, transB: true);
+            var rowByRow = (float[])t.C0.Clone();
+            for (int i = 0; i < m; i++)
+                // Row i of op(A) alone, a one-panel product into row i of C (the packed path never takes the skinny one).
+                Gemm.Multiply(t.A.AsSpan(transA ? i : i * t.Lda), t.Lda, transA, packed, rowByRow.AsSpan(i * t.Ldc), t.Ldc, 1,
+                    accumulate: true, threads: 1);
+            Assert.Equal(rowByRow, t.Run(accumulate: true, threads: 1, vector512));
+            Assert.Equal(rowByRow, t.RunPacked(accumulate: true, threads: 1, vector512));
+        }
+    }
+
     [Fact]
     public void PrepackedOperandIsRepackedInPlace()
     {

@@ -15,26 +15,27 @@ internal static unsafe class GemmKernel256
 
     /// <summary>
     /// C[r, 0..NR) = (C +) Σ_p a[p·MR + r]·b[p·NR + 0..NR) for r &lt; rows, or without add and with a bias,
-    /// Σ_p … + bias[0..NR); a: packed [kc, MR], b: packed [kc, NR].
+    /// Σ_p … + bias[0..NR); a: packed [kc, MR], b: packed [kc, NR]. Each k step also prefetches b's row + ahead
+    /// floats into L2 (ahead = NR·kc: the next panel, line by line; 0 costs one load slot and fetches nothing new).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias)
+    public static void Run(int rows, float* a, float* b, int kc, float* c, int ldc, bool add, float* bias, nint ahead = 0)
     {
         switch (rows)
         {
-            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add, bias); break;
-            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add, bias); break;
-            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add, bias); break;
-            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add, bias); break;
-            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add, bias); break;
-            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add, bias); break;
+            case 6: Tile<GemmRows6>(a, b, kc, c, ldc, add, bias, ahead); break;
+            case 5: Tile<GemmRows5>(a, b, kc, c, ldc, add, bias, ahead); break;
+            case 4: Tile<GemmRows4>(a, b, kc, c, ldc, add, bias, ahead); break;
+            case 3: Tile<GemmRows3>(a, b, kc, c, ldc, add, bias, ahead); break;
+            case 2: Tile<GemmRows2>(a, b, kc, c, ldc, add, bias, ahead); break;
+            case 1: Tile<GemmRows1>(a, b, kc, c, ldc, add, bias, ahead); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
 
     // Every C element is one FMA chain over p in order, whatever the tile shape: results do not depend on blocking.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add, float* bias) where R : struct, IGemmRows
+    private static void Tile<R>(float* a, float* b, int kc, float* c, int ldc, bool add, float* bias, nint ahead) where R : struct, IGemmRows
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
@@ -50,6 +51,7 @@ internal static unsafe class GemmKernel256
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
+            if (Sse.IsSupported) Sse.Prefetch1(b + ahead);
             Vector256<float> x;
             if (R.Value > 0) { x = Vector256.Create(a[0]); c0_0 = Vector256.FusedMultiplyAdd(x, b0, c0_0); c0_1 = Vector256.FusedMultiplyAdd(x, b1, c0_1); }
             if (R.Value > 1) { x = Vector256.Create(a[1]); c1_0 = Vector256.FusedMultiplyAdd(x, b0, c1_0); c1_1 = Vector256.FusedMultiplyAdd(x, b1, c1_1); }

@@ -7,7 +7,8 @@ namespace Recurrent.Tensors;
 /// <summary>
 /// Copies a block of op(A) or op(B) into the contiguous panel order the microkernel streams, from any transpose
 /// layout, so no transpose is ever materialised.
-/// A block rows [i0, i0+mc) × k range [p0, p0+kc) → panels of MR rows, each [kc, MR] (row r of panel at p·MR + r).
+/// A block rows [i0, i0+mc) × k range [p0, p0+kc) → panels of at most MR rows as <see cref="GemmRowPanels"/> cuts
+/// them, each [kc, MR] (row r of panel at p·MR + r).
 /// B block k range [p0, p0+kc) × cols [j0, j0+nc) → panels of NR columns, each [kc, NR].
 /// Short last panels are padded with zeros so the kernel can always read whole vectors.
 /// </summary>
@@ -17,7 +18,7 @@ internal static unsafe class GemmPack
     private const int TransposedARows = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackA(in GemmProblem g, int i0, int mc, int p0, int kc, int mr, float* dst)
+    public static void PackA(in GemmProblem g, int i0, int mc, int p0, int kc, int mr, in GemmRowPanels panels, float* dst)
     {
         if (g.TransA)
         {
@@ -28,15 +29,19 @@ internal static unsafe class GemmPack
             {
                 int pn = Math.Min(TransposedARows, kc - pc);
                 float* src = g.A + (long)(p0 + pc) * g.Lda + i0;
-                int r0 = 0;
-                for (; r0 + mr <= mc; r0 += mr) CopyPanelRows(src + r0, g.Lda, pn, mr, dst + r0 * kc + pc * mr);
-                if (r0 < mc) CopyRows(src + r0, g.Lda, pn, mc - r0, mr, dst + r0 * kc + pc * mr);
+                for (int q = 0; q < panels.Count; q++)
+                {
+                    int r0 = panels.Start(q), rows = panels.Rows(q, mc);
+                    float* panel = dst + q * mr * kc + pc * mr;
+                    if (rows == mr) CopyPanelRows(src + r0, g.Lda, pn, mr, panel);
+                    else CopyRows(src + r0, g.Lda, pn, rows, mr, panel);
+                }
             }
             return;
         }
-        for (int r0 = 0; r0 < mc; r0 += mr, dst += mr * kc)
+        for (int q = 0; q < panels.Count; q++)
             // op(A)[i, p] = A[i, p]: each panel row is a contiguous run over p, scattered with stride mr.
-            Scatter(g.A + (long)(i0 + r0) * g.Lda + p0, g.Lda, Math.Min(mr, mc - r0), kc, mr, dst);
+            Scatter(g.A + (long)(i0 + panels.Start(q)) * g.Lda + p0, g.Lda, panels.Rows(q, mc), kc, mr, dst + q * mr * kc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
