@@ -571,16 +571,27 @@ internal sealed class RecurrentDirection : IParallelWork
         Span<float> step = matrix.Slice(t * _batch * width, _batch * width);
         for (int b0 = rowFrom; b0 < rowTo; b0 += RowBlock)
         {
-            Span<float> sums = partials.Slice(b0 / RowBlock * _gateWidth + sumCol, count);
+            ref float sums = ref Lanes.Row(partials.Slice(b0 / RowBlock * _gateWidth + sumCol, count), count);
             int b1 = Math.Min(rowTo, b0 + RowBlock);
-            for (int j = 0; j < count; j += TV.Count)
-            {
-                int n = Math.Min(TV.Count, count - j);
-                var sum = Lanes.Load<TV>(sums[j..], n);
-                for (int b = b0; b < b1; b++) sum += Lanes.Load<TV>(step[(b * width + col + j)..], n);
-                Lanes.Store(sum, sums[j..], n);
-            }
+            ref float rows = ref Lanes.Row(step, (b1 - 1) * width + col + count);
+            int j = 0;
+            for (; j + TV.Count <= count; j += TV.Count) AddColumns<TV>(ref sums, ref rows, b0, b1, width, col, j, TV.Count);
+            if (j < count) AddTailColumns<TV>(ref sums, ref rows, b0, b1, width, col, j, count - j);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddTailColumns<TV>(ref float sums, ref float step, int b0, int b1, int width, int col, int j, int n)
+        where TV : struct, IFloatVector<TV> => AddColumns<TV>(ref sums, ref step, b0, b1, width, col, j, n);
+
+    /// <summary>Columns [j, j + n) of <see cref="AddRows"/>' block of rows [b0, b1), n ≤ TV.Count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddColumns<TV>(ref float sums, ref float step, int b0, int b1, int width, int col, int j, int n)
+        where TV : struct, IFloatVector<TV>
+    {
+        var sum = Lanes.Load<TV>(ref sums, j, n);
+        for (int b = b0; b < b1; b++) sum += Lanes.Load<TV>(ref step, b * width + col + j, n);
+        Lanes.Store(sum, ref sums, j, n);
     }
 
     /// <summary>The leaky cell's α for this pass: the fixed value, or σ(u) of the learned leak.</summary>

@@ -42,6 +42,11 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     static abstract TSelf Min(TSelf a, TSelf b);
     /// <summary>Lane-wise maximum; NaN in either gives NaN (as Math.Max).</summary>
     static abstract TSelf Max(TSelf a, TSelf b);
+    /// <summary>
+    /// x clamped to [lo, hi] (lo ≤ hi, neither NaN); a NaN x stays NaN. On x86 one vmaxps and one vminps with x as
+    /// the second operand (which they return when an operand is NaN), without the fix-ups of Max and Min.
+    /// </summary>
+    static abstract TSelf Clamp(TSelf x, TSelf lo, TSelf hi);
     static abstract TSelf Sqrt(TSelf x);
     /// <summary>Round to nearest, ties to even.</summary>
     static abstract TSelf Round(TSelf x);
@@ -124,6 +129,9 @@ internal readonly struct Vec512(Vector512<float> v) : IFloatVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Abs(Vec512 x) => new(Vector512.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Min(Vec512 a, Vec512 b) => new(Vector512.Min(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.Max(a.V, b.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec512 Clamp(Vec512 x, Vec512 lo, Vec512 hi) =>
+        Avx512F.IsSupported ? new(Avx512F.Min(hi.V, Avx512F.Max(lo.V, x.V))) : Max(lo, Min(hi, x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Sqrt(Vec512 x) => new(Vector512.Sqrt(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Round(Vec512 x) => new(Vector512.Round(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 CopySign(Vec512 x, Vec512 sign) => new(Vector512.CopySign(x.V, sign.V));
@@ -186,6 +194,9 @@ internal readonly struct Vec256(Vector256<float> v) : IFloatVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Abs(Vec256 x) => new(Vector256.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Min(Vec256 a, Vec256 b) => new(Vector256.Min(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.Max(a.V, b.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec256 Clamp(Vec256 x, Vec256 lo, Vec256 hi) =>
+        Avx.IsSupported ? new(Avx.Min(hi.V, Avx.Max(lo.V, x.V))) : Max(lo, Min(hi, x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Sqrt(Vec256 x) => new(Vector256.Sqrt(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Round(Vec256 x) => new(Vector256.Round(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 CopySign(Vec256 x, Vec256 sign) => new(Vector256.CopySign(x.V, sign.V));
@@ -251,6 +262,9 @@ internal readonly struct Vec128(Vector128<float> v) : IFloatVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Abs(Vec128 x) => new(Vector128.Abs(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Min(Vec128 a, Vec128 b) => new(Vector128.Min(a.V, b.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.Max(a.V, b.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec128 Clamp(Vec128 x, Vec128 lo, Vec128 hi) =>
+        Sse.IsSupported ? new(Sse.Min(hi.V, Sse.Max(lo.V, x.V))) : Max(lo, Min(hi, x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Sqrt(Vec128 x) => new(Vector128.Sqrt(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 Round(Vec128 x) => new(Vector128.Round(x.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128 CopySign(Vec128 x, Vec128 sign) => new(Vector128.CopySign(x.V, sign.V));

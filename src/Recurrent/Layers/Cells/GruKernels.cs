@@ -35,21 +35,34 @@ internal static class GruKernels
         ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h, Span<float> output, int hidden, int from, int to)
         where V : struct, IFloatVector<V>
     {
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V r = VectorMath.Sigmoid(Lanes.Load<V>(gates[j..], k) + Lanes.Load<V>(hiddenProjection[j..], k));
-            V z = VectorMath.Sigmoid(Lanes.Load<V>(gates[(hidden + j)..], k) + Lanes.Load<V>(hiddenProjection[(hidden + j)..], k));
-            V hnv = Lanes.Load<V>(hiddenProjection[(2 * hidden + j)..], k) + Lanes.Load<V>(biasHn[j..], k);
-            V n = VectorMath.Tanh(Lanes.Load<V>(gates[(2 * hidden + j)..], k) + r * hnv);
-            Lanes.Store(r, gates[j..], k);
-            Lanes.Store(z, gates[(hidden + j)..], k);
-            Lanes.Store(n, gates[(2 * hidden + j)..], k);
-            Lanes.Store(hnv, hn[j..], k);
-            V ht = n + z * (Lanes.Load<V>(hPrev[j..], k) - n);
-            Lanes.Store(ht, h[j..], k);
-            Lanes.Store(ht, output[j..], k);
-        }
+        Lanes.CheckRange(from, to);
+        ref float a = ref Lanes.Row(gates, 2 * hidden + to), hp = ref Lanes.Row(hiddenProjection, 2 * hidden + to);
+        ref float b = ref Lanes.Row(biasHn, to), prev = ref Lanes.Row(hPrev, to), hnr = ref Lanes.Row(hn, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or, hidden, j, V.Count);
+        if (j < to) ForwardTail<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or, hidden, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForwardTail<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev, ref float hn, ref float h, ref float output, int hidden, int j, int k)
+        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hiddenProjection, ref biasHn, ref hPrev, ref hn, ref h, ref output, hidden, j, k);
+
+    /// <summary>Units [j, j + k) of <see cref="Forward"/>, k ≤ V.Count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardUnits<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev, ref float hn, ref float h, ref float output, int hidden, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
+        V r = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, j, k) + Lanes.Load<V>(ref hiddenProjection, j, k));
+        V z = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, hidden + j, k) + Lanes.Load<V>(ref hiddenProjection, hidden + j, k));
+        V hnv = Lanes.Load<V>(ref hiddenProjection, 2 * hidden + j, k) + Lanes.Load<V>(ref biasHn, j, k);
+        V n = VectorMath.Tanh(Lanes.Load<V>(ref gates, 2 * hidden + j, k) + r * hnv);
+        Lanes.Store(r, ref gates, j, k);
+        Lanes.Store(z, ref gates, hidden + j, k);
+        Lanes.Store(n, ref gates, 2 * hidden + j, k);
+        Lanes.Store(hnv, ref hn, j, k);
+        V ht = n + z * (Lanes.Load<V>(ref hPrev, j, k) - n);
+        Lanes.Store(ht, ref h, j, k);
+        Lanes.Store(ht, ref output, j, k);
     }
 
     /// <summary>
@@ -80,22 +93,37 @@ internal static class GruKernels
         ReadOnlySpan<float> dh, Span<float> hiddenGradN, Span<float> dhPrev, int hidden, int from, int to)
         where V : struct, IFloatVector<V>
     {
+        Lanes.CheckRange(from, to);
+        ref float a = ref Lanes.Row(gates, 2 * hidden + to), hnr = ref Lanes.Row(hn, to), prev = ref Lanes.Row(hPrev, to), dhr = ref Lanes.Row(dh, to);
+        ref float gn = ref Lanes.Row(hiddenGradN, to), dprev = ref Lanes.Row(dhPrev, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref a, ref hnr, ref prev, ref dhr, ref gn, ref dprev, hidden, j, V.Count);
+        if (j < to) BackwardTail<V>(ref a, ref hnr, ref prev, ref dhr, ref gn, ref dprev, hidden, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BackwardTail<V>(ref float gates, ref float hn, ref float hPrev, ref float dh, ref float hiddenGradN, ref float dhPrev,
+        int hidden, int j, int k)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hn, ref hPrev, ref dh, ref hiddenGradN, ref dhPrev, hidden, j, k);
+
+    /// <summary>Units [j, j + k) of <see cref="Backward"/>, k ≤ V.Count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardUnits<V>(ref float gates, ref float hn, ref float hPrev, ref float dh, ref float hiddenGradN, ref float dhPrev,
+        int hidden, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
         V one = V.One;
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V r = Lanes.Load<V>(gates[j..], k);
-            V z = Lanes.Load<V>(gates[(hidden + j)..], k);
-            V n = Lanes.Load<V>(gates[(2 * hidden + j)..], k);
-            V dhv = Lanes.Load<V>(dh[j..], k);
-            V dan = dhv * (one - z) * (one - n * n);
-            V dar = dan * Lanes.Load<V>(hn[j..], k) * r * (one - r);
-            V daz = dhv * (Lanes.Load<V>(hPrev[j..], k) - n) * z * (one - z);
-            Lanes.Store(dar, gates[j..], k);
-            Lanes.Store(daz, gates[(hidden + j)..], k);
-            Lanes.Store(dan, gates[(2 * hidden + j)..], k);
-            Lanes.Store(dan * r, hiddenGradN[j..], k);
-            Lanes.Store(dhv * z, dhPrev[j..], k);
-        }
+        V r = Lanes.Load<V>(ref gates, j, k);
+        V z = Lanes.Load<V>(ref gates, hidden + j, k);
+        V n = Lanes.Load<V>(ref gates, 2 * hidden + j, k);
+        V dhv = Lanes.Load<V>(ref dh, j, k);
+        V dan = dhv * (one - z) * (one - n * n);
+        V dar = dan * Lanes.Load<V>(ref hn, j, k) * r * (one - r);
+        V daz = dhv * (Lanes.Load<V>(ref hPrev, j, k) - n) * z * (one - z);
+        Lanes.Store(dar, ref gates, j, k);
+        Lanes.Store(daz, ref gates, hidden + j, k);
+        Lanes.Store(dan, ref gates, 2 * hidden + j, k);
+        Lanes.Store(dan * r, ref hiddenGradN, j, k);
+        Lanes.Store(dhv * z, ref dhPrev, j, k);
     }
 }

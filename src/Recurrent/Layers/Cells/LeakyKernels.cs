@@ -33,16 +33,27 @@ internal static class LeakyKernels
         int from, int to)
         where V : struct, IFloatVector<V>
     {
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V n = VectorMath.Tanh(Lanes.Load<V>(gates[j..], k));
-            V a = Lanes.Load<V>(alpha[j..], k);
-            V ht = (V.One - a) * Lanes.Load<V>(hPrev[j..], k) + a * n;
-            Lanes.Store(n, gates[j..], k);
-            Lanes.Store(ht, h[j..], k);
-            Lanes.Store(ht, output[j..], k);
-        }
+        Lanes.CheckRange(from, to);
+        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref g, ref prev, ref al, ref hr, ref or, j, V.Count);
+        if (j < to) ForwardTail<V>(ref g, ref prev, ref al, ref hr, ref or, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output, int j, int k)
+        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hPrev, ref alpha, ref h, ref output, j, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
+        V n = VectorMath.Tanh(Lanes.Load<V>(ref gates, j, k));
+        V a = Lanes.Load<V>(ref alpha, j, k);
+        V ht = (V.One - a) * Lanes.Load<V>(ref hPrev, j, k) + a * n;
+        Lanes.Store(n, ref gates, j, k);
+        Lanes.Store(ht, ref h, j, k);
+        Lanes.Store(ht, ref output, j, k);
     }
 
     /// <param name="gates">[H]: n in, da out (in place).</param>
@@ -66,16 +77,28 @@ internal static class LeakyKernels
         Span<float> dhPrev, Span<float> dAlpha, int from, int to)
         where V : struct, IFloatVector<V>
     {
+        Lanes.CheckRange(from, to);
         bool learned = !dAlpha.IsEmpty;
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V n = Lanes.Load<V>(gates[j..], k);
-            V a = Lanes.Load<V>(alpha[j..], k);
-            V dhv = Lanes.Load<V>(dh[j..], k);
-            Lanes.Store(dhv * a * (V.One - n * n), gates[j..], k);
-            Lanes.Store(dhv * (V.One - a), dhPrev[j..], k);
-            if (learned) Lanes.Store(Lanes.Load<V>(dAlpha[j..], k) + dhv * (n - Lanes.Load<V>(hPrev[j..], k)), dAlpha[j..], k);
-        }
+        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to), dhr = ref Lanes.Row(dh, to), dprev = ref Lanes.Row(dhPrev, to);
+        ref float da = ref Lanes.Row(dAlpha, learned ? to : 0);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref g, ref prev, ref al, ref dhr, ref dprev, ref da, learned, j, V.Count);
+        if (j < to) BackwardTail<V>(ref g, ref prev, ref al, ref dhr, ref dprev, ref da, learned, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BackwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev, ref float dAlpha, bool learned, int j, int k)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hPrev, ref alpha, ref dh, ref dhPrev, ref dAlpha, learned, j, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev, ref float dAlpha, bool learned, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
+        V n = Lanes.Load<V>(ref gates, j, k);
+        V a = Lanes.Load<V>(ref alpha, j, k);
+        V dhv = Lanes.Load<V>(ref dh, j, k);
+        Lanes.Store(dhv * a * (V.One - n * n), ref gates, j, k);
+        Lanes.Store(dhv * (V.One - a), ref dhPrev, j, k);
+        if (learned) Lanes.Store(Lanes.Load<V>(ref dAlpha, j, k) + dhv * (n - Lanes.Load<V>(ref hPrev, j, k)), ref dAlpha, j, k);
     }
 }

@@ -30,23 +30,36 @@ internal static class LstmKernels
         int hidden, int from, int to)
         where V : struct, IFloatVector<V>
     {
-        for (int j = from; j < to; j += V.Count)
-        {
-            int n = Math.Min(V.Count, to - j);
-            V i = VectorMath.Sigmoid(Lanes.Load<V>(gates[j..], n));
-            V f = VectorMath.Sigmoid(Lanes.Load<V>(gates[(hidden + j)..], n));
-            V g = VectorMath.Tanh(Lanes.Load<V>(gates[(2 * hidden + j)..], n));
-            V o = VectorMath.Sigmoid(Lanes.Load<V>(gates[(3 * hidden + j)..], n));
-            V ct = f * Lanes.Load<V>(cPrev[j..], n) + i * g;
-            Lanes.Store(i, gates[j..], n);
-            Lanes.Store(f, gates[(hidden + j)..], n);
-            Lanes.Store(g, gates[(2 * hidden + j)..], n);
-            Lanes.Store(o, gates[(3 * hidden + j)..], n);
-            Lanes.Store(ct, c[j..], n);
-            V ht = o * VectorMath.Tanh(ct);
-            Lanes.Store(ht, h[j..], n);
-            Lanes.Store(ht, output[j..], n);
-        }
+        Lanes.CheckRange(from, to);
+        ref float a = ref Lanes.Row(gates, 3 * hidden + to);
+        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref cp, ref cr, ref hr, ref or, hidden, j, V.Count);
+        if (j < to) ForwardTail<V>(ref a, ref cp, ref cr, ref hr, ref or, hidden, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output, int hidden, int j, int n)
+        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref cPrev, ref c, ref h, ref output, hidden, j, n);
+
+    /// <summary>Units [j, j + n) of <see cref="Forward"/>, n ≤ V.Count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output, int hidden, int j, int n)
+        where V : struct, IFloatVector<V>
+    {
+        V i = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, j, n));
+        V f = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, hidden + j, n));
+        V g = VectorMath.Tanh(Lanes.Load<V>(ref gates, 2 * hidden + j, n));
+        V o = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, 3 * hidden + j, n));
+        V ct = f * Lanes.Load<V>(ref cPrev, j, n) + i * g;
+        Lanes.Store(i, ref gates, j, n);
+        Lanes.Store(f, ref gates, hidden + j, n);
+        Lanes.Store(g, ref gates, 2 * hidden + j, n);
+        Lanes.Store(o, ref gates, 3 * hidden + j, n);
+        Lanes.Store(ct, ref c, j, n);
+        V ht = o * VectorMath.Tanh(ct);
+        Lanes.Store(ht, ref h, j, n);
+        Lanes.Store(ht, ref output, j, n);
     }
 
     /// <summary>
@@ -74,22 +87,35 @@ internal static class LstmKernels
         ReadOnlySpan<float> dh, Span<float> dc, int hidden, int from, int to)
         where V : struct, IFloatVector<V>
     {
+        Lanes.CheckRange(from, to);
+        ref float a = ref Lanes.Row(gates, 3 * hidden + to);
+        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), dhr = ref Lanes.Row(dh, to), dcr = ref Lanes.Row(dc, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref a, ref cp, ref cr, ref dhr, ref dcr, hidden, j, V.Count);
+        if (j < to) BackwardTail<V>(ref a, ref cp, ref cr, ref dhr, ref dcr, hidden, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BackwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc, int hidden, int j, int n)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref cPrev, ref c, ref dh, ref dc, hidden, j, n);
+
+    /// <summary>Units [j, j + n) of <see cref="Backward"/>, n ≤ V.Count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc, int hidden, int j, int n)
+        where V : struct, IFloatVector<V>
+    {
         V one = V.One;
-        for (int j = from; j < to; j += V.Count)
-        {
-            int n = Math.Min(V.Count, to - j);
-            V i = Lanes.Load<V>(gates[j..], n);
-            V f = Lanes.Load<V>(gates[(hidden + j)..], n);
-            V g = Lanes.Load<V>(gates[(2 * hidden + j)..], n);
-            V o = Lanes.Load<V>(gates[(3 * hidden + j)..], n);
-            V tc = VectorMath.Tanh(Lanes.Load<V>(c[j..], n));
-            V dhv = Lanes.Load<V>(dh[j..], n);
-            V dct = Lanes.Load<V>(dc[j..], n) + dhv * o * (one - tc * tc);
-            Lanes.Store(dct * g * i * (one - i), gates[j..], n);
-            Lanes.Store(dct * Lanes.Load<V>(cPrev[j..], n) * f * (one - f), gates[(hidden + j)..], n);
-            Lanes.Store(dct * i * (one - g * g), gates[(2 * hidden + j)..], n);
-            Lanes.Store(dhv * tc * o * (one - o), gates[(3 * hidden + j)..], n);
-            Lanes.Store(dct * f, dc[j..], n);
-        }
+        V i = Lanes.Load<V>(ref gates, j, n);
+        V f = Lanes.Load<V>(ref gates, hidden + j, n);
+        V g = Lanes.Load<V>(ref gates, 2 * hidden + j, n);
+        V o = Lanes.Load<V>(ref gates, 3 * hidden + j, n);
+        V tc = VectorMath.Tanh(Lanes.Load<V>(ref c, j, n));
+        V dhv = Lanes.Load<V>(ref dh, j, n);
+        V dct = Lanes.Load<V>(ref dc, j, n) + dhv * o * (one - tc * tc);
+        Lanes.Store(dct * g * i * (one - i), ref gates, j, n);
+        Lanes.Store(dct * Lanes.Load<V>(ref cPrev, j, n) * f * (one - f), ref gates, hidden + j, n);
+        Lanes.Store(dct * i * (one - g * g), ref gates, 2 * hidden + j, n);
+        Lanes.Store(dhv * tc * o * (one - o), ref gates, 3 * hidden + j, n);
+        Lanes.Store(dct * f, ref dc, j, n);
     }
 }

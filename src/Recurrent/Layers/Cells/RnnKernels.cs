@@ -27,15 +27,26 @@ internal static class RnnKernels
     private static void Forward<V>(Span<float> preactivation, Span<float> h, Span<float> output, bool relu, int from, int to)
         where V : struct, IFloatVector<V>
     {
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V a = Lanes.Load<V>(preactivation[j..], k);
-            V ht = relu ? V.Max(a, V.Zero) : VectorMath.Tanh(a);
-            Lanes.Store(ht, preactivation[j..], k);
-            Lanes.Store(ht, h[j..], k);
-            Lanes.Store(ht, output[j..], k);
-        }
+        Lanes.CheckRange(from, to);
+        ref float a = ref Lanes.Row(preactivation, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref hr, ref or, relu, j, V.Count);
+        if (j < to) ForwardTail<V>(ref a, ref hr, ref or, relu, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForwardTail<V>(ref float preactivation, ref float h, ref float output, bool relu, int j, int k)
+        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref preactivation, ref h, ref output, relu, j, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardUnits<V>(ref float preactivation, ref float h, ref float output, bool relu, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
+        V a = Lanes.Load<V>(ref preactivation, j, k);
+        V ht = relu ? V.Max(a, V.Zero) : VectorMath.Tanh(a);
+        Lanes.Store(ht, ref preactivation, j, k);
+        Lanes.Store(ht, ref h, j, k);
+        Lanes.Store(ht, ref output, j, k);
     }
 
     /// <param name="h">[H]: h_t in, da out (in place).</param>
@@ -54,13 +65,24 @@ internal static class RnnKernels
     private static void Backward<V>(Span<float> h, ReadOnlySpan<float> dh, bool relu, int from, int to)
         where V : struct, IFloatVector<V>
     {
-        for (int j = from; j < to; j += V.Count)
-        {
-            int k = Math.Min(V.Count, to - j);
-            V hv = Lanes.Load<V>(h[j..], k);
-            V dhv = Lanes.Load<V>(dh[j..], k);
-            V da = relu ? V.ConditionalSelect(V.GreaterThan(hv, V.Zero), dhv, V.Zero) : dhv * (V.One - hv * hv);
-            Lanes.Store(da, h[j..], k);
-        }
+        Lanes.CheckRange(from, to);
+        ref float hr = ref Lanes.Row(h, to), dhr = ref Lanes.Row(dh, to);
+        int j = from;
+        for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref hr, ref dhr, relu, j, V.Count);
+        if (j < to) BackwardTail<V>(ref hr, ref dhr, relu, j, to - j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BackwardTail<V>(ref float h, ref float dh, bool relu, int j, int k)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref h, ref dh, relu, j, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardUnits<V>(ref float h, ref float dh, bool relu, int j, int k)
+        where V : struct, IFloatVector<V>
+    {
+        V hv = Lanes.Load<V>(ref h, j, k);
+        V dhv = Lanes.Load<V>(ref dh, j, k);
+        V da = relu ? V.ConditionalSelect(V.GreaterThan(hv, V.Zero), dhv, V.Zero) : dhv * (V.One - hv * hv);
+        Lanes.Store(da, ref h, j, k);
     }
 }
