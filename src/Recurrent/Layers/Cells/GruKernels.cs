@@ -37,19 +37,24 @@ internal static class GruKernels
     {
         Lanes.CheckRange(from, to);
         ref float a = ref Lanes.Row(gates, 2 * hidden + to), hp = ref Lanes.Row(hiddenProjection, 2 * hidden + to);
-        ref float b = ref Lanes.Row(biasHn, to), prev = ref Lanes.Row(hPrev, to), hnr = ref Lanes.Row(hn, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        ref float b = ref Lanes.Row(biasHn, to), prev = ref Lanes.Row(hPrev, to), hnr = ref Lanes.Row(hn, to);
+        ref float hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
         int j = from;
-        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or, hidden, j, V.Count);
+        for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or,
+            hidden, j, V.Count);
         if (j < to) ForwardTail<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or, hidden, j, to - j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ForwardTail<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev, ref float hn, ref float h, ref float output, int hidden, int j, int k)
-        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hiddenProjection, ref biasHn, ref hPrev, ref hn, ref h, ref output, hidden, j, k);
+    private static void ForwardTail<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev,
+        ref float hn, ref float h, ref float output, int hidden, int j, int k)
+        where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hiddenProjection, ref biasHn, ref hPrev,
+            ref hn, ref h, ref output, hidden, j, k);
 
     /// <summary>Units [j, j + k) of <see cref="Forward"/>, k ≤ V.Count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardUnits<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev, ref float hn, ref float h, ref float output, int hidden, int j, int k)
+    private static void ForwardUnits<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev,
+        ref float hn, ref float h, ref float output, int hidden, int j, int k)
         where V : struct, IFloatVector<V>
     {
         V r = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, j, k) + Lanes.Load<V>(ref hiddenProjection, j, k));
@@ -94,7 +99,8 @@ internal static class GruKernels
         where V : struct, IFloatVector<V>
     {
         Lanes.CheckRange(from, to);
-        ref float a = ref Lanes.Row(gates, 2 * hidden + to), hnr = ref Lanes.Row(hn, to), prev = ref Lanes.Row(hPrev, to), dhr = ref Lanes.Row(dh, to);
+        ref float a = ref Lanes.Row(gates, 2 * hidden + to), hnr = ref Lanes.Row(hn, to), prev = ref Lanes.Row(hPrev, to);
+        ref float dhr = ref Lanes.Row(dh, to);
         ref float gn = ref Lanes.Row(hiddenGradN, to), dprev = ref Lanes.Row(dhPrev, to);
         int j = from;
         for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref a, ref hnr, ref prev, ref dhr, ref gn, ref dprev, hidden, j, V.Count);
@@ -102,14 +108,15 @@ internal static class GruKernels
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void BackwardTail<V>(ref float gates, ref float hn, ref float hPrev, ref float dh, ref float hiddenGradN, ref float dhPrev,
-        int hidden, int j, int k)
-        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hn, ref hPrev, ref dh, ref hiddenGradN, ref dhPrev, hidden, j, k);
+    private static void BackwardTail<V>(ref float gates, ref float hn, ref float hPrev, ref float dh,
+        ref float hiddenGradN, ref float dhPrev, int hidden, int j, int k)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hn, ref hPrev, ref dh, ref hiddenGradN,
+            ref dhPrev, hidden, j, k);
 
     /// <summary>Units [j, j + k) of <see cref="Backward"/>, k ≤ V.Count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BackwardUnits<V>(ref float gates, ref float hn, ref float hPrev, ref float dh, ref float hiddenGradN, ref float dhPrev,
-        int hidden, int j, int k)
+    private static void BackwardUnits<V>(ref float gates, ref float hn, ref float hPrev, ref float dh,
+        ref float hiddenGradN, ref float dhPrev, int hidden, int j, int k)
         where V : struct, IFloatVector<V>
     {
         V one = V.One;

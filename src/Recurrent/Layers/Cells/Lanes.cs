@@ -46,7 +46,8 @@ internal static class Lanes
 
     // The masked moves are calls, not inlined (see the class comment).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static TV LoadPartial<TV>(ref float src, int count) where TV : struct, IFloatVector<TV> => TV.LoadPartial(ref src, count, TV.Zero);
+    private static TV LoadPartial<TV>(ref float src, int count) where TV : struct, IFloatVector<TV> =>
+        TV.LoadPartial(ref src, count, TV.Zero);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void StorePartial<TV>(TV value, ref float dst, int count) where TV : struct, IFloatVector<TV> =>

@@ -29,23 +29,26 @@ internal static class LeakyKernels
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h, Span<float> output,
-        int from, int to)
+    private static void Forward<V>(Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> alpha, Span<float> h,
+        Span<float> output, int from, int to)
         where V : struct, IFloatVector<V>
     {
         Lanes.CheckRange(from, to);
-        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to);
+        ref float hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
         int j = from;
         for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref g, ref prev, ref al, ref hr, ref or, j, V.Count);
         if (j < to) ForwardTail<V>(ref g, ref prev, ref al, ref hr, ref or, j, to - j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ForwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output, int j, int k)
+    private static void ForwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output,
+        int j, int k)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hPrev, ref alpha, ref h, ref output, j, k);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output, int j, int k)
+    private static void ForwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output,
+        int j, int k)
         where V : struct, IFloatVector<V>
     {
         V n = VectorMath.Tanh(Lanes.Load<V>(ref gates, j, k));
@@ -79,7 +82,8 @@ internal static class LeakyKernels
     {
         Lanes.CheckRange(from, to);
         bool learned = !dAlpha.IsEmpty;
-        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to), dhr = ref Lanes.Row(dh, to), dprev = ref Lanes.Row(dhPrev, to);
+        ref float g = ref Lanes.Row(gates, to), prev = ref Lanes.Row(hPrev, to), al = ref Lanes.Row(alpha, to);
+        ref float dhr = ref Lanes.Row(dh, to), dprev = ref Lanes.Row(dhPrev, to);
         ref float da = ref Lanes.Row(dAlpha, learned ? to : 0);
         int j = from;
         for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref g, ref prev, ref al, ref dhr, ref dprev, ref da, learned, j, V.Count);
@@ -87,11 +91,14 @@ internal static class LeakyKernels
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void BackwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev, ref float dAlpha, bool learned, int j, int k)
-        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hPrev, ref alpha, ref dh, ref dhPrev, ref dAlpha, learned, j, k);
+    private static void BackwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev,
+        ref float dAlpha, bool learned, int j, int k)
+        where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hPrev, ref alpha, ref dh, ref dhPrev,
+            ref dAlpha, learned, j, k);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BackwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev, ref float dAlpha, bool learned, int j, int k)
+    private static void BackwardUnits<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev,
+        ref float dAlpha, bool learned, int j, int k)
         where V : struct, IFloatVector<V>
     {
         V n = Lanes.Load<V>(ref gates, j, k);

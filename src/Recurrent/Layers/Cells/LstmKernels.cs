@@ -32,19 +32,22 @@ internal static class LstmKernels
     {
         Lanes.CheckRange(from, to);
         ref float a = ref Lanes.Row(gates, 3 * hidden + to);
-        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), hr = ref Lanes.Row(h, to), or = ref Lanes.Row(output, to);
+        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), hr = ref Lanes.Row(h, to);
+        ref float or = ref Lanes.Row(output, to);
         int j = from;
         for (; j + V.Count <= to; j += V.Count) ForwardUnits<V>(ref a, ref cp, ref cr, ref hr, ref or, hidden, j, V.Count);
         if (j < to) ForwardTail<V>(ref a, ref cp, ref cr, ref hr, ref or, hidden, j, to - j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ForwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output, int hidden, int j, int n)
+    private static void ForwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output,
+        int hidden, int j, int n)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref cPrev, ref c, ref h, ref output, hidden, j, n);
 
     /// <summary>Units [j, j + n) of <see cref="Forward"/>, n ≤ V.Count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output, int hidden, int j, int n)
+    private static void ForwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output,
+        int hidden, int j, int n)
         where V : struct, IFloatVector<V>
     {
         V i = VectorMath.Sigmoid(Lanes.Load<V>(ref gates, j, n));
@@ -89,19 +92,22 @@ internal static class LstmKernels
     {
         Lanes.CheckRange(from, to);
         ref float a = ref Lanes.Row(gates, 3 * hidden + to);
-        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), dhr = ref Lanes.Row(dh, to), dcr = ref Lanes.Row(dc, to);
+        ref float cp = ref Lanes.Row(cPrev, to), cr = ref Lanes.Row(c, to), dhr = ref Lanes.Row(dh, to);
+        ref float dcr = ref Lanes.Row(dc, to);
         int j = from;
         for (; j + V.Count <= to; j += V.Count) BackwardUnits<V>(ref a, ref cp, ref cr, ref dhr, ref dcr, hidden, j, V.Count);
         if (j < to) BackwardTail<V>(ref a, ref cp, ref cr, ref dhr, ref dcr, hidden, j, to - j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void BackwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc, int hidden, int j, int n)
+    private static void BackwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc,
+        int hidden, int j, int n)
         where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref cPrev, ref c, ref dh, ref dc, hidden, j, n);
 
     /// <summary>Units [j, j + n) of <see cref="Backward"/>, n ≤ V.Count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BackwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc, int hidden, int j, int n)
+    private static void BackwardUnits<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc,
+        int hidden, int j, int n)
         where V : struct, IFloatVector<V>
     {
         V one = V.One;
