@@ -124,18 +124,28 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         return value.TryGetProperty("value", out var v) ? v : default;
     }
 
-    /// <summary>Polls an expression until it is true; throws with <paramref name="what"/> after the timeout.</summary>
+    /// <summary>
+    /// Polls an expression until it is true; throws with <paramref name="what"/> after the timeout. An evaluation that
+    /// a navigation cut short (after a click on a link, the old page's context is gone before the new one exists)
+    /// counts as not yet true: it failed one CI run as "Inspected target navigated or closed".
+    /// </summary>
     public async Task WaitFor(string expression, string what, double seconds = 60)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var value = await Evaluate(expression);
+            JsonElement value = default;
+            try { value = await Evaluate(expression); }
+            catch (InvalidOperationException e) when (CutShortByNavigation(e.Message)) { }
             if (value.ValueKind == JsonValueKind.True) return;
             if (clock.Elapsed > TimeSpan.FromSeconds(seconds)) throw new TimeoutException($"waited {seconds} s for {what}");
             await Task.Delay(50);
         }
     }
+
+    private static bool CutShortByNavigation(string message) =>
+        message.Contains("Inspected target navigated or closed") || message.Contains("Execution context was destroyed")
+        || message.Contains("Cannot find context with specified id");
 
     public async Task Navigate(string url)
     {
