@@ -580,7 +580,7 @@ internal sealed class RecurrentDirection : IParallelWork
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void AddTailColumns<TV>(ref float sums, ref float step, int b0, int b1, int width, int col, int j, int n)
         where TV : struct, IFloatVector<TV> => AddColumns<TV>(ref sums, ref step, b0, b1, width, col, j, n);
 

@@ -45,7 +45,7 @@ internal static class GruKernels
         if (j < to) ForwardTail<V>(ref a, ref hp, ref b, ref prev, ref hnr, ref hr, ref or, hidden, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ForwardTail<V>(ref float gates, ref float hiddenProjection, ref float biasHn, ref float hPrev,
         ref float hn, ref float h, ref float output, int hidden, int j, int k)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hiddenProjection, ref biasHn, ref hPrev,
@@ -107,7 +107,7 @@ internal static class GruKernels
         if (j < to) BackwardTail<V>(ref a, ref hnr, ref prev, ref dhr, ref gn, ref dprev, hidden, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BackwardTail<V>(ref float gates, ref float hn, ref float hPrev, ref float dh,
         ref float hiddenGradN, ref float dhPrev, int hidden, int j, int k)
         where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hn, ref hPrev, ref dh, ref hiddenGradN,

@@ -13,8 +13,9 @@ namespace Recurrent.Layers.Cells;
 /// whole-vector loop with count = TV.Count (a constant to the JIT, which folds the tests below), and called for the
 /// tail through a method of its own that is not inlined. The JIT inlines both arms of a test before it folds it, and
 /// the temporaries of a second inlined copy of the body, or of the masked moves inlined into the first, made it spill
-/// the loop's vectors: the LSTM cell took 4.7–4.9 ns a unit at AVX2 with either, 4.2 with neither. Lanes past count
-/// read as zero and are never written.
+/// the loop's vectors: the LSTM cell took 4.7–4.9 ns a unit at AVX2 with either, 4.2 with neither. Those calls are
+/// compiled fully optimized at once (AggressiveOptimization, as the kernels): left to tiering, a row with a tail (H = 150
+/// or 200 at AVX-512) ran 5–8× slower until they were recompiled. Lanes past count read as zero and are never written.
 /// </summary>
 internal static class Lanes
 {
@@ -45,11 +46,11 @@ internal static class Lanes
     }
 
     // The masked moves are calls, not inlined (see the class comment).
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static TV LoadPartial<TV>(ref float src, int count) where TV : struct, IFloatVector<TV> =>
         TV.LoadPartial(ref src, count, TV.Zero);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void StorePartial<TV>(TV value, ref float dst, int count) where TV : struct, IFloatVector<TV> =>
         TV.StorePartial(value, ref dst, count);
 

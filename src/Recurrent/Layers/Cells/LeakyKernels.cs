@@ -41,7 +41,7 @@ internal static class LeakyKernels
         if (j < to) ForwardTail<V>(ref g, ref prev, ref al, ref hr, ref or, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ForwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float h, ref float output,
         int j, int k)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref hPrev, ref alpha, ref h, ref output, j, k);
@@ -90,7 +90,7 @@ internal static class LeakyKernels
         if (j < to) BackwardTail<V>(ref g, ref prev, ref al, ref dhr, ref dprev, ref da, learned, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BackwardTail<V>(ref float gates, ref float hPrev, ref float alpha, ref float dh, ref float dhPrev,
         ref float dAlpha, bool learned, int j, int k)
         where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref hPrev, ref alpha, ref dh, ref dhPrev,

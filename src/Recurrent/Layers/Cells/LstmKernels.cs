@@ -39,7 +39,7 @@ internal static class LstmKernels
         if (j < to) ForwardTail<V>(ref a, ref cp, ref cr, ref hr, ref or, hidden, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ForwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float h, ref float output,
         int hidden, int j, int n)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref gates, ref cPrev, ref c, ref h, ref output, hidden, j, n);
@@ -99,7 +99,7 @@ internal static class LstmKernels
         if (j < to) BackwardTail<V>(ref a, ref cp, ref cr, ref dhr, ref dcr, hidden, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BackwardTail<V>(ref float gates, ref float cPrev, ref float c, ref float dh, ref float dc,
         int hidden, int j, int n)
         where V : struct, IFloatVector<V> => BackwardUnits<V>(ref gates, ref cPrev, ref c, ref dh, ref dc, hidden, j, n);

@@ -34,7 +34,7 @@ internal static class RnnKernels
         if (j < to) ForwardTail<V>(ref a, ref hr, ref or, relu, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ForwardTail<V>(ref float preactivation, ref float h, ref float output, bool relu, int j, int k)
         where V : struct, IFloatVector<V> => ForwardUnits<V>(ref preactivation, ref h, ref output, relu, j, k);
 
@@ -72,7 +72,7 @@ internal static class RnnKernels
         if (j < to) BackwardTail<V>(ref hr, ref dhr, relu, j, to - j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BackwardTail<V>(ref float h, ref float dh, bool relu, int j, int k)
         where V : struct, IFloatVector<V> => BackwardUnits<V>(ref h, ref dh, relu, j, k);
 
