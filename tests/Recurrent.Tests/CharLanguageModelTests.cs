@@ -1,4 +1,3 @@
-using Recurrent.Data;
 using Recurrent.IO;
 using Recurrent.Layers;
 using Recurrent.Models;
@@ -9,11 +8,8 @@ namespace Recurrent.Tests;
 
 public class CharLanguageModelTests
 {
-    private static Vocabulary Letters(int n) =>
-        Vocabulary.Parse(string.Concat(Enumerable.Range(0, n).Select(i => (char)(0x21 + i))));
-
     private static CharLanguageModel Tiny(CellKind cell, int embedding, int layers = 2, float dropout = 0, ulong seed = 5) =>
-        new(new CharLanguageModelConfig(cell, Letters(6), embedding, 5, layers, dropout), new Rng(seed));
+        new(new CharLanguageModelConfig(cell, CharLmTesting.Letters(6), embedding, 5, layers, dropout), new Rng(seed));
 
     /// <summary>[B, T] batch-first (PyTorch's files) to [T, B] time-major (the model's layout).</summary>
     private static int[] TimeMajor(int[] batchFirst, int B, int T)
@@ -27,7 +23,7 @@ public class CharLanguageModelTests
     public void MatchesPyTorchCharLmReference()
     {
         var file = SafeTensorsFile.Read(Path.Combine(SafeTensorsTests.ReferenceDir(), "charlm_lstm.safetensors"));
-        var config = new CharLanguageModelConfig(CellKind.Lstm, Letters(65), 16, 32, 2, 0);
+        var config = new CharLanguageModelConfig(CellKind.Lstm, CharLmTesting.Letters(65), 16, 32, 2, 0);
         var model = new CharLanguageModel(config, new Rng(1));
         StateDict.Load(file, model, strict: false); // the file also holds tokens, expectations and gradients
         Assert.All(model.Parameters(), p => Assert.True(file.Contains(p.Name), p.Name));
@@ -67,31 +63,7 @@ public class CharLanguageModelTests
     [InlineData(CellKind.RnnRelu, 3, 0f)]
     public void BackwardMatchesFiniteDifferences(CellKind cell, int embedding, float dropout)
     {
-        const int T = 3, B = 2;
-        var model = Tiny(cell, embedding, dropout: dropout);
-        var rng = new Rng(9);
-        int[] tokens = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(6)).ToArray();
-        int[] targets = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(6)).ToArray();
-        targets[3] = BatchStreams.IgnoreIndex;
-        // A carried, non-zero start state: its gradient is cut (truncated BPTT) but it shapes every other gradient.
-        var start = model.NewState(B);
-        foreach (var (_, t) in start.Named()) for (int i = 0; i < t.Length; i++) t.Data[i] = rng.Uniform(-0.5f, 0.5f);
-        uint[] masks = model.DropoutRngState;
-
-        double Loss()
-        {
-            var state = model.NewState(B);
-            foreach (var ((_, s), (_, d)) in start.Named().Zip(state.Named())) d.CopyFrom(s);
-            model.DropoutRngState = masks; // the same dropout masks on every evaluation
-            model.Forward(tokens, T, B, state);
-            return model.Loss(targets);
-        }
-
-        Loss();
-        model.ZeroGrad();
-        model.Backward();
-        foreach (var p in model.Parameters())
-            GradCheck.Check(p.Name, p.Value.Data, p.Grad.Data.ToArray(), Loss);
+        CharLmTesting.CheckGradients(Tiny(cell, embedding, dropout: dropout), T: 3, B: 2);
     }
 
     [Fact]
@@ -155,6 +127,6 @@ public class CharLanguageModelTests
         Assert.Throws<ShapeException>(() => model.Forward([0, 1, 2], 2, 1));
         Assert.Throws<ShapeException>(() => model.Forward([0, 1], 1, 2, model.NewState(3)));
         Assert.Throws<ArgumentException>(() => new CharLanguageModel(
-            new CharLanguageModelConfig(CellKind.Lstm, Letters(3), -1, 4, 1, 0), new Rng(1)));
+            new CharLanguageModelConfig(CellKind.Lstm, CharLmTesting.Letters(3), -1, 4, 1, 0), new Rng(1)));
     }
 }

@@ -35,4 +35,27 @@ public class GemmSkinnyTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(7, 15, 0, 7)]
+    [InlineData(2048, 64, 0, 2048)]
+    [InlineData(1030, 517, 3, 1027)]
+    [InlineData(9, 5, 2, 3)]
+    public void RowsGiveTheProductsBitsInEitherOrder(int n, int k, int j0, int j1)
+    {
+        // One row of A times Bᵀ plus a bias, as Gemm computes it (the skinny path): Rows must give the same bits for rows
+        // [j0, j1) forwards and backwards, and leave the others alone.
+        var rng = new Rng(5);
+        int ldb = k + 1;
+        float[] x = GradCheck.RandomArray(rng, k), b = GradCheck.RandomArray(rng, n * ldb), bias = GradCheck.RandomArray(rng, n);
+        float[] expected = new float[n];
+        Gemm.Multiply(x, k, false, b, ldb, true, expected, n, 1, n, k, accumulate: false, threads: 1, vector512: true, bias);
+        foreach (bool descending in new[] { false, true })
+        {
+            float[] y = Enumerable.Repeat(-7f, n).ToArray();
+            GemmSkinny.Rows(x, b, ldb, k, bias, y, j0, j1, descending);
+            for (int j = 0; j < n; j++) Assert.Equal(j >= j0 && j < j1 ? expected[j] : -7f, y[j]);
+        }
+        Assert.Throws<ArgumentException>(() => GemmSkinny.Rows(x, b, ldb, k, bias, new float[n], 0, n + 1, false));
+    }
 }

@@ -18,11 +18,8 @@ public class ResidualCharLmTests : IDisposable
     private readonly CharLmFixture _f = new();
     public void Dispose() => _f.Dispose();
 
-    private static Vocabulary Letters(int n) =>
-        Vocabulary.Parse(string.Concat(Enumerable.Range(0, n).Select(i => (char)(0x21 + i))));
-
     private static CharLanguageModel Tiny(CellKind cell, int embedding, float dropout, bool residual, int layers = 3, ulong seed = 5) =>
-        new(new CharLanguageModelConfig(cell, Letters(6), embedding, 5, layers, dropout, residual), new Rng(seed));
+        new(new CharLanguageModelConfig(cell, CharLmTesting.Letters(6), embedding, 5, layers, dropout, residual), new Rng(seed));
 
     [Theory]
     [InlineData(CellKind.Lstm, 4, 0f)]
@@ -31,29 +28,7 @@ public class ResidualCharLmTests : IDisposable
     [InlineData(CellKind.RnnTanh, 3, 0f)]
     public void BackwardMatchesFiniteDifferences(CellKind cell, int embedding, float dropout)
     {
-        const int T = 3, B = 2;
-        var model = Tiny(cell, embedding, dropout, residual: true);
-        var rng = new Rng(9);
-        int[] tokens = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(6)).ToArray();
-        int[] targets = Enumerable.Range(0, T * B).Select(_ => rng.NextInt(6)).ToArray();
-        var start = model.NewState(B);
-        foreach (var (_, t) in start.Named()) for (int i = 0; i < t.Length; i++) t.Data[i] = rng.Uniform(-0.5f, 0.5f);
-        uint[] masks = model.DropoutRngState;
-
-        double Loss()
-        {
-            var state = model.NewState(B);
-            foreach (var ((_, s), (_, d)) in start.Named().Zip(state.Named())) d.CopyFrom(s);
-            model.DropoutRngState = masks; // the same dropout masks on every evaluation
-            model.Forward(tokens, T, B, state);
-            return model.Loss(targets);
-        }
-
-        Loss();
-        model.ZeroGrad();
-        model.Backward();
-        foreach (var p in model.Parameters())
-            GradCheck.Check(p.Name, p.Value.Data, p.Grad.Data.ToArray(), Loss);
+        CharLmTesting.CheckGradients(Tiny(cell, embedding, dropout, residual: true), T: 3, B: 2);
     }
 
     [Fact]

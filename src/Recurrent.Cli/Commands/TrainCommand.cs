@@ -30,6 +30,8 @@ internal static class TrainCommand
           --embedding N          embedding size, 0 = one-hot input (default 64)
           --dropout P            dropout between layers and before the output (default 0.2)
           --residual             layers 2.. add the layer below's output to their own (skip connections)
+          --weight-drop P        drop each weight of W_hh with probability P for a whole training pass
+                                 (DropConnect, AWD-LSTM's WeightDrop) (default 0)
           --seq-len T  --batch B truncated-BPTT length and parallel streams (default 100, 32)
           --optimizer adam|adamw|rmsprop|adagrad|sgd  --lr LR   (default adam 2e-3)
           --clip NORM            clip the global gradient norm (default 5, 0 = off)
@@ -58,8 +60,8 @@ internal static class TrainCommand
 
     /// <summary>Flags that define the model or its optimization: fixed once a model exists.</summary>
     private static readonly string[] FixedFlags =
-        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "residual", "seq-len", "batch", .. TaskTrainCommand.OptimizationFlags,
-         "val-fraction", "seed", "preset", "max-chars", "init-std"];
+        ["cell", "leak", "hidden", "layers", "embedding", "dropout", "residual", "weight-drop", "seq-len", "batch",
+         .. TaskTrainCommand.OptimizationFlags, "val-fraction", "seed", "preset", "max-chars", "init-std"];
 
     public static int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
@@ -196,6 +198,7 @@ internal static class TrainCommand
         int embedding = args.Int("embedding", minCharRnn ? 0 : 64, 0, 1 << 16);
         double dropout = args.Double("dropout", minCharRnn ? 0 : 0.2, 0, 0.99);
         bool residual = args.Flag("residual");
+        double weightDrop = args.Double("weight-drop", 0, 0, 0.99);
         int seqLen = args.Int("seq-len", minCharRnn ? MinCharRnn.SeqLen : 100, 1, 1 << 20);
         int batch = args.Int("batch", minCharRnn ? MinCharRnn.Batch : 32, 1, 1 << 16);
         string optimizer = args.Choice("optimizer", minCharRnn ? "adagrad" : "adam", TrainingSettings.Optimizers);
@@ -219,7 +222,11 @@ internal static class TrainCommand
         }));
         args.RejectUnknown(); // every flag is known before the data is read
         var corpus = LoadCorpus(data, valFraction, maxChars > 0 ? maxChars : null);
-        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout, residual) { Leak = leak };
+        var config = new CharLanguageModelConfig(cell, corpus.Vocabulary, embedding, hidden, layers, (float)dropout, residual)
+        {
+            Leak = leak,
+            WeightDrop = (float)weightDrop,
+        };
         var settings = intervals with
         {
             Data = Path.GetFullPath(data),
@@ -347,7 +354,7 @@ internal static class TrainCommand
     private static string Describe(CharLanguageModelConfig c) =>
         $"{CharLanguageModelConfig.CellName(c.Cell)}{(c.Cell == Layers.CellKind.Leaky ? $" (leak {c.Leak})" : "")} {c.NumLayers}×{c.HiddenSize}, " +
         (c.EmbeddingSize == 0 ? "one-hot input" : $"embedding {c.EmbeddingSize}") + (c.Dropout > 0 ? $", dropout {c.Dropout:G3}" : "")
-        + (c.Residual ? ", residual" : "");
+        + (c.Residual ? ", residual" : "") + (c.WeightDrop > 0 ? $", weight drop {c.WeightDrop:G3}" : "");
 
     internal static string LimitsText(TrainingSettings s)
     {

@@ -50,9 +50,7 @@ public sealed class CharLmBench : IModule
     private readonly Parameter[] _parameters;
 
     // Sampling: batch 1, one step at a time.
-    private readonly int[] _token = new int[1], _tokenShape = [1, 1];
     private readonly float[] _probabilities = new float[Vocab];
-    private Tensor? _h, _c;                 // [L, 1, H] carried state
 
     /// <summary>
     /// The model (embedding, batch-first recurrent layer, head) from <paramref name="seed"/> and a fixed batch of uniform random
@@ -118,24 +116,18 @@ public sealed class CharLmBench : IModule
     }
 
     /// <summary>
-    /// Generates output.Length tokens from token 0 and a zero state: each step runs the model on one token (B = T = 1),
-    /// samples the next from softmax(logits) with rng, and feeds it back with the state carried.
+    /// Generates output.Length tokens from token 0 and a zero state: each step runs the model on one token (B = T = 1,
+    /// through <see cref="RecurrentStepper"/>, as `recurrent sample` does), samples the next from softmax(logits) with
+    /// rng, and feeds it back with the state carried.
     /// </summary>
     public void Sample(Span<int> output, Rng rng)
     {
-        Rnn.Training = false;
-        _h ??= new Tensor(Layers, 1, Hidden);
-        if (Cell == CellKind.Lstm) _c ??= new Tensor(Layers, 1, Hidden);
-        _h.Zero();
-        _c?.Zero();
-        _token[0] = 0;
+        var stepper = new RecurrentStepper(Rnn.Directions, Embedding, Head, residual: false);
+        int token = 0;
         for (int i = 0; i < output.Length; i++)
         {
-            var step = Rnn.Forward(Embedding.Forward(_token, _tokenShape), _h, _c);
-            _h.CopyFrom(step.HN);
-            if (_c != null) _c.CopyFrom(step.CN!);
-            Kernels.SoftmaxRow(Head.Forward(step.Output).Span, _probabilities);
-            output[i] = _token[0] = Draw(_probabilities, rng.NextFloat());
+            Kernels.SoftmaxRow(stepper.Step(token), _probabilities);
+            output[i] = token = Draw(_probabilities, rng.NextFloat());
         }
     }
 

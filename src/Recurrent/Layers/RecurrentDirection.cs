@@ -80,6 +80,14 @@ internal sealed class RecurrentDirection : IParallelWork
     private float[]? _dx;
     private bool _accumulateDx;
 
+    /// <summary>DropConnect on W_hh for training passes (null: none); see <see cref="Layers.WeightDrop"/>.</summary>
+    public WeightDrop? WeightDrop { get; set; }
+
+    // The W_hh the time loop multiplies by, and where its gradient goes: W_hh ⊙ M while a weight drop is active.
+    private bool Dropping => WeightDrop is { Active: true };
+    private float[] RecurrentWeight => Dropping ? WeightDrop!.Dropped : WeightHh.Value.Data;
+    private float[] RecurrentWeightGrad => Dropping ? WeightDrop!.DroppedGrad : WeightHh.Grad.Data;
+
     /// <summary>
     /// The per-step probe (null, the default: off, at the cost of one null check per row and step): Backward writes
     /// ∂L/∂h_t, the total gradient reaching step t's state (the output's gradient at t plus what came back from the
@@ -160,9 +168,7 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
 
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
-        if (BiasIh != null && BiasHh != null)
-            for (int g = 0; g < GH; g++)
-                _combinedBias[g] = BiasIh.Value.Data[g] + (gru && g >= 2 * H ? 0f : BiasHh.Value.Data[g]);
+        CombineBiases();
         if (lookup != null) lookup.Project(WeightIh.Value.Data, _combinedBias, GH, _gates);
         else Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
@@ -170,7 +176,7 @@ internal sealed class RecurrentDirection : IParallelWork
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
         _packed = batch > GemmSkinny.MaxRows;
-        if (_packed) _recurrentForward.Pack(WeightHh.Value.Data, H, transB: true);
+        if (_packed) _recurrentForward.Pack(RecurrentWeight, H, transB: true);
         int first = _reverse ? steps : 0;
         h0.CopyTo(_states.Slice(first * B * H, B * H));
         if (lstm) c0.CopyTo(_cells.Slice(first * B * H, B * H));
@@ -211,8 +217,8 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
         if (dhN.IsEmpty) _dh.All.Clear(); else dhN.CopyTo(_dh);
         if (lstm) { if (dcN.IsEmpty) _dc.All.Clear(); else dcN.CopyTo(_dc); }
-        _recurrentBackward.Pack(WeightHh.Value.Data.AsSpan(0, _recurrentBackward.K * H), H, transB: false);
-        if (gru) _recurrentBackwardN.Pack(WeightHh.Value.Data.AsSpan(2 * H * H), H, transB: false);
+        _recurrentBackward.Pack(RecurrentWeight.AsSpan(0, _recurrentBackward.K * H), H, transB: false);
+        if (gru) _recurrentBackwardN.Pack(RecurrentWeight.AsSpan(2 * H * H), H, transB: false);
         _biasPartials.All.Clear();
         if (gru) _biasPartialsHidden.All.Clear();
         bool learnedLeak = LeakParameter != null;
@@ -272,12 +278,13 @@ internal sealed class RecurrentDirection : IParallelWork
         int I = _inputSize, shared = gru ? 2 * H : GH;
         Span<float> hPrev = _states.Slice(_reverse ? B * H : 0, rows * H);
         if (lookup != null)
-            Gemm.Multiply(_gates, GH, true, hPrev, H, false, WeightHh.Grad.Data, H, shared, H, rows, accumulate: true);
+            Gemm.Multiply(_gates, GH, true, hPrev, H, false, RecurrentWeightGrad, H, shared, H, rows, accumulate: true);
         else
-            GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, WeightHh.Grad.Data, H, H,
+            GemmSharedA.Multiply(_gates, GH, true, GH, rows, x, I, WeightIh.Grad.Data, I, I, hPrev, H, RecurrentWeightGrad, H, H,
                 accumulate: true, m2: shared);
         if (gru)
-            Gemm.Multiply(_hiddenGradN, H, true, hPrev, H, false, WeightHh.Grad.Data.AsSpan(shared * H), H, H, H, rows, accumulate: true);
+            Gemm.Multiply(_hiddenGradN, H, true, hPrev, H, false, RecurrentWeightGrad.AsSpan(shared * H), H, H, H, rows, accumulate: true);
+        if (Dropping) WeightDrop!.AccumulateGradient(WeightHh.Grad.Data);
         StepProfiler.Mark(StepPhase.WeightGradientGemms);
         if (lookup != null) lookup.Backward(_gates, GH, WeightIh.Value.Data, WeightIh.Grad.Data);
         else if (!dxInLoop) Gemm.Multiply(_gates, GH, false, WeightIh.Value.Data, _inputSize, false, dx, _inputSize, rows, _inputSize, GH, accumulateDx);
@@ -395,10 +402,10 @@ internal sealed class RecurrentDirection : IParallelWork
         Span<float> target = (gru ? _hiddenProjection.All : gatesT).Slice(rowFrom * GH, rows * GH);
         ReadOnlySpan<float> hPrevRows = _states.Slice(prev + rowFrom * H, rows * H);
         if (_packed) Gemm.MultiplyColumns(hPrevRows, H, _recurrentForward, target, GH, rows, accumulate: !gru, columns);
-        else Gemm.MultiplyColumns(hPrevRows, H, WeightHh.Value.Data, H, target, GH, rows, GH, H, accumulate: !gru, columns);
+        else Gemm.MultiplyColumns(hPrevRows, H, RecurrentWeight, H, target, GH, rows, GH, H, accumulate: !gru, columns);
         StepProfiler.Mark(StepPhase.RecurrentGemmForward);
 
-        ReadOnlySpan<float> biasHn = gru ? (BiasHh?.Value.Data ?? _zeroBias).AsSpan(2 * H, H) : default;
+        ReadOnlySpan<float> biasHn = HiddenNBias;
         for (int b = rowFrom; b < rowTo; b++)
         {
             if (b + 1 < rowTo)
@@ -593,6 +600,36 @@ internal sealed class RecurrentDirection : IParallelWork
         for (int b = b0; b < b1; b++) sum += Lanes.Load<TV>(ref step, b * width + col + j, n);
         Lanes.Store(sum, ref sums, j, n);
     }
+
+    /// <summary>
+    /// The bias the input product adds: b_ih + b_hh, but b_ih alone in the GRU's n block (r multiplies b_hn, which
+    /// <see cref="HiddenNBias"/> gives the cell); zeros without biases. Computed from the parameters as they are now.
+    /// </summary>
+    internal float[] CombineBiases()
+    {
+        if (BiasIh != null && BiasHh != null)
+            for (int g = 0; g < _gateWidth; g++)
+                _combinedBias[g] = BiasIh.Value.Data[g] + (_cell == CellKind.Gru && g >= 2 * _hidden ? 0f : BiasHh.Value.Data[g]);
+        return _combinedBias;
+    }
+
+    /// <summary>The GRU's b_hn [H] (zeros without biases); empty for the other cells.</summary>
+    internal ReadOnlySpan<float> HiddenNBias =>
+        _cell == CellKind.Gru ? (BiasHh?.Value.Data ?? _zeroBias).AsSpan(2 * _hidden, _hidden) : default;
+
+    /// <summary>The leaky cell's α [H] from the parameters as they are now; empty for the other cells.</summary>
+    internal ReadOnlySpan<float> Alpha()
+    {
+        if (_cell == CellKind.Leaky) SetAlpha();
+        return _alpha;
+    }
+
+    /// <summary>The cell, and its input and hidden widths.</summary>
+    internal CellKind Cell => _cell;
+    internal int InputSize => _inputSize;
+    internal int Hidden => _hidden;
+    /// <summary>Runs backwards in time (a bidirectional layer's second direction).</summary>
+    internal bool Reverse => _reverse;
 
     /// <summary>The leaky cell's α for this pass: the fixed value, or σ(u) of the learned leak.</summary>
     private void SetAlpha()

@@ -200,6 +200,28 @@ public sealed class RecurrentLayer : IModule
         return $"{(Residual ? "Residual" : "")}{name}({InputSize}, {HiddenSize}{extra})";
     }
 
+    /// <summary>Per layer k and direction, index k·D + direction: the weights and the time loop of each.</summary>
+    internal IReadOnlyList<RecurrentDirection> Directions => _directions;
+
+    /// <summary>
+    /// The next Forward multiplies by W_hh ⊙ M, M drawn now for every W_hh (layer by layer, forward direction first)
+    /// from <paramref name="masks"/>' probability and Rng (AWD-LSTM's weight drop, <see cref="WeightDrop"/>), and its
+    /// Backward passes the gradient through M; null: the next passes use W_hh itself.
+    /// </summary>
+    internal void DropRecurrentWeights(Dropout? masks)
+    {
+        foreach (var d in _directions)
+        {
+            if (masks == null)
+            {
+                if (d.WeightDrop != null) d.WeightDrop.Active = false;
+                continue;
+            }
+            d.WeightDrop ??= new WeightDrop(d.WeightHh.Value.Data.Length);
+            d.WeightDrop.Draw(masks, d.WeightHh.Value.Data);
+        }
+    }
+
     /// <summary>Per layer k and direction, PyTorch's weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (the biases only with bias: true; then "_reverse" ones; leak_l{k} for a learned leak).</summary>
     public IEnumerable<Parameter> Parameters() => _directions.SelectMany(d => d.Parameters());
 

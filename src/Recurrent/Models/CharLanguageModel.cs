@@ -12,6 +12,7 @@ namespace Recurrent.Models;
 ///
 ///   x_t = W_emb[token_t] (or onehot(token_t))                 tokens [T, B] -> x [T, B, E]
 ///   h^k = RNN_k(dropout(h^{k-1}))  for k = 0..L-1, h^{-1} = x   [T, B, H], each layer from its carried (h0, c0)
+///   weight drop p_w (training only): each RNN_k multiplies by W_hh ⊙ M_k, M_k drawn per pass (see <see cref="WeightDrop"/>)
 ///   residual: h^k = RNN_k(dropout(h^{k-1})) + h^{k-1} for k ≥ 1 (the layer below before dropout, as GNMT; see
 ///   <see cref="RecurrentLayer"/>), so backward ∂h^{k-1} = dropout'(∂x_k) + ∂h^k
 ///   logits = dropout(h^{L-1}) W_headᵀ + b_head                [T, B, V]
@@ -40,7 +41,8 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
     private readonly Linear _head;
     private readonly SoftmaxCrossEntropy _loss = new(Data.BatchStreams.IgnoreIndex);
     private readonly BackwardGuard _guard = new(); // one Backward per loss: the layers' saved state is the last Forward's
-    private Dropout[] _dropouts;        // [L]: before layer k+1, and the last before the head
+    private Dropout[] _dropouts = [];   // [L]: before layer k+1, and the last before the head
+    private Dropout? _weightDrops;      // draws the masks of every W_hh while training (null: no weight drop)
     private Rng _dropoutRng;
     private bool _training = true;
     private readonly Tensor _oneHot = Tensor.Growable(0); // [T, B, V] when E = 0 (resized in place, grown to the largest)
@@ -63,7 +65,7 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
                 leak: CharLanguageModelConfig.LeakOf(config.Cell, config.Leak));
         _head = new Linear(H, config.VocabSize, bias: true, rng);
         _dropoutRng = rng;
-        _dropouts = MakeDropouts();
+        MakeDropouts();
         _sums = Enumerable.Range(0, config.Residual ? L : 0).Select(_ => Tensor.Growable(0)).ToArray();
         _sumGrads = Enumerable.Range(0, config.Residual ? L : 0).Select(_ => Tensor.Growable(0)).ToArray();
 
@@ -77,8 +79,11 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
         _parameters = list.ToArray();
     }
 
-    private Dropout[] MakeDropouts() =>
-        Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
+    private void MakeDropouts()
+    {
+        _dropouts = Enumerable.Range(0, Config.NumLayers).Select(_ => new Dropout(Config.Dropout, _dropoutRng) { Training = _training }).ToArray();
+        _weightDrops = Config.WeightDrop > 0 ? new Dropout(Config.WeightDrop, _dropoutRng) : null;
+    }
 
     /// <summary>In state-dict order: "embedding.weight" (unless one-hot), the recurrent layers' (e.g. "lstm.weight_ih_l0", …), then "head.weight", "head.bias".</summary>
     public IEnumerable<Parameter> Parameters() => _parameters;
@@ -107,7 +112,7 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
         set
         {
             _dropoutRng = Rng.FromState(value);
-            _dropouts = MakeDropouts();
+            MakeDropouts();
         }
     }
 
@@ -138,6 +143,7 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
         (_tokenShape[0], _tokenShape[1]) = (steps, batch);
         for (int k = 0; k < _layers.Length; k++)
         {
+            _layers[k].DropRecurrentWeights(_training ? _weightDrops : null);
             var output = x == null
                 ? _layers[0].Forward(_embedding!, tokens, _tokenShape, state?.H[0], state?.C?[0])
                 : _layers[k].Forward(k > 0 ? _dropouts[k - 1].Forward(x) : x, state?.H[k], state?.C?[k]);
@@ -158,6 +164,13 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
         _logits = _head.Forward(_dropouts[^1].Forward(x!));
         return _logits;
     }
+
+    /// <summary>
+    /// A batch-1 generator over this model's weights as they are now (evaluation mode: no dropout): the logits of one
+    /// step of Forward, to the bit, a token at a time (see <see cref="RecurrentStepper"/>).
+    /// </summary>
+    internal RecurrentStepper NewStepper() =>
+        new(_layers.Select(l => l.Directions[0]).ToArray(), _embedding, _head, Config.Residual);
 
     /// <summary>Mean cross-entropy (nats) of the last Forward's logits against targets [T, B]; ignore index −100.</summary>
     public float Loss(ReadOnlySpan<int> targets)

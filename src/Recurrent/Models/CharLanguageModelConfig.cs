@@ -10,7 +10,7 @@ namespace Recurrent.Models;
 /// one-hot vector of V when E = 0, as min-char-rnn and char-rnn do), the recurrent cell and its size
 /// (num_layers × hidden_size, dropout between layers and before the head), whether layers 1.. add the layer below's
 /// output to their own (Residual; config.json's "residual", false when a config written before it lacks the field),
-/// and for the leaky cell its leak α.
+/// the weight drop on W_hh while training (config.json's "weight_drop", 0 when absent), and for the leaky cell its leak α.
 /// </summary>
 public sealed record CharLanguageModelConfig(
     CellKind Cell, Vocabulary Vocabulary, int EmbeddingSize, int HiddenSize, int NumLayers, float Dropout, bool Residual = false)
@@ -25,6 +25,12 @@ public sealed record CharLanguageModelConfig(
 
     /// <summary>The leaky cell's α, fixed or learned (config.json "leak", "leak_learned"); ignored by the other cells.</summary>
     public Leak Leak { get; init; } = Leak.Default;
+
+    /// <summary>
+    /// The probability with which training drops each element of every W_hh for a whole pass (DropConnect, as
+    /// AWD-LSTM's WeightDrop; see <see cref="Layers.WeightDrop"/>); 0 = none. In [0, 1).
+    /// </summary>
+    public float WeightDrop { get; init; }
 
     /// <summary>What a RecurrentLayer or RecurrentCell of this cell is given as its leak: Leak, or null for another cell.</summary>
     public static Leak? LeakOf(CellKind cell, Leak leak) => cell == CellKind.Leaky ? leak : null;
@@ -45,6 +51,7 @@ public sealed record CharLanguageModelConfig(
         if (HiddenSize < 1) throw new ArgumentException($"hidden size must be ≥ 1, got {HiddenSize}");
         if (NumLayers < 1) throw new ArgumentException($"number of layers must be ≥ 1, got {NumLayers}");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1), got {Dropout}");
+        if (!(WeightDrop >= 0 && WeightDrop < 1)) throw new ArgumentException($"weight drop must be in [0, 1), got {WeightDrop}");
         Leak.Validate("leak");
     }
 
@@ -74,6 +81,7 @@ public sealed record CharLanguageModelConfig(
         w.WriteNumber("num_layers", NumLayers);
         w.WriteNumber("dropout", Dropout);
         w.WriteBoolean("residual", Residual);
+        w.WriteNumber("weight_drop", WeightDrop);
         w.WriteString("vocabulary", Vocabulary.AsString());
         if (Cell == CellKind.Leaky)
         {
@@ -94,7 +102,10 @@ public sealed record CharLanguageModelConfig(
         if (vocabSize != vocabulary.Count)
             throw new InvalidDataException($"{f.Where}: \"vocab_size\" is {vocabSize} but \"vocabulary\" has {vocabulary.Count} characters");
         var config = new CharLanguageModelConfig(cell, vocabulary, f.Int("embedding_size", 0), f.Int("hidden_size", 1),
-            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999), f.Has("residual") && f.Bool("residual"));
+            f.Int("num_layers", 1), (float)f.Double("dropout", 0, 0.999999), f.Has("residual") && f.Bool("residual"))
+        {
+            WeightDrop = f.Has("weight_drop") ? (float)f.Double("weight_drop", 0, 0.999999) : 0,
+        };
         if (cell == CellKind.Leaky)
         {
             var leak = new Leak((float)f.Double("leak", 0, 1), f.Bool("leak_learned"));

@@ -76,8 +76,6 @@ public sealed class TokenSampler
 /// </summary>
 public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampler sampler, Rng rng)
 {
-    private readonly int[] _one = new int[1];
-
     /// <summary>The prime when none is given: a newline, where text naturally starts, if the vocabulary has one.</summary>
     public static string DefaultPrime(Data.Vocabulary vocabulary) =>
         vocabulary.Contains(new System.Text.Rune('\n')) ? "\n" : vocabulary.Symbol(0);
@@ -93,16 +91,18 @@ public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampl
         model.Training = false;
         try
         {
+            // The prime in one pass; then one character at a time through the stepper, which computes the same logits
+            // with the weights read in an order that suits batch 1.
             var state = model.NewState(1);
-            var logits = model.Forward(primeIds, primeIds.Length, 1, state);
-            int V = vocabulary.Count;
+            ReadOnlySpan<float> logits = model.Forward(primeIds, primeIds.Length, 1, state).Span[^vocabulary.Count..];
+            var stepper = model.NewStepper();
+            stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
             for (int i = 0; i < length; i++)
             {
-                int next = sampler.Next(logits.Span[^V..], rng); // the last step's row
+                int next = sampler.Next(logits, rng);
                 emit(vocabulary.Symbol(next));
                 if (i + 1 == length) break;
-                _one[0] = next;
-                logits = model.Forward(_one, 1, 1, state);
+                logits = stepper.Step(next);
             }
         }
         finally { model.Training = wasTraining; }

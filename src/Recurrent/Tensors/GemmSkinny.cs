@@ -28,30 +28,76 @@ internal static unsafe class GemmSkinny
     public static void Run(in GemmProblem g, int i0, int i1, int j0, int j1)
     {
         for (int i = i0; i < i1; i++)
+            Sweep(g.A + (long)i * g.Lda, g.B, g.Ldb, g.K, g.C + (long)i * g.Ldc, g.Bias, g.Accumulate, j0, j1, descending: false);
+    }
+
+    /// <summary>
+    /// y[j] = x·W[j] (+ bias[j]) for the rows j in [j0, j1) of W [n, ldw] (k used columns): the dot products
+    /// <see cref="Run"/> computes for one row of A, to the bit, in ascending or descending order of j. Batch-1 sampling
+    /// sweeps its weights in alternate directions, so that a sweep starts on the rows the last one left in the cache.
+    /// </summary>
+    public static void Rows(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int ldw, int k, ReadOnlySpan<float> bias,
+        Span<float> y, int j0, int j1, bool descending)
+    {
+        if (j0 < 0 || x.Length < k || (long)(j1 - 1) * ldw + k > w.Length || y.Length < j1 || !bias.IsEmpty && bias.Length < j1)
+            throw new ArgumentException($"GemmSkinny.Rows: rows [{j0}, {j1}) of k = {k} do not fit the spans");
+        if (j0 >= j1) return;
+        fixed (float* a = x, b = w, c = y, pb = bias)
+            Sweep(a, b, ldw, k, c, bias.IsEmpty ? null : pb, accumulate: false, j0, j1, descending);
+    }
+
+    /// <summary>
+    /// c[j] (+)= a·b[j] (+ bias[j] when not accumulating) for j in [j0, j1), four rows of b at a time while the next
+    /// four are prefetched, from the low end or the high end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Sweep(float* a, float* b, int ldb, int k, float* c, float* bias, bool accumulate, int j0, int j1,
+        bool descending)
+    {
+        if (!descending)
         {
-            float* a = g.A + (long)i * g.Lda;
-            float* c = g.C + (long)i * g.Ldc;
             int j = j0;
             for (; j + 4 <= j1; j += 4)
             {
-                float* b = g.B + (long)j * g.Ldb;
-                var (s0, s1, s2, s3) = Dot4(a, b, b + g.Ldb, b + 2 * g.Ldb, b + 3 * g.Ldb, g.K, b + 4 * (long)g.Ldb, g.Ldb);
-                Store(g, c, j, s0);
-                Store(g, c, j + 1, s1);
-                Store(g, c, j + 2, s2);
-                Store(g, c, j + 3, s3);
+                float* r = b + (long)j * ldb;
+                var (s0, s1, s2, s3) = Dot4(a, r, r + ldb, r + 2 * ldb, r + 3 * ldb, k, r + 4 * (long)ldb, ldb);
+                Store(c, bias, accumulate, j, s0, s1, s2, s3);
             }
             for (; j < j1; j++)
             {
-                float* b = g.B + (long)j * g.Ldb;
-                Store(g, c, j, Dot4(a, b, b, b, b, g.K, null, 0).Item1);
+                float* r = b + (long)j * ldb;
+                Store(c, bias, accumulate, j, Dot4(a, r, r, r, r, k, null, 0).Item1);
+            }
+        }
+        else
+        {
+            int j = j1;
+            for (; j - 4 >= j0; j -= 4)
+            {
+                float* r = b + (long)(j - 4) * ldb;
+                var (s0, s1, s2, s3) = Dot4(a, r, r + ldb, r + 2 * ldb, r + 3 * ldb, k, j - 8 >= j0 ? r - 4 * (long)ldb : null, ldb);
+                Store(c, bias, accumulate, j - 4, s0, s1, s2, s3);
+            }
+            for (; j > j0; j--)
+            {
+                float* r = b + (long)(j - 1) * ldb;
+                Store(c, bias, accumulate, j - 1, Dot4(a, r, r, r, r, k, null, 0).Item1);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(in GemmProblem g, float* c, int j, float value) =>
-        c[j] = g.Accumulate ? c[j] + value : g.Bias != null ? value + g.Bias[j] : value;
+    private static void Store(float* c, float* bias, bool accumulate, int j, float s0, float s1, float s2, float s3)
+    {
+        Store(c, bias, accumulate, j, s0);
+        Store(c, bias, accumulate, j + 1, s1);
+        Store(c, bias, accumulate, j + 2, s2);
+        Store(c, bias, accumulate, j + 3, s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, float* bias, bool accumulate, int j, float value) =>
+        c[j] = accumulate ? c[j] + value : bias != null ? value + bias[j] : value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (float, float, float, float) Dot4(float* a, float* b0, float* b1, float* b2, float* b3, int k,
