@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Recurrent.Layers;
 using Recurrent.Models;
 using Recurrent.Tensors;
 
@@ -605,8 +606,9 @@ internal sealed class ServeHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// <see cref="CharLanguageModelSampler"/>'s draws, with the model's lock held only for each forward pass: the
-    /// recurrent state and the last logits are this request's own, so requests on one model interleave.
+    /// <see cref="CharLanguageModelSampler"/>'s draws: the prime through Forward under the model's lock, then a
+    /// character at a time through this request's own stepper, which only reads the weights, so requests on one model
+    /// interleave.
     /// </summary>
     internal static IEnumerable<string> Characters(CharLanguageModel model, object gate, int[] prime, int length, TokenSampler sampler, Rng rng)
     {
@@ -614,15 +616,19 @@ internal sealed class ServeHost : IAsyncDisposable
         int V = vocabulary.Count;
         var state = model.NewState(1);
         var logits = new float[V];
-        lock (gate) model.Forward(prime, prime.Length, 1, state).Span[^V..].CopyTo(logits);
-        var one = new int[1];
+        RecurrentStepper stepper;
+        lock (gate)
+        {
+            model.Forward(prime, prime.Length, 1, state).Span[^V..].CopyTo(logits);
+            stepper = model.NewStepper();
+        }
+        stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
         for (int i = 0; i < length; i++)
         {
             int next = sampler.Next(logits, rng);
             yield return vocabulary.Symbol(next);
             if (i + 1 == length) break;
-            one[0] = next;
-            lock (gate) model.Forward(one, 1, 1, state).Span[^V..].CopyTo(logits);
+            stepper.Step(next).CopyTo(logits);
         }
     }
 

@@ -21,7 +21,7 @@ namespace Recurrent.Layers;
 /// thread took 14 % less time backwards-and-forwards than always forwards (about 1 MB of each core's rows was found
 /// in L2), and batch-1 sampling of a 2×512 LSTM went from 4,050–4,590 to 5,020–5,140 characters/s.
 /// </summary>
-internal sealed class RecurrentStepper : IParallelWork
+public sealed class RecurrentStepper : IParallelWork
 {
     private const int UnitBlock = 32; // parts split the units in blocks of this many, as the layers' steps do
 
@@ -54,7 +54,7 @@ internal sealed class RecurrentStepper : IParallelWork
     /// <param name="embedding">the first layer's input, or null for one-hot vectors of its input width.</param>
     /// <param name="head">logits = out^{L−1} W_headᵀ + b.</param>
     /// <param name="residual">layers k ≥ 1 add the layer below's output to their own.</param>
-    public RecurrentStepper(IReadOnlyList<RecurrentDirection> layers, Embedding? embedding, Linear head, bool residual)
+    internal RecurrentStepper(IReadOnlyList<RecurrentDirection> layers, Embedding? embedding, Linear head, bool residual)
     {
         _layers = [.. layers];
         int L = _layers.Length;
@@ -162,7 +162,7 @@ internal sealed class RecurrentStepper : IParallelWork
     }
 
     /// <summary>
-    /// Runs one part of the job, preferring the part this thread ran last time (the caller part 0, each worker its own
+    /// Runs one part of the job (the worker pool's call), preferring the part this thread ran last time (the caller part 0, each worker its own
     /// slot): the rows it sweeps are then the ones its core's cache kept. Any free part when that one is taken.
     /// </summary>
     public void RunPart(int part)

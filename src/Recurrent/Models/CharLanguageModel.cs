@@ -167,9 +167,11 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
 
     /// <summary>
     /// A batch-1 generator over this model's weights as they are now (evaluation mode: no dropout): the logits of one
-    /// step of Forward, to the bit, a token at a time (see <see cref="RecurrentStepper"/>).
+    /// step of Forward, to the bit, a token at a time (see <see cref="RecurrentStepper"/>). It only reads the weights,
+    /// so it may step while other callers run Forward; make it while none is running (it reads the biases through the
+    /// layers' buffers).
     /// </summary>
-    internal RecurrentStepper NewStepper() =>
+    public RecurrentStepper NewStepper() =>
         new(_layers.Select(l => l.Directions[0]).ToArray(), _embedding, _head, Config.Residual);
 
     /// <summary>Mean cross-entropy (nats) of the last Forward's logits against targets [T, B]; ignore index −100.</summary>
