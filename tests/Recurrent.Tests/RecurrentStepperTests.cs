@@ -33,8 +33,7 @@ public class RecurrentStepperTests
         var model = new CharLanguageModel(config, new Rng(11)) { Training = false };
         var state = model.NewState(1);
         model.Forward([1, 2, 3], 3, 1, state);
-        var stepper = model.NewStepper();
-        stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
+        var stepper = model.NewStepper(state);
 
         var rng = new Rng(3);
         for (int i = 0; i < 25; i++)
@@ -49,5 +48,6 @@ public class RecurrentStepperTests
             }
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => stepper.Step(7));
+        Assert.Throws<ShapeException>(() => model.NewStepper(model.NewState(2)));
     }
 }

@@ -620,9 +620,8 @@ internal sealed class ServeHost : IAsyncDisposable
         lock (gate)
         {
             model.Forward(prime, prime.Length, 1, state).Span[^V..].CopyTo(logits);
-            stepper = model.NewStepper();
+            stepper = model.NewStepper(state);
         }
-        stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
         for (int i = 0; i < length; i++)
         {
             int next = sampler.Next(logits, rng);

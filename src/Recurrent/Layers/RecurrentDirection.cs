@@ -168,11 +168,11 @@ internal sealed class RecurrentDirection : IParallelWork
         bool gru = _cell == CellKind.Gru, lstm = _cell == CellKind.Lstm;
 
         // A = X W_ihᵀ + b_ih + b_hh for all steps; the GRU's b_hn stays out because r multiplies it.
-        CombineBiases();
+        CombineBiases(_combinedBias);
         if (lookup != null) lookup.Project(WeightIh.Value.Data, _combinedBias, GH, _gates);
         else Gemm.MultiplyAddBias(x, _inputSize, false, WeightIh.Value.Data, _inputSize, true, _combinedBias, _gates, GH, rows, GH, _inputSize);
         StepProfiler.Mark(StepPhase.InputGemm);
-        if (_cell == CellKind.Leaky) SetAlpha();
+        if (_cell == CellKind.Leaky) Alphas(_alpha);
 
         // Packing W_hh pays off over many rows; one or a few (sampling) are dot products straight from W_hh.
         _packed = batch > GemmSkinny.MaxRows;
@@ -602,26 +602,27 @@ internal sealed class RecurrentDirection : IParallelWork
     }
 
     /// <summary>
-    /// The bias the input product adds: b_ih + b_hh, but b_ih alone in the GRU's n block (r multiplies b_hn, which
-    /// <see cref="HiddenNBias"/> gives the cell); zeros without biases. Computed from the parameters as they are now.
+    /// Writes [G·H] the bias the input product adds: b_ih + b_hh, but b_ih alone in the GRU's n block (r multiplies
+    /// b_hn, which <see cref="HiddenNBias"/> gives the cell); zeros without biases. From the parameters as they are now;
+    /// reads nothing else of this direction, so a caller of its own may run it beside a pass.
     /// </summary>
-    internal float[] CombineBiases()
+    internal void CombineBiases(Span<float> into)
     {
-        if (BiasIh != null && BiasHh != null)
-            for (int g = 0; g < _gateWidth; g++)
-                _combinedBias[g] = BiasIh.Value.Data[g] + (_cell == CellKind.Gru && g >= 2 * _hidden ? 0f : BiasHh.Value.Data[g]);
-        return _combinedBias;
+        if (BiasIh == null || BiasHh == null) { into[.._gateWidth].Clear(); return; }
+        for (int g = 0; g < _gateWidth; g++)
+            into[g] = BiasIh.Value.Data[g] + (_cell == CellKind.Gru && g >= 2 * _hidden ? 0f : BiasHh.Value.Data[g]);
     }
 
     /// <summary>The GRU's b_hn [H] (zeros without biases); empty for the other cells.</summary>
     internal ReadOnlySpan<float> HiddenNBias =>
         _cell == CellKind.Gru ? (BiasHh?.Value.Data ?? _zeroBias).AsSpan(2 * _hidden, _hidden) : default;
 
-    /// <summary>The leaky cell's α [H] from the parameters as they are now; empty for the other cells.</summary>
-    internal ReadOnlySpan<float> Alpha()
+    /// <summary>Writes the leaky cell's α [H] from the parameters as they are now: the fixed value, or σ(u) of the learned leak.</summary>
+    internal void Alphas(Span<float> into)
     {
-        if (_cell == CellKind.Leaky) SetAlpha();
-        return _alpha;
+        if (LeakParameter == null) { into[.._hidden].Fill(_fixedAlpha); return; }
+        ReadOnlySpan<float> u = LeakParameter.Value.Data;
+        for (int j = 0; j < _hidden; j++) into[j] = 1f / (1f + MathF.Exp(-u[j]));
     }
 
     /// <summary>The cell, and its input and hidden widths.</summary>
@@ -630,14 +631,6 @@ internal sealed class RecurrentDirection : IParallelWork
     internal int Hidden => _hidden;
     /// <summary>Runs backwards in time (a bidirectional layer's second direction).</summary>
     internal bool Reverse => _reverse;
-
-    /// <summary>The leaky cell's α for this pass: the fixed value, or σ(u) of the learned leak.</summary>
-    private void SetAlpha()
-    {
-        if (LeakParameter == null) { _alpha.AsSpan().Fill(_fixedAlpha); return; }
-        ReadOnlySpan<float> u = LeakParameter.Value.Data;
-        for (int j = 0; j < _hidden; j++) _alpha[j] = 1f / (1f + MathF.Exp(-u[j]));
-    }
 
     /// <summary>du += dα ⊙ α(1 − α), dα the blocks' sums (in block order) of dh ⊙ (n − h_{t−1}).</summary>
     private void AddLeakGradient()

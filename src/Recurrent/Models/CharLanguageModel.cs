@@ -167,12 +167,17 @@ public sealed class CharLanguageModel : ITaskModel, IGradientHooks
 
     /// <summary>
     /// A batch-1 generator over this model's weights as they are now (evaluation mode: no dropout): the logits of one
-    /// step of Forward, to the bit, a token at a time (see <see cref="RecurrentStepper"/>). It only reads the weights,
-    /// so it may step while other callers run Forward; make it while none is running (it reads the biases through the
-    /// layers' buffers).
+    /// step of Forward, to the bit, a token at a time (see <see cref="RecurrentStepper"/>), from <paramref name="state"/>
+    /// (a batch of 1; null: zeros). It only reads the parameters, so it may step while other callers run Forward.
     /// </summary>
-    public RecurrentStepper NewStepper() =>
-        new(_layers.Select(l => l.Directions[0]).ToArray(), _embedding, _head, Config.Residual);
+    public RecurrentStepper NewStepper(RecurrentState? state = null)
+    {
+        var stepper = new RecurrentStepper(_layers.Select(l => l.Directions[0]).ToArray(), _embedding, _head, Config.Residual);
+        if (state == null) return stepper;
+        if (state.Batch != 1) throw new ShapeException($"CharLanguageModel.NewStepper: the state is for a batch of {state.Batch}, a stepper's is 1");
+        stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
+        return stepper;
+    }
 
     /// <summary>Mean cross-entropy (nats) of the last Forward's logits against targets [T, B]; ignore index −100.</summary>
     public float Loss(ReadOnlySpan<int> targets)

@@ -95,8 +95,7 @@ public sealed class CharLanguageModelSampler(CharLanguageModel model, TokenSampl
             // with the weights read in an order that suits batch 1.
             var state = model.NewState(1);
             ReadOnlySpan<float> logits = model.Forward(primeIds, primeIds.Length, 1, state).Span[^vocabulary.Count..];
-            var stepper = model.NewStepper();
-            stepper.Load(state.H.Select(h => h.Data).ToArray(), state.C?.Select(c => c.Data).ToArray());
+            var stepper = model.NewStepper(state);
             for (int i = 0; i < length; i++)
             {
                 int next = sampler.Next(logits, rng);
