@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Recurrent.Tensors;
 using CliMain = Recurrent.Cli.Cli;
 using Xunit;
 
@@ -33,9 +34,10 @@ public class GemmBenchCommandTests
         int code = CliMain.Run(["bench", "gemm", "--size", "16", "--threads", "1", "--min-seconds", "0"], stdout, new StringWriter());
         Assert.Equal(0, code);
         var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(5, lines.Length);
+        Assert.Equal(6, lines.Length);
         Assert.Contains("GFLOP/s", lines[0]);
         Assert.StartsWith("    16     16     16", lines[1]);
+        Assert.StartsWith($"blocking: k blocks ≤ 512 deep, B blocks {GemmBlocked.NC} wide (L2 ", lines[5]);
     }
 
     [Theory]

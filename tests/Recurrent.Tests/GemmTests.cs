@@ -104,6 +104,17 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(512 * 1024, 64)] // Zen 3
+    [InlineData(1024 * 1024, 256)] // Zen 4, where 256 was measured
+    [InlineData(2048 * 1024, 256)]
+    [InlineData(0, 256)] // unknown
+    public void TheColumnBlockFollowsTheL2(int l2Bytes, int width)
+    {
+        Assert.Equal(width, GemmBlocked.ColumnBlock(l2Bytes));
+        Assert.Equal(0, width % GemmKernel512.NR);
+    }
+
+    [Theory]
     [InlineData(7, 13, 5)]
     [InlineData(33, 65, 129)]
     [InlineData(40, 100, 600)]

@@ -64,6 +64,7 @@ public static class BenchGemmCommand
             Gemm.Threads = saved;
         }
         if (json) stdout.WriteLine(JsonSerializer.Serialize(results));
+        else stdout.WriteLine($"blocking: {Gemm.Blocking}");
         return 0;
     }
 

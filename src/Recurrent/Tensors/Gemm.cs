@@ -31,6 +31,11 @@ public static class Gemm
     /// </summary>
     internal const long ParallelMinMultiplyAdds = 1 << 18;
 
+    /// <summary>The cache blocking this machine gets, in one line (for benchmark output).</summary>
+    public static string Blocking =>
+        $"k blocks ≤ {GemmBlocked.KC} deep, B blocks {GemmBlocked.NC} wide " +
+        $"(L2 {(CacheSize.L2Bytes > 0 ? $"{CacheSize.L2Bytes / 1024} KB" : "unknown")} a core)";
+
     /// <summary>The AVX-512 kernel where the hardware has it, else the Vector256 one.</summary>
     internal static bool Vector512Default => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
