@@ -150,7 +150,7 @@ internal static class TaskTrainCommand
 
     /// <summary>The flags of the optimization: fixed once a model exists (a resume continues with the saved ones).</summary>
     internal static readonly string[] OptimizationFlags =
-        ["optimizer", "lr", "clip", "clip-value", "schedule", "lr-decay", "lr-decay-after", "warmup", "min-lr", "weight-decay"];
+        ["optimizer", "lr", "clip", "clip-value", "schedule", "lr-decay", "lr-decay-after", "warmup", "min-lr", "weight-decay", "ema"];
 
     /// <summary>The help lines every task's usage shares: the schedule, weight decay, non-finite steps, overlap.</summary>
     internal const string ScheduleUsage = """
@@ -159,18 +159,21 @@ internal static class TaskTrainCommand
                          anneals it to --min-lr F × lr (0) by the end of the run (needs --steps, --epochs or --time)
           --warmup N             raise the rate linearly over the first N steps (default 0)
           --weight-decay W       the optimizer's weight decay (default 0; adamw 0.01)
+          --ema D                keep an exponential moving average of the weights with decay D (e.g. 0.999) and
+                                 validate and save best/ with it (default 0: off)
           --skip-nonfinite       skip a step whose loss or gradient is NaN or infinite (counted) instead of stopping
           --overlap auto|on|off  under mpirun: sum each layer's gradients over the ranks while backward goes on below
                                  it (auto, the default: when the ranks span several machines; see docs/distributed.md)
         """;
 
-    /// <summary>The schedule and weight decay from the flags.</summary>
+    /// <summary>The schedule, weight decay and weight averaging from the flags.</summary>
     internal static TrainingSettings Schedule(CliArgs args, TrainingSettings s) => s with
     {
         Schedule = new LearningRateSchedule(args.Choice("schedule", "constant", LearningRateSchedule.Kinds),
             args.Double("lr-decay", 0.97, double.Epsilon, 1), args.Double("lr-decay-after", 10, 0),
             args.Int("warmup", 0, 0), args.Double("min-lr", 0, 0, 1)),
         WeightDecay = args.Double("weight-decay", 0, 0, 10),
+        Ema = args.Double("ema", 0, 0, 0.999999),
     };
 
     /// <summary>The settings every task shares, from the flags (with the task's default batch); the evaluation and

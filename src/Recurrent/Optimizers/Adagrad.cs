@@ -43,7 +43,7 @@ public sealed class Adagrad : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    protected override void UpdateParameters()
     {
         StepCount++;
         double clr = LearningRateAsWritten / (1 + (StepCount - 1) * _lrDecay);

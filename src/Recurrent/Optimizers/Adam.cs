@@ -48,7 +48,7 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    protected override void UpdateParameters()
     {
         StepCount++;
         if (_decoupled)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using Recurrent.Layers;
 using Recurrent.Tensors;
 
@@ -34,6 +35,8 @@ public abstract class Optimizer
     public long StepCount { get; protected set; }
 
     private float _learningRate;
+    private Tensor[]? _average;
+    private float _averageDecay;
     private readonly List<(string Kind, Tensor[] Slots)> _state = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> for an empty list, two parameters of the same name, or a negative learning rate.</summary>
@@ -48,8 +51,75 @@ public abstract class Optimizer
         LearningRate = learningRate;
     }
 
-    /// <summary>Updates every parameter from its gradient and increments StepCount.</summary>
-    public abstract void Step();
+    /// <summary>
+    /// Updates every parameter from its gradient and increments StepCount; then, when <see cref="AverageWeights"/> was
+    /// called, the weights' average.
+    /// </summary>
+    public void Step()
+    {
+        UpdateParameters();
+        if (_average != null) UpdateAverage();
+    }
+
+    /// <summary>The optimizer's own update of every parameter from its gradient; increments StepCount.</summary>
+    protected abstract void UpdateParameters();
+
+    /// <summary>The decay of the weights' moving average, or null when none is kept.</summary>
+    public float? AverageDecay => _average == null ? null : _averageDecay;
+
+    /// <summary>
+    /// Keeps an exponential moving average of the weights from now on: the first Step copies them, and step t moves the
+    /// average by ema ← ema + (1 − d_t)·(p − ema) with d_t = min(decay, (1 + t)/(10 + t)), as TensorFlow's
+    /// ExponentialMovingAverage with num_updates = the step. That ramp lets the average follow the weights early on
+    /// (d_t reaches 0.999 at step 8,991): without it, as in torch's AveragedModel with get_ema_multi_avg_fn(0.999),
+    /// a char-LM's averaged weights still held 61 % of the initial ones at step 500 (validation 3.19 nats/char against
+    /// the trained weights' 1.64). The average is saved with the rest of the state as "ema.name";
+    /// <see cref="SwapAverage"/> puts it in the parameters for evaluation. Call it before the first Step and before
+    /// LoadState. Throws <see cref="ArgumentException"/> unless 0 ≤ decay &lt; 1, or when called twice.
+    /// </summary>
+    public void AverageWeights(float decay)
+    {
+        Require("averaging decay", decay, 0, 1);
+        if (_average != null) throw new ArgumentException($"{Who}: the weights are averaged already");
+        _averageDecay = decay;
+        _average = AddState("ema");
+    }
+
+    /// <summary>Exchanges the parameters' values with their average (twice restores them); needs AverageWeights.</summary>
+    public void SwapAverage()
+    {
+        if (_average == null) throw new InvalidOperationException($"{Who}: no weights are averaged");
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            Span<float> p = Parameters[i].Value.Span, a = _average[i].Span;
+            for (int j = 0; j < p.Length; j++) (p[j], a[j]) = (a[j], p[j]);
+        }
+    }
+
+    private void UpdateAverage()
+    {
+        double decay = Math.Min(AsWritten(_averageDecay), (1.0 + StepCount) / (10.0 + StepCount));
+        float w = (float)(1 - decay);
+        var weight = new Vector<float>(w);
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            ReadOnlySpan<float> p = Parameters[i].Value.Span;
+            Span<float> a = _average![i].Span;
+            if (StepCount == 1)
+            {
+                p.CopyTo(a);
+                continue;
+            }
+            // A multiply and an add, unfused, in the vectors and the tail alike: one result per element at any width.
+            int j = 0;
+            for (; j <= p.Length - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var average = new Vector<float>(a[j..]);
+                (average + weight * (new Vector<float>(p[j..]) - average)).CopyTo(a[j..]);
+            }
+            for (; j < p.Length; j++) a[j] += w * (p[j] - a[j]);
+        }
+    }
 
     /// <summary>Sets every parameter's gradient to 0 (torch's zero_grad(set_to_none=False)).</summary>
     public void ZeroGrad()

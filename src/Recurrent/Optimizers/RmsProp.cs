@@ -50,7 +50,7 @@ public sealed class RmsProp : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    protected override void UpdateParameters()
     {
         var update = new Update(WeightDecay, Alpha, _oneMinusAlpha, Epsilon, Momentum, Centered, -LearningRate);
         for (int i = 0; i < Parameters.Count; i++)

@@ -47,7 +47,7 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    protected override void UpdateParameters()
     {
         var update = new Update(WeightDecay, Momentum, _oneMinusDampening, Nesterov, first: StepCount == 0, -LearningRate);
         for (int i = 0; i < Parameters.Count; i++)

@@ -21,6 +21,9 @@ public sealed record TrainLogEntry(long Step, double Epoch, double TrainLoss, do
 {
     /// <summary>Non-finite steps skipped so far in this run (--skip-nonfinite); written only when there are some.</summary>
     public long SkippedNonFinite { get; init; }
+    /// <summary>With averaged weights (--ema), the validation loss of the weights being trained (ValLoss is the
+    /// average's); written only then.</summary>
+    public double? RawValLoss { get; init; }
 }
 
 /// <summary>
@@ -45,6 +48,7 @@ public static class TrainLog
                 WriteNumber(w, "val_loss", v);
                 if (e.MetricName == null && e.PerCharacter) WriteNumber(w, "val_bits_per_char", Metrics.LanguageModelMetrics.BitsPerChar(v));
             }
+            if (e.RawValLoss is { } raw) WriteNumber(w, "val_loss_raw", raw);
             if (e.MetricName != null && e.Metric is { } metric) WriteNumber(w, e.MetricName, metric);
             w.WriteNumber("tokens_per_second", Math.Round(e.TokensPerSecond, 1));
             w.WriteNumber("seconds", Math.Round(e.Seconds, 3));
@@ -93,7 +97,10 @@ public static class TrainLog
                 entries.Add(new TrainLogEntry(f.Long("step", 0), f.Double("epoch", 0), NumberOrNaN(f, "train_loss"),
                     f.Has("val_loss") ? NumberOrNaN(f, "val_loss") : null, f.Double("tokens_per_second", 0), f.Double("seconds", 0),
                     (float)NumberOrNaN(f, "lr"), (float)NumberOrNaN(f, "grad_norm"), MetricOf(f).Name, MetricOf(f).Value)
-                { SkippedNonFinite = f.Has("skipped_nonfinite") ? f.Long("skipped_nonfinite", 0) : 0 });
+                {
+                    SkippedNonFinite = f.Has("skipped_nonfinite") ? f.Long("skipped_nonfinite", 0) : 0,
+                    RawValLoss = f.Has("val_loss_raw") ? NumberOrNaN(f, "val_loss_raw") : null,
+                });
             }
             catch (InvalidDataException) when (last) { }
         }

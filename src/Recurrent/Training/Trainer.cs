@@ -77,9 +77,13 @@ public sealed class Trainer : ITaskTrainer
         _sampler = new TokenSampler(model.Config.VocabSize, (float)settings.SampleTemperature, topK: 0);
     }
 
-    /// <summary>The optimizer the settings ask for, over the given parameters.</summary>
-    public static Optimizer CreateOptimizer(TrainingSettings settings, IEnumerable<Parameter> parameters) =>
-        CreateOptimizer(settings.Optimizer, parameters, (float)settings.LearningRate, (float)settings.WeightDecay);
+    /// <summary>The optimizer the settings ask for, over the given parameters, averaging them when they say so.</summary>
+    public static Optimizer CreateOptimizer(TrainingSettings settings, IEnumerable<Parameter> parameters)
+    {
+        var optimizer = CreateOptimizer(settings.Optimizer, parameters, (float)settings.LearningRate, (float)settings.WeightDecay);
+        if (settings.Ema > 0) optimizer.AverageWeights((float)settings.Ema);
+        return optimizer;
+    }
 
     /// <summary>The optimizer the settings name, over the model's parameters (AdamW's decay defaults to PyTorch's 0.01
     /// when none is given; the others' to 0).</summary>

@@ -93,6 +93,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         ValidationResult? lastVal = null;
         long lastCheckpoint = progress.Step, lastEval = -1, skipped = 0;
         bool sampled = false;
+        bool averaged = trainer.Optimizer.AverageDecay != null;
 
         while (!LimitReached() && !StopRequested())
         {
@@ -125,17 +126,25 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
 
             bool last = LimitReached() || StopRequested();
             bool evaluate = trainer.HasValidation && ((s.EvalEvery > 0 && step % s.EvalEvery == 0) || last);
+            double? rawValLoss = null;
             if (evaluate)
             {
-                lastVal = trainer.Validate();
-                lastEval = step;
-                if (lastVal.Improves(progress))
+                // With averaged weights (--ema) the scores and best/ are the average's; the weights being trained are
+                // scored too, for the log.
+                if (averaged) rawValLoss = trainer.Validate().Loss;
+                lastVal = ValidateAverage(() =>
                 {
-                    progress.BestValLoss = lastVal.Loss;
-                    progress.BestMetric = lastVal.Metric;
-                    progress.BestStep = step;
-                    if (root) Checkpoint.SaveBest(dir, trainer.Model, s, step);
-                }
+                    var val = trainer.Validate();
+                    if (val.Improves(progress))
+                    {
+                        progress.BestValLoss = val.Loss;
+                        progress.BestMetric = val.Metric;
+                        progress.BestStep = step;
+                        if (root) Checkpoint.SaveBest(dir, trainer.Model, s, step);
+                    }
+                    return val;
+                });
+                lastEval = step;
                 progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
             }
             if (evaluate || step % s.LogEvery == 0 || last)
@@ -145,7 +154,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
                     evaluate ? lastVal!.Loss : null, windowTokens / windowSeconds, progress.Seconds, trainer.Optimizer.LearningRate, norm,
                     evaluate ? lastVal!.MetricName : null, evaluate ? lastVal!.Metric : null,
                     PerCharacter: trainer.Model.Task == Models.CharLanguageModelConfig.Task)
-                { SkippedNonFinite = skipped };
+                { SkippedNonFinite = skipped, RawValLoss = rawValLoss };
                 if (root) TrainLog.Append(log, entry);
                 observer.OnLog(entry);
                 windowLoss = 0; windowSteps = 0; windowSeconds = 0; windowTokens = 0;
@@ -170,7 +179,7 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
         }
 
         // A run that trained nothing (its limits were already reached) still reports the model's validation score.
-        if (lastEval != progress.Step && trainer.HasValidation) lastVal = trainer.Validate();
+        if (lastEval != progress.Step && trainer.HasValidation) lastVal = ValidateAverage(trainer.Validate);
         progress.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
         if (lastCheckpoint != progress.Step) Save();
         return new TrainingResult(progress.Step, trainer.Epoch, recent.Count == 0 ? double.NaN : recent.Average(x => (double)x),
@@ -187,6 +196,15 @@ public sealed class TrainingRun(ITaskTrainer trainer, string dir)
             var extra = trainer.ExtraState().ToArray();
             progress.RankDropoutRngStates = group.Size == 1 ? [] : DropoutStreams();
             if (root) Checkpoint.Save(dir, trainer.Model, s, trainer.Optimizer, progress, extra);
+        }
+
+        // Runs validate with the averaged weights in the parameters when there are some, and puts the trained ones back.
+        ValidationResult ValidateAverage(Func<ValidationResult> validate)
+        {
+            if (!averaged) return validate();
+            trainer.Optimizer.SwapAverage();
+            try { return validate(); }
+            finally { trainer.Optimizer.SwapAverage(); }
         }
 
         // The clock limits and schedules decide by: this process's, or in data-parallel training rank 0's as of the

@@ -41,6 +41,11 @@ public sealed record TrainingSettings
     public LearningRateSchedule Schedule { get; init; } = new();
     /// <summary>The optimizer's weight decay: L2 added to the gradient (AdamW: decoupled), 0 = off.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>
+    /// Decay of the weights' exponential moving average (<see cref="Optimizers.Optimizer.AverageWeights"/>), which the
+    /// validations and best/ then use; 0 = none.
+    /// </summary>
+    public double Ema { get; init; }
     /// <summary>The run's seed: the weights' initialization, dropout masks and (word tasks) the batch order.</summary>
     public ulong Seed { get; init; }
 
@@ -92,6 +97,7 @@ public sealed record TrainingSettings
         if (!(Clip >= 0) || !(ClipValue >= 0)) throw new ArgumentException("clip thresholds must be ≥ 0 (0 = off)");
         if (!(ValFraction >= 0 && ValFraction < 1)) throw new ArgumentException($"val_fraction must be in [0, 1), got {ValFraction}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be ≥ 0, got {WeightDecay}");
+        if (!(Ema >= 0 && Ema < 1)) throw new ArgumentException($"ema must be in [0, 1), got {Ema}");
         Schedule.Validate();
         if (MaxChars is < 2) throw new ArgumentException($"max_chars must be ≥ 2, got {MaxChars}");
         if (InitStd is { } std && !(std > 0 && double.IsFinite(std))) throw new ArgumentException($"init_std must be > 0, got {std}");
@@ -122,6 +128,7 @@ public sealed record TrainingSettings
         w.WriteNumber("clip_value", ClipValue);
         Schedule.WriteJson(w);
         w.WriteNumber("weight_decay", WeightDecay);
+        if (Ema > 0) w.WriteNumber("ema", Ema);
         w.WriteNumber("seed", Seed);
         WriteOptional(w, "max_steps", MaxSteps);
         WriteOptional(w, "max_epochs", MaxEpochs);
@@ -171,6 +178,7 @@ public sealed record TrainingSettings
             ClipValue = f.Double("clip_value", 0),
             Schedule = LearningRateSchedule.ReadJson(f),
             WeightDecay = f.Has("weight_decay") ? f.Double("weight_decay", 0) : 0,
+            Ema = f.Has("ema") ? f.Double("ema", 0, 0.999999) : 0,
             Seed = (ulong)f.Long("seed", 0),
             MaxSteps = f.OptionalLong("max_steps", 0),
             MaxEpochs = f.OptionalDouble("max_epochs", 0),
