@@ -89,11 +89,7 @@ public class ResidualCharLmTests : IDisposable
     public void SaveAndLoadRoundTrip_SampleEvalAndResumeWork()
     {
         string[] flags = ["--layers", "3", "--residual", "--dropout", "0.2", "--log-every", "1"];
-        string whole = _f.Train("whole", ["--steps", "24", .. flags]);
-        string split = _f.Train("split", ["--steps", "12", .. flags]);
-        CharLmFixture.Ok("train", "--resume", split, "--steps", "24", "--json", "--threads", "1");
-        var a = TrainLog.Read(Path.Combine(whole, "log.jsonl"));
-        var b = TrainLog.Read(Path.Combine(split, "log.jsonl"));
+        var (whole, split, a, b) = _f.TrainWholeAndResumed(24, flags);
         Assert.Equal(a.Select(e => e.TrainLoss), b.Select(e => e.TrainLoss));
         Assert.True(Checkpoint.LoadModel(split).Config.Residual);
 

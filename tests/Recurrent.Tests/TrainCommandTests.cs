@@ -83,6 +83,19 @@ public sealed class CharLmFixture : IDisposable
         return dir;
     }
 
+    /// <summary>
+    /// Trains <paramref name="steps"/> steps into "whole", and half as many into "split" that it then resumes to the
+    /// same total, with the same flags: the two logs must tell one history. Returns the directories and their logs.
+    /// </summary>
+    public (string Whole, string Split, List<TrainLogEntry> WholeLog, List<TrainLogEntry> SplitLog) TrainWholeAndResumed(
+        int steps, params string[] flags)
+    {
+        string whole = Train("whole", ["--steps", $"{steps}", .. flags]);
+        string split = Train("split", ["--steps", $"{steps / 2}", .. flags]);
+        Ok("train", "--resume", split, "--steps", $"{steps}", "--json", "--threads", "1");
+        return (whole, split, TrainLog.Read(System.IO.Path.Combine(whole, "log.jsonl")), TrainLog.Read(System.IO.Path.Combine(split, "log.jsonl")));
+    }
+
     /// <summary>Every file under a directory with its bytes, to prove a failed command changed nothing.</summary>
     public static Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
@@ -174,12 +187,7 @@ public class TrainCommandTests : IDisposable
         // seq 7 over this text: 11 steps an epoch. Warm-up over 3 steps, then halve after every epoch from the first.
         string[] model = ["--seq-len", "7", "--log-every", "1", "--lr", "0.004", "--schedule", "step", "--lr-decay", "0.5",
             "--lr-decay-after", "1", "--warmup", "3", "--weight-decay", "0.01"];
-        string whole = _f.Train("whole", ["--steps", "40", .. model]);
-        string split = _f.Train("split", ["--steps", "20", .. model]);
-        CharLmFixture.Ok("train", "--resume", split, "--steps", "40", "--json", "--threads", "1");
-
-        var a = TrainLog.Read(Path.Combine(whole, "log.jsonl"));
-        var b = TrainLog.Read(Path.Combine(split, "log.jsonl"));
+        var (whole, _, a, b) = _f.TrainWholeAndResumed(40, model);
         double Lr(long step) => a.Single(e => e.Step == step).LearningRate;
         Assert.Equal(0.004 / 3, Lr(1), 6);
         Assert.Equal(0.004, Lr(11), 6);     // step 11 starts at epoch 10/11: no decay yet

@@ -99,11 +99,7 @@ public class WeightAverageTests : IDisposable
     public void TrainValidatesWithTheAverage_LogsTheTrainedWeights_AndResumesExactly()
     {
         string[] flags = ["--ema", "0.9", "--eval-every", "4", "--log-every", "1"];
-        string whole = _f.Train("whole", ["--steps", "16", .. flags]);
-        string split = _f.Train("split", ["--steps", "8", .. flags]);
-        CharLmFixture.Ok("train", "--resume", split, "--steps", "16", "--json", "--threads", "1");
-        var log = TrainLog.Read(Path.Combine(whole, "log.jsonl"));
-        var splitLog = TrainLog.Read(Path.Combine(split, "log.jsonl"));
+        var (whole, _, log, splitLog) = _f.TrainWholeAndResumed(16, flags);
         Assert.Equal(log.Select(e => (e.TrainLoss, e.ValLoss, e.RawValLoss)), splitLog.Select(e => (e.TrainLoss, e.ValLoss, e.RawValLoss)));
 
         var validations = log.Where(e => e.ValLoss != null).ToList();

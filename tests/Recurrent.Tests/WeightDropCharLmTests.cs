@@ -71,11 +71,8 @@ public class WeightDropCharLmTests : IDisposable
     public void TrainSavesWeightDrop_ResumesExactly_AndAnOlderConfigLoadsAsZero()
     {
         string[] flags = ["--weight-drop", "0.3", "--dropout", "0.1", "--log-every", "1"];
-        string whole = _f.Train("whole", ["--steps", "16", .. flags]);
-        string split = _f.Train("split", ["--steps", "8", .. flags]);
-        CharLmFixture.Ok("train", "--resume", split, "--steps", "16", "--json", "--threads", "1");
-        Assert.Equal(TrainLog.Read(Path.Combine(whole, "log.jsonl")).Select(e => e.TrainLoss),
-            TrainLog.Read(Path.Combine(split, "log.jsonl")).Select(e => e.TrainLoss));
+        var (whole, _, wholeLog, splitLog) = _f.TrainWholeAndResumed(16, flags);
+        Assert.Equal(wholeLog.Select(e => e.TrainLoss), splitLog.Select(e => e.TrainLoss));
 
         string configPath = Path.Combine(whole, "config.json");
         string text = File.ReadAllText(configPath);
