@@ -17,8 +17,9 @@ internal static unsafe class GemmBlocked
     /// <summary>
     /// Width of a B block: 256 with KC = 512 keeps the block in half of a 1 MB L2 (Zen 4, measured there). A core with
     /// a smaller L2 takes 64: on a Zen 3 (512 KB) the A·Bᵀ input projection and the Aᵀ·B weight gradient of an LSTM 512
-    /// ran 3–5 % faster at 64 than at 256, 96 or 128 (2 threads, AVX2, alternating, four rounds each), and LSTM and GRU
-    /// 2×512 training 3–5 %. The width only chooses which columns share a pass, so the bits do not depend on it.
+    /// ran 3–5 % faster at 64 than at 256, 128, 96 or 32 (2 threads, AVX2, alternating, four rounds each), and LSTM 2×512
+    /// training 1–8 % (GRU within that machine's swings). The width only chooses which columns share a pass, so the
+    /// bits do not depend on it.
     /// </summary>
     public static readonly int NC = ColumnBlock(CacheSize.L2Bytes);
 
