@@ -36,7 +36,7 @@ public abstract class Optimizer
 
     private float _learningRate;
     private Tensor[]? _average;
-    private float _averageDecay;
+    private double _averageDecay; // as written (AsWritten)
     private readonly List<(string Kind, Tensor[] Slots)> _state = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> for an empty list, two parameters of the same name, or a negative learning rate.</summary>
@@ -65,13 +65,13 @@ public abstract class Optimizer
     protected abstract void UpdateParameters();
 
     /// <summary>The decay of the weights' moving average, or null when none is kept.</summary>
-    public float? AverageDecay => _average == null ? null : _averageDecay;
+    public float? AverageDecay => _average == null ? null : (float)_averageDecay;
 
     /// <summary>
     /// Keeps an exponential moving average of the weights from now on: the first Step copies them, and step t moves the
     /// average by ema ← ema + (1 − d_t)·(p − ema) with d_t = min(decay, (1 + t)/(10 + t)), as TensorFlow's
     /// ExponentialMovingAverage with num_updates = the step. That ramp lets the average follow the weights early on
-    /// (d_t reaches 0.999 at step 8,991): without it, as in torch's AveragedModel with get_ema_multi_avg_fn(0.999),
+    /// (d_t reaches 0.999 at step 8,990): without it, as in torch's AveragedModel with get_ema_multi_avg_fn(0.999),
     /// a char-LM's averaged weights still held 61 % of the initial ones at step 500 (validation 3.19 nats/char against
     /// the trained weights' 1.64). The average is saved with the rest of the state as "ema.name";
     /// <see cref="SwapAverage"/> puts it in the parameters for evaluation. Call it before the first Step and before
@@ -81,7 +81,7 @@ public abstract class Optimizer
     {
         Require("averaging decay", decay, 0, 1);
         if (_average != null) throw new ArgumentException($"{Who}: the weights are averaged already");
-        _averageDecay = decay;
+        _averageDecay = AsWritten(decay);
         _average = AddState("ema");
     }
 
@@ -98,7 +98,7 @@ public abstract class Optimizer
 
     private void UpdateAverage()
     {
-        double decay = Math.Min(AsWritten(_averageDecay), (1.0 + StepCount) / (10.0 + StepCount));
+        double decay = Math.Min(_averageDecay, (1.0 + StepCount) / (10.0 + StepCount));
         float w = (float)(1 - decay);
         var weight = new Vector<float>(w);
         for (int i = 0; i < Parameters.Count; i++)
